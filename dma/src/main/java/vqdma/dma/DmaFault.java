@@ -1,0 +1,88 @@
+package vqdma.dma;
+
+/**
+ * A device access that the platform refused: what an IOMMU fault, or an access to memory the host cannot read,
+ * becomes in vqdma. It is thrown on the device side only, by a {@link DeviceView}, before any byte is touched.
+ * <p>
+ * The guest's own mapping calls never throw this: a mapping that cannot be made is the
+ * {@link DmaOps#DMA_MAPPING_ERROR} value, as {@code dma_mapping_error()} reports it.
+ */
+public final class DmaFault extends RuntimeException
+{
+    private static final long serialVersionUID = 1L;
+
+    /** Why an access was refused. */
+    public enum Reason
+    {
+        /** The address does not fall inside guest memory (or below the bus offset). */
+        OUT_OF_RANGE("outside guest memory"),
+        /** {@code addr + len} wraps around or the length is negative. */
+        LENGTH_OVERFLOW("length overflows the address space"),
+        /** A confidential guest's private (encrypted) page: the host cannot read or write it. */
+        PRIVATE_MEMORY("private memory of a confidential guest"),
+        /** No IOMMU translation exists for the IOVA. */
+        NO_TRANSLATION("no IOMMU translation"),
+        /** The translation exists but does not grant the access (read or write). */
+        PERMISSION("access not permitted by the mapping"),
+        /** The range is valid but not contiguous in guest memory where a contiguous region is required (a ring). */
+        DISCONTIGUOUS("range is not contiguous in guest memory");
+
+        private final String text;
+
+        Reason(final String text)
+        {
+            this.text = text;
+        }
+
+        /** @return a short human-readable description of the reason. */
+        public String text()
+        {
+            return text;
+        }
+    }
+
+    private final long address;
+    private final long length;
+    private final boolean write;
+    private final Reason reason;
+
+    /**
+     * @param address bus address of the refused access.
+     * @param length  length of the refused access in bytes.
+     * @param write   true for a device write, false for a read.
+     * @param reason  why it was refused.
+     */
+    public DmaFault(final long address, final long length, final boolean write, final Reason reason)
+    {
+        super(String.format("DMA fault: device %s of %d bytes at bus address 0x%x: %s",
+            write ? "write" : "read", length, address, reason.text()));
+        this.address = address;
+        this.length = length;
+        this.write = write;
+        this.reason = reason;
+    }
+
+    /** @return the bus address of the refused access. */
+    public long address()
+    {
+        return address;
+    }
+
+    /** @return the length of the refused access in bytes. */
+    public long length()
+    {
+        return length;
+    }
+
+    /** @return true if the refused access was a device write. */
+    public boolean isWrite()
+    {
+        return write;
+    }
+
+    /** @return why the access was refused. */
+    public Reason reason()
+    {
+        return reason;
+    }
+}

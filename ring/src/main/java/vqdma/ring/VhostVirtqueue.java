@@ -1,0 +1,568 @@
+package vqdma.ring;
+
+import org.agrona.concurrent.UnsafeBuffer;
+import vqdma.dma.DeviceView;
+import vqdma.dma.DmaFault;
+
+import static vqdma.ring.SplitRingDescriptor.*;
+import static vqdma.ring.Vring.*;
+
+/**
+ * The device side of a split virtqueue, as vhost ({@code drivers/vhost/vhost.c}) implements it:
+ * {@link #pop(DescriptorChain)} is {@code vhost_get_vq_desc()}, {@link #addUsed(int, int)}/{@link #flushUsed()} are
+ * {@code vhost_add_used_n()}, {@link #needInterrupt()} is {@code vhost_notify()}, and
+ * {@link #enableNotify()}/{@link #disableNotify()} are their vhost namesakes.
+ *
+ * <h2>The ring is untrusted</h2>
+ * Everything in guest memory may have been written by a buggy or hostile driver, so every value is checked before
+ * it is used: {@code avail.idx} may not run more than the queue size ahead, a head and every {@code next} must be an
+ * index below the queue size, a chain may not have more than queue-size links (a loop), readable descriptors come
+ * before writable ones, an indirect descriptor needs the feature, may not carry NEXT, may not nest, and its table
+ * length must be a non-zero multiple of 16 of at most 16 * num bytes; every buffer and table is translated and
+ * checked through the {@link DeviceView}, so no byte outside what the driver mapped is ever read or written.
+ * <p>
+ * A violation that leaves no valid head to return (a bad avail index or head) breaks the queue: {@link #pop}
+ * returns {@link #BROKEN} from then on and {@link #brokenReason()} says why. A bad chain behind a valid head is
+ * handled by the {@link BadChainPolicy}: complete it with zero bytes written and go on, or break the queue.
+ *
+ * <h2>Threads</h2>
+ * One device thread per queue. The ring parts are translated once at set-up (vhost's {@code vq_meta_prefetch()});
+ * all entry offsets come from masked indices, so no value from the ring becomes an unchecked offset.
+ */
+public final class VhostVirtqueue
+{
+    /** {@link #pop} result: nothing available. */
+    public static final int EMPTY = -1;
+    /** {@link #pop} result: the queue is broken. */
+    public static final int BROKEN = -2;
+
+    /** What to do with a malformed chain behind a valid head. */
+    public enum BadChainPolicy
+    {
+        /** Return it to the driver with {@code len = 0} and continue (the error is counted and recorded). */
+        COMPLETE,
+        /** Break the queue, as a strict device would. */
+        STOP
+    }
+
+    private final DeviceView view;
+    private final int num;
+    private final int mask;
+    private final boolean event;
+    private final boolean indirect;
+    private final SplitRing ring;
+    private final BadChainPolicy policy;
+    private final int maxRuns;
+
+    private int lastAvailIdx;
+    private int availIdxCache;
+    private int usedIdxShadow;
+    private int usedFlagsShadow;
+    private int signalledUsed;
+    private boolean signalledUsedValid;
+    private long interrupts;
+    private long interruptsSuppressed;
+    private long badChains;
+    private String lastError;
+    private String brokenReason;
+    private boolean broken;
+
+    private VhostVirtqueue(final Builder b)
+    {
+        this.view = b.view;
+        this.num = checkQueueSize(b.num);
+        this.mask = num - 1;
+        this.event = hasFeature(b.features, VIRTIO_RING_F_EVENT_IDX);
+        this.indirect = hasFeature(b.features, VIRTIO_RING_F_INDIRECT_DESC);
+        this.policy = b.policy;
+        final UnsafeBuffer mem = view.memory().buffer();
+        // vq_meta_prefetch(): each part must be reachable, with the right permission, and contiguous.
+        final long descGpa = view.translateContiguous(b.descBus, descTableSize(num), DeviceView.READ);
+        final long availGpa = view.translateContiguous(b.availBus, availSize(num), DeviceView.READ);
+        final long usedGpa = view.translateContiguous(b.usedBus, usedSize(num), DeviceView.READ | DeviceView.WRITE);
+        this.ring = new SplitRing(num,
+            new UnsafeBuffer(mem, (int)descGpa, descTableSize(num)),
+            new UnsafeBuffer(mem, (int)availGpa, availSize(num)),
+            new UnsafeBuffer(mem, (int)usedGpa, usedSize(num)));
+        this.maxRuns = b.maxRuns;
+        // A device starts where the ring is: a fresh ring has all indices at zero.
+        this.lastAvailIdx = ring.loAvailIdx();
+        this.availIdxCache = lastAvailIdx;
+        this.usedIdxShadow = ring.loUsedIdx();
+        this.signalledUsed = usedIdxShadow;
+    }
+
+    /**
+     * @param view     the device's view of guest memory for this queue's addresses.
+     * @param num      queue size.
+     * @param features negotiated features.
+     * @param descBus  bus address of the descriptor table.
+     * @param availBus bus address of the available ring.
+     * @param usedBus  bus address of the used ring.
+     * @return a builder.
+     */
+    public static Builder builder(
+        final DeviceView view, final int num, final long features, final long descBus, final long availBus,
+        final long usedBus)
+    {
+        return new Builder(view, num, features, descBus, availBus, usedBus);
+    }
+
+    /**
+     * Creates a chain object sized for this queue's run capacity.
+     *
+     * @return a reusable chain to pass to {@link #pop(DescriptorChain)}.
+     */
+    public DescriptorChain newChain()
+    {
+        return new DescriptorChain(view.memory().buffer(), maxRuns);
+    }
+
+    // ---------------------------------------------------------------------------------------------------------------
+    // pop: vhost_get_vq_desc
+    // ---------------------------------------------------------------------------------------------------------------
+
+    /**
+     * {@code vhost_get_vq_desc()}: takes the next available chain, walks and checks it and translates it into runs.
+     *
+     * @param chain receives the chain; its run capacity must be this queue's ({@link #newChain()}).
+     * @return the head index, {@link #EMPTY}, or {@link #BROKEN}.
+     */
+    public int pop(final DescriptorChain chain)
+    {
+        while (true)
+        {
+            if (broken)
+            {
+                return BROKEN;
+            }
+            if (lastAvailIdx == availIdxCache)
+            {
+                final int availIdx = ring.loAvailIdx();
+                if (((availIdx - lastAvailIdx) & 0xFFFF) > num)
+                {
+                    breakQueue(String.format("Guest moved avail index from %d to %d", lastAvailIdx, availIdx));
+                    return BROKEN;
+                }
+                availIdxCache = availIdx;
+                if (availIdx == lastAvailIdx)
+                {
+                    return EMPTY;
+                }
+            }
+            // Only get avail ring entries after they have been exposed by guest. Pairs with the driver's
+            // virtio_wmb() before it stores avail.idx.
+            VirtioBarriers.virtioRmb();
+            final int head = ring.lpAvailRing(lastAvailIdx & mask);
+            if (head >= num)
+            {
+                breakQueue(String.format("Guest says index %d > %d is available", head, num));
+                return BROKEN;
+            }
+            lastAvailIdx = (lastAvailIdx + 1) & 0xFFFF;
+            final String error = walk(head, chain);
+            if (error == null)
+            {
+                return head;
+            }
+            badChains++;
+            lastError = error;
+            if (policy == BadChainPolicy.STOP)
+            {
+                breakQueue(error);
+                return BROKEN;
+            }
+            pushUsed(head, 0);
+        }
+    }
+
+    private String walk(final int head, final DescriptorChain chain)
+    {
+        chain.reset(head);
+        int i = head;
+        int found = 0;
+        while (true)
+        {
+            if (i >= num)
+            {
+                return String.format("Desc index is %d > %d, head = %d", i, num, head);
+            }
+            if (++found > num)
+            {
+                return String.format("Loop detected: last one at %d vq size %d head %d", i, num, head);
+            }
+            final int flags = ring.lpDescFlags(i);
+            final long addr = ring.lpDescAddr(i);
+            final long length = Integer.toUnsignedLong(ring.lpDescLen(i));
+            if ((flags & VRING_DESC_F_INDIRECT) != 0)
+            {
+                final String error = walkIndirect(head, i, flags, addr, length, chain);
+                if (error != null)
+                {
+                    return error;
+                }
+            }
+            else
+            {
+                final String error = translate(head, i, flags, addr, length, chain);
+                if (error != null)
+                {
+                    return error;
+                }
+            }
+            if ((flags & VRING_DESC_F_NEXT) == 0)
+            {
+                return null;
+            }
+            i = ring.lpDescNext(i);
+        }
+    }
+
+    private String walkIndirect(
+        final int head, final int i, final int flags, final long addr, final long length, final DescriptorChain chain)
+    {
+        if (!indirect)
+        {
+            return String.format("Indirect descriptor without VIRTIO_RING_F_INDIRECT_DESC: idx %d, head %d", i, head);
+        }
+        if ((flags & VRING_DESC_F_NEXT) != 0)
+        {
+            return String.format("Indirect descriptor with NEXT flag: idx %d, head %d", i, head);
+        }
+        if (length == 0 || (length & (DESC_SIZE - 1)) != 0)
+        {
+            return String.format("Invalid length in indirect descriptor: len 0x%x not a non-zero multiple of 0x10, " +
+                "head %d", length, head);
+        }
+        if (length > (long)num * DESC_SIZE)
+        {
+            return String.format("Indirect buffer length too big: %d > %d, head %d", length, num * DESC_SIZE, head);
+        }
+        final long tableGpa;
+        try
+        {
+            tableGpa = view.translateContiguous(addr, length, DeviceView.READ);
+        }
+        catch (final DmaFault fault)
+        {
+            return String.format("Translation failure of indirect table at desc %d, head %d: %s",
+                i, head, fault.getMessage());
+        }
+        // The table is read from guest memory entry by entry, like the ring; every value is checked again.
+        final UnsafeBuffer mem = view.memory().buffer();
+        final int count = (int)(length / DESC_SIZE);
+        int j = 0;
+        int found = 0;
+        while (true)
+        {
+            if (++found > count)
+            {
+                return String.format("Loop detected in indirect table: last one at %d of %d, head %d", j, count, head);
+            }
+            final int offset = (int)tableGpa + descOffset(j);
+            final long eAddr = mem.getLong(offset + DESC_ADDR_OFFSET, java.nio.ByteOrder.LITTLE_ENDIAN);
+            final long eLen = Integer.toUnsignedLong(mem.getInt(offset + DESC_LEN_OFFSET,
+                java.nio.ByteOrder.LITTLE_ENDIAN));
+            final int eFlags = mem.getShort(offset + DESC_FLAGS_OFFSET, java.nio.ByteOrder.LITTLE_ENDIAN) & 0xFFFF;
+            final int eNext = mem.getShort(offset + DESC_NEXT_OFFSET, java.nio.ByteOrder.LITTLE_ENDIAN) & 0xFFFF;
+            if ((eFlags & VRING_DESC_F_INDIRECT) != 0)
+            {
+                return String.format("Nested indirect descriptor: idx %d in the table of head %d", j, head);
+            }
+            final String error = translate(head, j, eFlags, eAddr, eLen, chain);
+            if (error != null)
+            {
+                return error;
+            }
+            if ((eFlags & VRING_DESC_F_NEXT) == 0)
+            {
+                return null;
+            }
+            if (eNext >= count)
+            {
+                return String.format("Indirect desc next is %d >= %d entries, head %d", eNext, count, head);
+            }
+            j = eNext;
+        }
+    }
+
+    private String translate(
+        final int head, final int i, final int flags, final long addr, final long length, final DescriptorChain chain)
+    {
+        final boolean write = (flags & VRING_DESC_F_WRITE) != 0;
+        if (!write && chain.inRuns() > 0)
+        {
+            return String.format("Descriptor has out after in: idx %d, head %d", i, head);
+        }
+        final int at = chain.runs();
+        final int runs;
+        try
+        {
+            runs = view.translate(addr, length, write ? DeviceView.WRITE : DeviceView.READ,
+                chain.gpaArray(), chain.lenArray(), at);
+        }
+        catch (final DmaFault fault)
+        {
+            return String.format("Translation failure at desc %d, head %d: %s", i, head, fault.getMessage());
+        }
+        if (runs < 0)
+        {
+            return String.format("Chain at head %d needs more than %d runs", head, chain.gpaArray().length);
+        }
+        chain.addRuns(runs, length, write);
+        return null;
+    }
+
+    // ---------------------------------------------------------------------------------------------------------------
+    // used: vhost_add_used_n / vhost_notify
+    // ---------------------------------------------------------------------------------------------------------------
+
+    /**
+     * Writes a used element without publishing it; {@link #flushUsed()} publishes all added so far at once
+     * ({@code vhost_add_used_n()} batching).
+     *
+     * @param head the chain's head, as returned by {@link #pop}.
+     * @param written bytes written into the chain's writable part (u32).
+     */
+    public void addUsed(final int head, final int written)
+    {
+        if (head < 0 || head >= num)
+        {
+            throw new IllegalArgumentException("used id " + head + " is not a descriptor index of a queue of " + num);
+        }
+        ring.spUsedElem(usedIdxShadow & mask, head, written);
+        usedIdxShadow = (usedIdxShadow + 1) & 0xFFFF;
+    }
+
+    /**
+     * Publishes every element added by {@link #addUsed} since the last flush.
+     */
+    public void flushUsed()
+    {
+        // Make sure buffer is written before we update index. Pairs with the driver's virtio_rmb() after it loads
+        // used.idx.
+        VirtioBarriers.virtioWmb();
+        ring.soUsedIdx(usedIdxShadow);
+    }
+
+    /**
+     * {@code vhost_add_used()}: returns one chain to the driver and publishes it.
+     *
+     * @param head    the chain's head.
+     * @param written bytes written into the chain.
+     */
+    public void pushUsed(final int head, final int written)
+    {
+        addUsed(head, written);
+        flushUsed();
+    }
+
+    /**
+     * {@code vhost_notify()}: after publishing used entries, does the driver want an interrupt? With EVENT_IDX: did
+     * used.idx pass {@code used_event} since the last interrupt; otherwise: is {@code NO_INTERRUPT} clear.
+     *
+     * @return true if the device should interrupt the driver now.
+     */
+    public boolean needInterrupt()
+    {
+        // Flush out used index updates. This is paired with the barrier that the Guest executes when enabling
+        // interrupts (virtio_mb() in virtqueue_poll()/virtio_store_mb() in get_buf and enable_cb_delayed).
+        VirtioBarriers.virtioMb();
+        final boolean need;
+        if (!event)
+        {
+            need = (ring.lpAvailFlags() & VRING_AVAIL_F_NO_INTERRUPT) == 0;
+        }
+        else
+        {
+            final int old = signalledUsed;
+            final boolean valid = signalledUsedValid;
+            signalledUsed = usedIdxShadow;
+            signalledUsedValid = true;
+            need = !valid || vringNeedEvent(ring.loUsedEvent(), usedIdxShadow, old);
+        }
+        if (need)
+        {
+            interrupts++;
+        }
+        else
+        {
+            interruptsSuppressed++;
+        }
+        return need;
+    }
+
+    // ---------------------------------------------------------------------------------------------------------------
+    // notification suppression: vhost_disable_notify / vhost_enable_notify
+    // ---------------------------------------------------------------------------------------------------------------
+
+    /**
+     * {@code vhost_disable_notify()}: tell the driver not to kick while the device is polling. A hint only.
+     */
+    public void disableNotify()
+    {
+        if ((usedFlagsShadow & VRING_USED_F_NO_NOTIFY) != 0)
+        {
+            return;
+        }
+        usedFlagsShadow |= VRING_USED_F_NO_NOTIFY;
+        if (!event)
+        {
+            ring.spUsedFlags(usedFlagsShadow);
+        }
+    }
+
+    /**
+     * {@code vhost_enable_notify()}: ask for kicks again before going to sleep.
+     *
+     * @return true if the driver made buffers available meanwhile: process them instead of sleeping, or a kick may
+     * never come.
+     */
+    public boolean enableNotify()
+    {
+        if ((usedFlagsShadow & VRING_USED_F_NO_NOTIFY) == 0 && !event)
+        {
+            return false;
+        }
+        usedFlagsShadow &= ~VRING_USED_F_NO_NOTIFY;
+        if (!event)
+        {
+            ring.spUsedFlags(usedFlagsShadow);
+        }
+        else
+        {
+            ring.soAvailEvent(lastAvailIdx);
+        }
+        // They could have slipped one in as we were doing that: make sure it's written, then check again. Pairs with
+        // the driver's virtio_mb() in kick_prepare.
+        VirtioBarriers.virtioMb();
+        return ring.loAvailIdx() != lastAvailIdx;
+    }
+
+    // ---------------------------------------------------------------------------------------------------------------
+    // state
+    // ---------------------------------------------------------------------------------------------------------------
+
+    private void breakQueue(final String reason)
+    {
+        if (!broken)
+        {
+            brokenReason = reason;
+            lastError = reason;
+            broken = true;
+        }
+    }
+
+    /** @return the queue size. */
+    public int num()
+    {
+        return num;
+    }
+
+    /** @return true if the driver made a mess the device cannot recover from. */
+    public boolean isBroken()
+    {
+        return broken;
+    }
+
+    /** @return why the queue is broken, or null. */
+    public String brokenReason()
+    {
+        return brokenReason;
+    }
+
+    /** @return malformed chains seen (completed or fatal). */
+    public long badChains()
+    {
+        return badChains;
+    }
+
+    /** @return the most recent error, bad chain or break, or null. */
+    public String lastError()
+    {
+        return lastError;
+    }
+
+    /** @return interrupts the device decided to send. */
+    public long interrupts()
+    {
+        return interrupts;
+    }
+
+    /** @return interrupts suppressed by NO_INTERRUPT or used_event. */
+    public long interruptsSuppressed()
+    {
+        return interruptsSuppressed;
+    }
+
+    /** @return the device's next avail index to consume ({@code last_avail_idx}). */
+    public int lastAvailIdx()
+    {
+        return lastAvailIdx;
+    }
+
+    /** @return the device's next used index to write. */
+    public int usedIdx()
+    {
+        return usedIdxShadow;
+    }
+
+    /** @return the view through which this queue reaches guest memory. */
+    public DeviceView view()
+    {
+        return view;
+    }
+
+    /** Builder of a {@link VhostVirtqueue}. Set-up time only. */
+    public static final class Builder
+    {
+        private final DeviceView view;
+        private final int num;
+        private final long features;
+        private final long descBus;
+        private final long availBus;
+        private final long usedBus;
+        private BadChainPolicy policy = BadChainPolicy.STOP;
+        private int maxRuns;
+
+        private Builder(
+            final DeviceView view, final int num, final long features, final long descBus, final long availBus,
+            final long usedBus)
+        {
+            this.view = view;
+            this.num = checkQueueSize(num);
+            this.features = features;
+            this.descBus = descBus;
+            this.availBus = availBus;
+            this.usedBus = usedBus;
+            this.maxRuns = Math.max(256, 2 * num);
+        }
+
+        /** @param policy what to do with a malformed chain (default {@link BadChainPolicy#STOP}). @return this. */
+        public Builder badChainPolicy(final BadChainPolicy policy)
+        {
+            this.policy = policy;
+            return this;
+        }
+
+        /** @param maxRuns translated runs a chain may need (default max(256, 2 * num)). @return this. */
+        public Builder maxRuns(final int maxRuns)
+        {
+            if (maxRuns < 1)
+            {
+                throw new IllegalArgumentException("maxRuns " + maxRuns + " must be >= 1");
+            }
+            this.maxRuns = maxRuns;
+            return this;
+        }
+
+        /**
+         * @return the device-side queue.
+         * @throws DmaFault if a ring part is not reachable through the view.
+         */
+        public VhostVirtqueue build()
+        {
+            return new VhostVirtqueue(this);
+        }
+    }
+}
