@@ -85,11 +85,12 @@ public final class VhostVirtqueue
             new UnsafeBuffer(mem, (int)availGpa, availSize(num)),
             new UnsafeBuffer(mem, (int)usedGpa, usedSize(num)));
         this.maxRuns = b.maxRuns;
-        // A device starts where the ring is: a fresh ring has all indices at zero.
-        this.lastAvailIdx = ring.loAvailIdx();
-        this.availIdxCache = lastAvailIdx;
-        this.usedIdxShadow = ring.loUsedIdx();
-        this.signalledUsed = usedIdxShadow;
+        // VHOST_SET_VRING_BASE: where the device resumes; 0 for a fresh queue. Never read from the ring: the
+        // driver may already have published buffers, and they must not be skipped.
+        this.lastAvailIdx = b.base;
+        this.availIdxCache = b.base;
+        this.usedIdxShadow = b.base;
+        this.signalledUsed = b.base;
     }
 
     /**
@@ -524,6 +525,7 @@ public final class VhostVirtqueue
         private final long usedBus;
         private BadChainPolicy policy = BadChainPolicy.STOP;
         private int maxRuns;
+        private int base;
 
         private Builder(
             final DeviceView view, final int num, final long features, final long descBus, final long availBus,
@@ -553,6 +555,16 @@ public final class VhostVirtqueue
                 throw new IllegalArgumentException("maxRuns " + maxRuns + " must be >= 1");
             }
             this.maxRuns = maxRuns;
+            return this;
+        }
+
+        /**
+         * @param base the index the device resumes at ({@code VHOST_SET_VRING_BASE}; default 0, a fresh queue).
+         * @return this.
+         */
+        public Builder base(final int base)
+        {
+            this.base = base & 0xFFFF;
             return this;
         }
 

@@ -105,6 +105,7 @@ public final class Virtqueue
     private int lastUsedIdx;
     private int usedIdxCache;
     private int lastUsedLen;
+    private int lastUsedId;
     private long kicks;
     private long kicksSuppressed;
     private String brokenReason;
@@ -508,6 +509,7 @@ public final class Virtqueue
         }
         detachBuf(id);
         lastUsedLen = len;
+        lastUsedId = id;
         lastUsedIdx = (lastUsedIdx + 1) & 0xFFFF;
         // If we expect an interrupt for the next entry, tell host by writing event index and flush out the write
         // before the read in the next get_buf call (virtio_store_mb).
@@ -690,6 +692,15 @@ public final class Virtqueue
         return lastUsedLen;
     }
 
+    /**
+     * @return the head (used id) of the buffer last returned by {@link #getBuf()}. The kernel keeps heads private;
+     * vqdma exposes it for protocols that depend on it, such as the loopback pattern of the shared-ring file.
+     */
+    public int usedId()
+    {
+        return lastUsedId;
+    }
+
     /** @return the queue size. */
     public int num()
     {
@@ -758,6 +769,12 @@ public final class Virtqueue
     public DmaOps dma()
     {
         return dma;
+    }
+
+    /** @return indirect tables in use by requests in flight (the pool's pressure; 0 without the feature). */
+    public int indirectTablesInUse()
+    {
+        return indirGpa == null ? 0 : indirGpa.length - indirFreeTop;
     }
 
     /** @return entries of one indirect table (0 without the feature). */

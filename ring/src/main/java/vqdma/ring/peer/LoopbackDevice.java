@@ -1,0 +1,200 @@
+package vqdma.ring.peer;
+
+import org.agrona.concurrent.UnsafeBuffer;
+import vqdma.dma.DirectDma;
+import vqdma.dma.GuestMemory;
+import vqdma.ring.DescriptorChain;
+import vqdma.ring.SplitRingDescriptor;
+import vqdma.ring.VhostVirtqueue;
+
+import java.nio.ByteBuffer;
+import java.util.SplittableRandom;
+import java.util.zip.CRC32C;
+
+/**
+ * The device side of the shared-ring file protocol v1: a loopback device over a {@link VhostVirtqueue}. For each
+ * chain it computes the CRC32C of all device-readable bytes, writes it little-endian into the first four writable
+ * bytes and the pattern {@code (head + p) & 0xFF} after them, and returns {@code used.len} = writable bytes (0 if
+ * fewer than four). Every chain is walked and checked by the vhost-style device; any violation ends the run with
+ * the device's specific message.
+ * <p>
+ * Notifications are polled, not sent; the device does vhost's dance anyway (disable notify while busy; enable and
+ * re-check when it runs dry) so that the driver's kick decisions are those of a real device, and it counts the
+ * interrupts it would raise. With {@code reorder > 1} it collects up to that many chains and completes them in a
+ * pseudo-random order, publishing {@code used.idx} after each: drivers must not assume FIFO.
+ */
+public final class LoopbackDevice
+{
+    private final GuestMemory memory;
+    private final int num;
+    private final long requests;
+    private final long timeoutNs;
+    private final int reorder;
+    private final SplittableRandom random;
+    private final VhostVirtqueue vq;
+    private final DescriptorChain chain;
+    private final UnsafeBuffer mem;
+    private final ByteBuffer view;
+    private final CRC32C crc = new CRC32C();
+    private final int[] heldHead;
+    private final int[] heldLen;
+
+    /**
+     * @param memory    the mapped file (GPA = file offset).
+     * @param num       queue size.
+     * @param features  negotiated features (INDIRECT_DESC, EVENT_IDX).
+     * @param requests  chains to complete before stopping.
+     * @param timeoutNs longest wait without progress.
+     * @param reorder   completion window (1 = in order).
+     * @param seed      seed of the completion order.
+     */
+    public LoopbackDevice(
+        final GuestMemory memory, final int num, final long features, final long requests, final long timeoutNs,
+        final int reorder, final long seed)
+    {
+        if (reorder < 1 || reorder > num)
+        {
+            throw new IllegalArgumentException("reorder window " + reorder + " must be 1.." + num);
+        }
+        this.memory = memory;
+        this.num = num;
+        this.requests = requests;
+        this.timeoutNs = timeoutNs;
+        this.reorder = reorder;
+        this.random = new SplittableRandom(seed ^ 0x5DEECE66DL);
+        this.vq = VhostVirtqueue.builder(new DirectDma.View(memory, 0), num, features,
+            0, SplitRingDescriptor.availOffset(num, SharedRingFile.ALIGN),
+            SplitRingDescriptor.usedOffset(num, SharedRingFile.ALIGN)).build();
+        this.chain = vq.newChain();
+        this.mem = memory.buffer();
+        this.view = memory.newByteBufferView();
+        this.heldHead = new int[reorder];
+        this.heldLen = new int[reorder];
+    }
+
+    /**
+     * Serves chains until {@code requests} were completed.
+     *
+     * @return what was done.
+     * @throws PeerFailure on a protocol violation by the driver or a timeout.
+     */
+    public PeerResult run()
+    {
+        long completed = 0;
+        long bytes = 0;
+        int held = 0;
+        boolean notifyEnabled = true;
+        final long start = System.nanoTime();
+        long lastProgress = start;
+        while (completed + held < requests || held > 0)
+        {
+            final int head = completed + held < requests ? vq.pop(chain) : VhostVirtqueue.EMPTY;
+            if (head == VhostVirtqueue.BROKEN)
+            {
+                throw new PeerFailure(vq.brokenReason());
+            }
+            if (head == VhostVirtqueue.EMPTY)
+            {
+                if (held > 0)
+                {
+                    completed += completeHeld(held);
+                    held = 0;
+                    lastProgress = System.nanoTime();
+                    continue;
+                }
+                if (!notifyEnabled)
+                {
+                    notifyEnabled = true;
+                    if (vq.enableNotify())
+                    {
+                        continue; // the driver slipped one in: no sleeping on it
+                    }
+                }
+                final long now = System.nanoTime();
+                if (now - lastProgress > timeoutNs)
+                {
+                    throw new PeerFailure(String.format(
+                        "timeout after %d s waiting for avail.idx (have %d, completed %d of %d)",
+                        timeoutNs / 1_000_000_000L, vq.lastAvailIdx(), completed, requests));
+                }
+                Thread.onSpinWait();
+                continue;
+            }
+            if (notifyEnabled)
+            {
+                vq.disableNotify();
+                notifyEnabled = false;
+            }
+            heldHead[held] = head;
+            heldLen[held] = serve();
+            bytes += chain.readableBytes() + heldLen[held];
+            held++;
+            if (held == reorder)
+            {
+                completed += completeHeld(held);
+                held = 0;
+            }
+            lastProgress = System.nanoTime();
+        }
+        return new PeerResult("device", completed, bytes, System.nanoTime() - start, 0, vq.interrupts());
+    }
+
+    private int completeHeld(final int held)
+    {
+        for (int i = held - 1; i > 0; i--)
+        {
+            final int j = random.nextInt(i + 1);
+            final int h = heldHead[i];
+            final int l = heldLen[i];
+            heldHead[i] = heldHead[j];
+            heldLen[i] = heldLen[j];
+            heldHead[j] = h;
+            heldLen[j] = l;
+        }
+        for (int i = 0; i < held; i++)
+        {
+            vq.pushUsed(heldHead[i], heldLen[i]);
+            vq.needInterrupt();
+        }
+        return held;
+    }
+
+    /** Computes and writes the loopback output of the current chain. @return used.len. */
+    private int serve()
+    {
+        crc.reset();
+        for (int r = 0; r < chain.outRuns(); r++)
+        {
+            final int gpa = (int)chain.runGpa(r);
+            view.clear().position(gpa).limit(gpa + (int)chain.runLen(r));
+            crc.update(view);
+        }
+        final long writable = chain.writableBytes();
+        if (writable < LoopbackPattern.CRC_BYTES)
+        {
+            return 0;
+        }
+        final int value = (int)crc.getValue();
+        final int head = chain.head();
+        long p = 0;
+        for (int r = chain.outRuns(), end = r + chain.inRuns(); r < end; r++)
+        {
+            final long gpa = chain.runGpa(r);
+            final long len = chain.runLen(r);
+            long i = 0;
+            for (; i < len && p < LoopbackPattern.CRC_BYTES; i++, p++)
+            {
+                mem.putByte((int)(gpa + i), (byte)(value >>> (8 * p)));
+            }
+            LoopbackPattern.write(mem, gpa + i, head, p, len - i);
+            p += len - i;
+        }
+        return (int)writable;
+    }
+
+    /** @return the device-side queue (for tests). */
+    public VhostVirtqueue queue()
+    {
+        return vq;
+    }
+}

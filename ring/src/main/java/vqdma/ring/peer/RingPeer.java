@@ -1,0 +1,205 @@
+package vqdma.ring.peer;
+
+import picocli.CommandLine;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
+import picocli.CommandLine.Option;
+import vqdma.dma.GuestMemory;
+import vqdma.ring.Vring;
+
+import java.nio.file.Path;
+import java.util.concurrent.Callable;
+
+/**
+ * {@code scripts/ring-peer}: the Java side of the shared-ring file protocol v1 (design.md §5), command-line
+ * compatible with the C peer built from {@code linux/virtio_ring.h}.
+ * <pre>
+ *   ring-peer driver|device --file F --queue-size N --data-bytes B --requests R --seed S [--indirect]
+ *       [--event-idx] [--max-readable K] [--max-writable K] [--max-len L] [--timeout-s T] [--reorder W]
+ *   ring-peer size --queue-size N        prints vring_size(N, 4096)
+ * </pre>
+ * Exit status 0 with one summary line on stdout; 1 with {@code vring-peer <role>: <message>} on stderr when the
+ * other side broke the protocol or stopped responding; 2 for a usage error.
+ */
+@Command(name = "ring-peer", mixinStandardHelpOptions = true, subcommands = {
+    RingPeer.Driver.class, RingPeer.Device.class, RingPeer.Size.class},
+    description = "Java peer of the vqdma shared-ring file protocol v1.")
+public final class RingPeer implements Callable<Integer>
+{
+    /** Options both roles take. */
+    static final class Common
+    {
+        @Option(names = "--file", required = true, description = "the shared file (created by the harness)")
+        Path file;
+
+        @Option(names = "--queue-size", required = true, description = "queue size N, a power of two 1..32768")
+        int num;
+
+        @Option(names = "--data-bytes", required = true, description = "size of the data area")
+        long dataBytes;
+
+        @Option(names = "--requests", required = true, description = "requests to complete")
+        long requests;
+
+        @Option(names = "--seed", defaultValue = "1", description = "seed (default ${DEFAULT-VALUE})")
+        long seed;
+
+        @Option(names = "--indirect", description = "negotiate VIRTIO_RING_F_INDIRECT_DESC")
+        boolean indirect;
+
+        @Option(names = "--event-idx", description = "negotiate VIRTIO_RING_F_EVENT_IDX")
+        boolean eventIdx;
+
+        @Option(names = "--max-readable", defaultValue = "4", description = "most readable buffers per chain")
+        int maxReadable;
+
+        @Option(names = "--max-writable", defaultValue = "4", description = "most writable buffers per chain")
+        int maxWritable;
+
+        @Option(names = "--max-len", defaultValue = "4096", description = "longest buffer in bytes")
+        int maxLen;
+
+        @Option(names = "--timeout-s", defaultValue = "30", description = "longest wait without progress")
+        int timeoutS;
+
+        @Option(names = "--reorder", defaultValue = "1", description = "device: completion window (1 = in order)")
+        int reorder;
+
+        long features()
+        {
+            long features = Vring.feature(Vring.VIRTIO_F_VERSION_1);
+            if (indirect)
+            {
+                features |= Vring.feature(Vring.VIRTIO_RING_F_INDIRECT_DESC);
+            }
+            if (eventIdx)
+            {
+                features |= Vring.feature(Vring.VIRTIO_RING_F_EVENT_IDX);
+            }
+            return features;
+        }
+
+        void validate(final CommandLine.Model.CommandSpec spec)
+        {
+            if (!Vring.isValidQueueSize(num))
+            {
+                throw new CommandLine.ParameterException(spec.commandLine(),
+                    "--queue-size " + num + " must be a power of two in 1.." + Vring.MAX_QUEUE_SIZE);
+            }
+            if (requests < 1 || dataBytes < 1 || timeoutS < 1)
+            {
+                throw new CommandLine.ParameterException(spec.commandLine(),
+                    "--requests, --data-bytes and --timeout-s must be >= 1");
+            }
+        }
+
+        GuestMemory map() throws Exception
+        {
+            return SharedRingFile.map(file, num, dataBytes);
+        }
+    }
+
+    @Command(name = "driver", description = "Issue requests and verify every completed byte.")
+    static final class Driver implements Callable<Integer>
+    {
+        @Mixin
+        Common common = new Common();
+
+        @CommandLine.Spec
+        CommandLine.Model.CommandSpec spec;
+
+        @Override
+        public Integer call() throws Exception
+        {
+            common.validate(spec);
+            final Common c = common;
+            return report("driver", () -> new LoopbackDriver(c.map(), c.num, c.features(), c.requests,
+                c.timeoutS * 1_000_000_000L, c.seed, c.maxReadable, c.maxWritable, c.maxLen).run());
+        }
+    }
+
+    @Command(name = "device", description = "Serve requests as the loopback device.")
+    static final class Device implements Callable<Integer>
+    {
+        @Mixin
+        Common common = new Common();
+
+        @CommandLine.Spec
+        CommandLine.Model.CommandSpec spec;
+
+        @Override
+        public Integer call() throws Exception
+        {
+            common.validate(spec);
+            final Common c = common;
+            return report("device", () -> new LoopbackDevice(c.map(), c.num, c.features(), c.requests,
+                c.timeoutS * 1_000_000_000L, Math.min(c.reorder, c.num), c.seed).run());
+        }
+    }
+
+    @Command(name = "size", description = "Print vring_size(N, 4096).")
+    static final class Size implements Callable<Integer>
+    {
+        @Option(names = "--queue-size", required = true, description = "queue size N")
+        int num;
+
+        @CommandLine.Spec
+        CommandLine.Model.CommandSpec spec;
+
+        @Override
+        public Integer call()
+        {
+            if (!Vring.isValidQueueSize(num))
+            {
+                throw new CommandLine.ParameterException(spec.commandLine(),
+                    "--queue-size " + num + " must be a power of two in 1.." + Vring.MAX_QUEUE_SIZE);
+            }
+            spec.commandLine().getOut().println(SharedRingFile.ringBytes(num));
+            spec.commandLine().getOut().flush();
+            return 0;
+        }
+    }
+
+    /** A role's work. */
+    @FunctionalInterface
+    interface Run
+    {
+        PeerResult run() throws Exception;
+    }
+
+    static int report(final String role, final Run run)
+    {
+        try
+        {
+            System.out.println(run.run().summary());
+            return 0;
+        }
+        catch (final PeerFailure | IllegalArgumentException | java.io.IOException ex)
+        {
+            System.err.println("vring-peer " + role + ": " + ex.getMessage());
+            return ex instanceof IllegalArgumentException ? 2 : 1;
+        }
+        catch (final Exception ex)
+        {
+            System.err.println("vring-peer " + role + ": " + ex);
+            return 1;
+        }
+    }
+
+    @CommandLine.Spec
+    CommandLine.Model.CommandSpec spec;
+
+    @Override
+    public Integer call()
+    {
+        throw new CommandLine.ParameterException(spec.commandLine(), "expected a role: driver, device or size");
+    }
+
+    /**
+     * @param args command line.
+     */
+    public static void main(final String[] args)
+    {
+        System.exit(new CommandLine(new RingPeer()).execute(args));
+    }
+}

@@ -1,0 +1,1203 @@
+/*
+ * vring_peer.c - C peer for the vqdma "shared-ring file protocol v1".
+ *
+ * Written from the kernel uapi header <linux/virtio_ring.h> alone. One
+ * process plays the driver (guest) or the device (host) of a virtio split
+ * ring that lives at offset 0 of a MAP_SHARED file; the other side may be
+ * this program or the Java implementation.
+ *
+ *   vring_peer driver|device --file F --queue-size N --data-bytes B
+ *              --requests R [--seed S] [--indirect] [--event-idx]
+ *              [--max-readable K] [--max-writable K] [--max-len L]
+ *              [--timeout-s T] [--reorder W] [--fault KIND]
+ *   vring_peer size --queue-size N
+ *
+ * File layout: [ring: vring_init(N, base, 4096), padded to 4096]
+ *              [data area: dataBytes]
+ * A descriptor's addr is a file offset. All shared fields are little-endian.
+ *
+ * Build: gcc -O2 -std=gnu11 -Wall -Wextra -Werror -o vring_peer vring_peer.c
+ *
+ * Exit status: 0 ok, 1 protocol violation / timeout / file error, 2 usage.
+ */
+#define _GNU_SOURCE
+#include <endian.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <linux/virtio_ring.h>
+
+#define RING_ALIGN   4096u
+#define POISON       0xA5
+#define NO_DESC      0xFFFFFFFFu
+#define GRACE_NS     (2ull * 1000000000ull) /* faulting peer: idle time before quiet exit */
+
+/* ------------------------------------------------------------------ */
+/* Configuration and error reporting                                   */
+/* ------------------------------------------------------------------ */
+
+enum role { ROLE_DRIVER, ROLE_DEVICE, ROLE_SIZE };
+
+enum fault {
+	F_NONE,
+	/* device faults */
+	F_BAD_ID, F_NOT_HEAD, F_BAD_LEN, F_DEV_STALL,
+	/* driver faults */
+	F_LOOP, F_BAD_INDEX, F_AVAIL_JUMP, F_DRV_STALL,
+};
+
+struct config {
+	enum role role;
+	const char *file;
+	unsigned n;             /* queue size */
+	uint64_t data_bytes;
+	uint64_t requests;
+	uint64_t seed;
+	bool indirect;
+	bool event_idx;
+	unsigned max_r, max_w;
+	uint32_t max_len;
+	unsigned timeout_s;
+	unsigned reorder;
+	enum fault fault;
+};
+
+static const char *g_role = "usage";
+/* Set once this peer has deliberately broken the protocol (--fault). From
+ * then on it must finish quietly: errors and idle timeouts exit 0 silently. */
+static bool g_fault_injected;
+
+__attribute__((format(printf, 1, 2), noreturn))
+static void die(const char *fmt, ...)
+{
+	va_list ap;
+
+	if (g_fault_injected)
+		exit(0);
+	fprintf(stderr, "vring-peer %s: ", g_role);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fputc('\n', stderr);
+	exit(1);
+}
+
+__attribute__((format(printf, 1, 2), noreturn))
+static void usage(const char *fmt, ...)
+{
+	va_list ap;
+
+	fprintf(stderr, "vring-peer %s: ", g_role);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fputs("\nusage: vring_peer driver|device --file F --queue-size N --data-bytes B"
+	      " --requests R [--seed S] [--indirect] [--event-idx]"
+	      " [--max-readable K] [--max-writable K] [--max-len L] [--timeout-s T]"
+	      " [--reorder W] [--fault KIND]\n"
+	      "       vring_peer size --queue-size N\n", stderr);
+	exit(2);
+}
+
+static uint64_t parse_num(const char *opt, const char *s, uint64_t min, uint64_t max)
+{
+	char *end;
+	unsigned long long v;
+
+	if (s == NULL)
+		usage("%s needs a value", opt);
+	if (*s < '0' || *s > '9')
+		usage("%s: invalid number '%s'", opt, s);
+	errno = 0;
+	v = strtoull(s, &end, 10);
+	if (errno || *end || v < min || v > max)
+		usage("%s: '%s' is not in %" PRIu64 "..%" PRIu64, opt, s, min, max);
+	return v;
+}
+
+/* --seed accepts any 64-bit value, signed (as a Java long) or unsigned. */
+static uint64_t parse_seed(const char *s)
+{
+	char *end;
+
+	if (s == NULL)
+		usage("--seed needs a value");
+	errno = 0;
+	if (*s == '-') {
+		long long v = strtoll(s, &end, 10);
+		if (errno || *end || end == s + 1)
+			usage("--seed: invalid number '%s'", s);
+		return (uint64_t)v;
+	}
+	if (*s < '0' || *s > '9')
+		usage("--seed: invalid number '%s'", s);
+	unsigned long long v = strtoull(s, &end, 10);
+	if (errno || *end)
+		usage("--seed: invalid number '%s'", s);
+	return v;
+}
+
+static enum fault parse_fault(enum role role, const char *s)
+{
+	static const struct { const char *name; enum fault f; enum role role; } tab[] = {
+		{ "bad-id",     F_BAD_ID,     ROLE_DEVICE },
+		{ "not-head",   F_NOT_HEAD,   ROLE_DEVICE },
+		{ "bad-len",    F_BAD_LEN,    ROLE_DEVICE },
+		{ "stall",      F_DEV_STALL,  ROLE_DEVICE },
+		{ "loop",       F_LOOP,       ROLE_DRIVER },
+		{ "bad-index",  F_BAD_INDEX,  ROLE_DRIVER },
+		{ "avail-jump", F_AVAIL_JUMP, ROLE_DRIVER },
+		{ "stall",      F_DRV_STALL,  ROLE_DRIVER },
+	};
+
+	if (s == NULL)
+		usage("--fault needs a value");
+	for (size_t i = 0; i < sizeof(tab) / sizeof(tab[0]); i++)
+		if (tab[i].role == role && strcmp(tab[i].name, s) == 0)
+			return tab[i].f;
+	usage("--fault '%s' is not a %s fault (device: bad-id not-head bad-len stall;"
+	      " driver: loop bad-index avail-jump stall)", s, g_role);
+}
+
+static void parse_args(int argc, char **argv, struct config *c)
+{
+	bool have_file = false, have_n = false, have_b = false, have_r = false;
+	const char *fault = NULL;
+
+	memset(c, 0, sizeof(*c));
+	c->seed = 1;
+	c->max_r = 4;
+	c->max_w = 4;
+	c->max_len = 4096;
+	c->timeout_s = 30;
+	c->reorder = 1;
+
+	if (argc < 2)
+		usage("missing role");
+	if (strcmp(argv[1], "driver") == 0)
+		c->role = ROLE_DRIVER;
+	else if (strcmp(argv[1], "device") == 0)
+		c->role = ROLE_DEVICE;
+	else if (strcmp(argv[1], "size") == 0)
+		c->role = ROLE_SIZE;
+	else
+		usage("unknown role '%s'", argv[1]);
+	g_role = argv[1];
+
+	for (int i = 2; i < argc; i++) {
+		const char *o = argv[i];
+		const char *v = i + 1 < argc ? argv[i + 1] : NULL;
+
+		if (strcmp(o, "--queue-size") == 0) {
+			c->n = (unsigned)parse_num(o, v, 1, 32768);
+			have_n = true;
+			i++;
+			continue;
+		}
+		if (c->role == ROLE_SIZE)
+			usage("'size' only takes --queue-size (got '%s')", o);
+
+		if (strcmp(o, "--indirect") == 0) {
+			c->indirect = true;
+			continue;
+		}
+		if (strcmp(o, "--event-idx") == 0) {
+			c->event_idx = true;
+			continue;
+		}
+		if (strcmp(o, "--file") == 0) {
+			if (v == NULL)
+				usage("--file needs a value");
+			c->file = v;
+			have_file = true;
+		} else if (strcmp(o, "--data-bytes") == 0) {
+			c->data_bytes = parse_num(o, v, 0, 1ull << 48);
+			have_b = true;
+		} else if (strcmp(o, "--requests") == 0) {
+			c->requests = parse_num(o, v, 1, UINT64_MAX);
+			have_r = true;
+		} else if (strcmp(o, "--seed") == 0) {
+			c->seed = parse_seed(v);
+		} else if (strcmp(o, "--max-readable") == 0) {
+			c->max_r = (unsigned)parse_num(o, v, 0, 1000000);
+		} else if (strcmp(o, "--max-writable") == 0) {
+			c->max_w = (unsigned)parse_num(o, v, 0, 1000000);
+		} else if (strcmp(o, "--max-len") == 0) {
+			c->max_len = (uint32_t)parse_num(o, v, 1, UINT32_MAX);
+		} else if (strcmp(o, "--timeout-s") == 0) {
+			c->timeout_s = (unsigned)parse_num(o, v, 1, 31536000);
+		} else if (strcmp(o, "--reorder") == 0) {
+			c->reorder = (unsigned)parse_num(o, v, 1, 65536);
+		} else if (strcmp(o, "--fault") == 0) {
+			fault = v;
+		} else {
+			usage("unknown option '%s'", o);
+		}
+		i++;
+	}
+
+	if (!have_n)
+		usage("--queue-size is required");
+	if (c->n & (c->n - 1))
+		usage("--queue-size %u is not a power of two", c->n);
+	if (c->role == ROLE_SIZE)
+		return;
+	if (!have_file || !have_b || !have_r)
+		usage("--file, --data-bytes and --requests are required");
+	if (c->max_r + c->max_w == 0)
+		usage("--max-readable and --max-writable are both 0");
+	/* Worst-case writable total of a chain must fit in used.len (u32). */
+	if ((uint64_t)(c->max_w < c->n ? c->max_w : c->n) * c->max_len > UINT32_MAX)
+		usage("--max-writable x --max-len does not fit a 32-bit used.len");
+	if (fault != NULL)
+		c->fault = parse_fault(c->role, fault);
+}
+
+/* ------------------------------------------------------------------ */
+/* Small helpers: time, polling, RNG, CRC32C, shared-memory access     */
+/* ------------------------------------------------------------------ */
+
+static uint64_t now_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+}
+
+static inline void cpu_relax(void)
+{
+#if defined(__x86_64__) || defined(__i386__)
+	__builtin_ia32_pause();
+#elif defined(__aarch64__)
+	__asm__ __volatile__("yield" ::: "memory");
+#else
+	__asm__ __volatile__("" ::: "memory");
+#endif
+}
+
+/* A busy-wait with a deadline; the clock is read every 64 spins. */
+struct waiter {
+	uint64_t start;
+	uint64_t limit_ns;
+	unsigned spins;
+};
+
+static void wait_reset(struct waiter *w, uint64_t limit_ns)
+{
+	w->start = now_ns();
+	w->limit_ns = limit_ns;
+	w->spins = 0;
+}
+
+static bool wait_expired(struct waiter *w)
+{
+	cpu_relax();
+	if (++w->spins % 64)
+		return false;
+	return now_ns() - w->start >= w->limit_ns;
+}
+
+static void sleep_ns(uint64_t ns)
+{
+	struct timespec ts = { (time_t)(ns / 1000000000ull), (long)(ns % 1000000000ull) };
+
+	while (nanosleep(&ts, &ts) != 0 && errno == EINTR)
+		;
+}
+
+/* splitmix64 */
+static uint64_t rng_next(uint64_t *s)
+{
+	uint64_t z = (*s += 0x9E3779B97F4A7C15ull);
+
+	z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
+	z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
+	return z ^ (z >> 31);
+}
+
+/* uniform-ish value in [lo, hi] (modulo bias is irrelevant here) */
+static uint64_t rng_range(uint64_t *s, uint64_t lo, uint64_t hi)
+{
+	return lo + rng_next(s) % (hi - lo + 1);
+}
+
+/* CRC32C (Castagnoli), reflected polynomial 0x82F63B78, table driven.
+ * crc32c(0xFFFFFFFF, data) ^ 0xFFFFFFFF == java.util.zip.CRC32C. */
+static uint32_t crc_table[256];
+
+static void crc_init(void)
+{
+	for (uint32_t i = 0; i < 256; i++) {
+		uint32_t c = i;
+		for (int k = 0; k < 8; k++)
+			c = (c & 1) ? (c >> 1) ^ 0x82F63B78u : c >> 1;
+		crc_table[i] = c;
+	}
+}
+
+static uint32_t crc_update(uint32_t crc, const uint8_t *p, uint64_t n)
+{
+	while (n--)
+		crc = crc_table[(crc ^ *p++) & 0xFF] ^ (crc >> 8);
+	return crc;
+}
+
+/* pattern[k] == k & 0xFF; byte p (p >= 4) of a chain's writable area is
+ * (head + p) & 0xFF, so any run of up to 256 bytes is a slice of this. */
+static uint8_t pattern[512];
+
+static void pattern_init(void)
+{
+	for (unsigned k = 0; k < sizeof(pattern); k++)
+		pattern[k] = (uint8_t)k;
+}
+
+/* Expected byte at writable position p of chain 'head' whose readable CRC is 'crc'. */
+static inline uint8_t expected_byte(uint32_t crc, unsigned head, uint64_t p)
+{
+	return p < 4 ? (uint8_t)(crc >> (8 * p)) : (uint8_t)(head + p);
+}
+
+/*
+ * Plain little-endian shared-memory accessors. They go through volatile so
+ * the compiler performs exactly one access per call (no re-reads of memory
+ * the other process may change). Ordering comes from the explicit barriers.
+ */
+static inline uint16_t rd16(const void *p) { return le16toh(*(const volatile uint16_t *)p); }
+static inline uint32_t rd32(const void *p) { return le32toh(*(const volatile uint32_t *)p); }
+static inline uint64_t rd64(const void *p) { return le64toh(*(const volatile uint64_t *)p); }
+static inline void wr16(void *p, uint16_t v) { *(volatile uint16_t *)p = htole16(v); }
+static inline void wr32(void *p, uint32_t v) { *(volatile uint32_t *)p = htole32(v); }
+static inline void wr64(void *p, uint64_t v) { *(volatile uint64_t *)p = htole64(v); }
+
+/* Ring indices (avail.idx / used.idx): atomic u16 with acquire/release. */
+static inline uint16_t idx_load_acquire(const __virtio16 *p)
+{
+	return le16toh(__atomic_load_n(p, __ATOMIC_ACQUIRE));
+}
+
+static inline void idx_store_release(__virtio16 *p, uint16_t v)
+{
+	__atomic_store_n(p, htole16(v), __ATOMIC_RELEASE);
+}
+
+/* ------------------------------------------------------------------ */
+/* The shared file                                                     */
+/* ------------------------------------------------------------------ */
+
+struct shared {
+	uint8_t *base;
+	uint64_t size;      /* whole file */
+	uint64_t data_off;  /* start of the data area = padded ring size */
+	struct vring vr;
+};
+
+static uint64_t ring_bytes(unsigned n)
+{
+	uint64_t s = vring_size(n, RING_ALIGN);
+
+	return (s + RING_ALIGN - 1) & ~(uint64_t)(RING_ALIGN - 1);
+}
+
+static void map_file(const struct config *c, struct shared *sh)
+{
+	struct stat st;
+	uint64_t want = ring_bytes(c->n) + c->data_bytes;
+	int fd = open(c->file, O_RDWR);
+
+	if (fd < 0)
+		die("cannot open %s: %s", c->file, strerror(errno));
+	if (fstat(fd, &st) != 0)
+		die("cannot stat %s: %s", c->file, strerror(errno));
+	if ((uint64_t)st.st_size != want)
+		die("file %s has size %" PRIu64 ", expected %" PRIu64
+		    " (ring %" PRIu64 " + data %" PRIu64 ")",
+		    c->file, (uint64_t)st.st_size, want, ring_bytes(c->n), c->data_bytes);
+	sh->base = mmap(NULL, want, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+	if (sh->base == MAP_FAILED)
+		die("cannot mmap %s: %s", c->file, strerror(errno));
+	close(fd);
+	sh->size = want;
+	sh->data_off = ring_bytes(c->n);
+	vring_init(&sh->vr, c->n, sh->base, RING_ALIGN);
+}
+
+/* ------------------------------------------------------------------ */
+/* Driver                                                              */
+/* ------------------------------------------------------------------ */
+
+/*
+ * Data-area allocation (private, fixed slots, nothing is ever searched):
+ *  - without --indirect: descriptor d owns [data + d*L, +L); a chain uses the
+ *    buffers of the descriptors it occupies. Needs N*L bytes.
+ *  - with --indirect: head h owns a slot of S = align16(16*M + M*L) bytes:
+ *    the indirect table (M entries) first, then M buffers of L bytes. A
+ *    one-buffer chain is a plain descriptor using buffer 0 of its slot.
+ *    Needs N*S bytes.
+ * M = min(max-readable + max-writable, N) is the longest chain.
+ */
+
+struct drv_buf {
+	uint64_t off;          /* file offset of the buffer */
+	uint32_t len;
+	uint32_t desc;         /* ring descriptor carrying it (direct chains) */
+};
+
+struct drv_chain {         /* private bookkeeping per head, never read back from the ring */
+	bool busy;
+	uint32_t nbuf, nread, ndesc;
+	uint32_t crc;          /* CRC32C of the readable bytes */
+	uint32_t wtotal;       /* writable bytes */
+	uint64_t rbytes;       /* readable bytes */
+};
+
+struct driver {
+	const struct config *c;
+	struct shared sh;
+	unsigned n, m;
+	uint64_t slot;                 /* indirect mode slot size */
+	struct drv_chain *chain;       /* [n] */
+	struct drv_buf *buf;           /* [n * m], chain h uses buf[h*m ...] */
+	uint16_t *free_stack;          /* free descriptor indices */
+	unsigned nfree;
+	uint64_t rng;
+
+	/* the next request, generated once so the request sequence is
+	 * independent of timing */
+	bool have_pending;
+	uint32_t pend_r, pend_w;
+	uint32_t *pend_len;            /* [m] */
+
+	uint16_t avail_shadow;         /* our next avail.idx */
+	uint16_t avail_published;      /* last value stored to avail.idx */
+	uint16_t last_used;
+	uint64_t submitted, completed, bytes, kicks;
+};
+
+static void drv_setup(struct driver *d, const struct config *c)
+{
+	unsigned n = c->n;
+	uint64_t need;
+
+	memset(d, 0, sizeof(*d));
+	d->c = c;
+	d->n = n;
+	d->m = c->max_r + c->max_w < n ? c->max_r + c->max_w : n;
+	d->slot = ((uint64_t)d->m * 16 + (uint64_t)d->m * c->max_len + 15) & ~15ull;
+	need = c->indirect ? (uint64_t)n * d->slot : (uint64_t)n * c->max_len;
+	if (c->data_bytes < need)
+		usage("--data-bytes %" PRIu64 " is too small: the driver needs %" PRIu64
+		      " bytes for %u chains of up to %u buffers of %u bytes%s",
+		      c->data_bytes, need, n, d->m, c->max_len,
+		      c->indirect ? " plus indirect tables" : "");
+
+	map_file(c, &d->sh);
+	d->chain = calloc(n, sizeof(*d->chain));
+	d->buf = calloc((size_t)n * d->m, sizeof(*d->buf));
+	d->free_stack = calloc(n, sizeof(*d->free_stack));
+	d->pend_len = calloc(d->m, sizeof(*d->pend_len));
+	if (!d->chain || !d->buf || !d->free_stack || !d->pend_len)
+		die("out of memory");
+	/* pop order 0, 1, 2, ... */
+	for (unsigned i = 0; i < n; i++)
+		d->free_stack[i] = (uint16_t)(n - 1 - i);
+	d->nfree = n;
+	d->rng = c->seed;
+}
+
+/* Choose r readable and w writable buffers, 1 <= r+w <= min(N, ...). */
+static void drv_generate(struct driver *d)
+{
+	const struct config *c = d->c;
+	uint32_t rmax = c->max_r < d->n ? c->max_r : d->n;
+	uint32_t r = (uint32_t)rng_range(&d->rng, c->max_w == 0 ? 1 : 0, rmax);
+	uint32_t wmax = c->max_w < d->n - r ? c->max_w : d->n - r;
+	uint32_t w = (uint32_t)rng_range(&d->rng, r == 0 ? 1 : 0, wmax);
+
+	d->pend_r = r;
+	d->pend_w = w;
+	for (uint32_t i = 0; i < r + w; i++)
+		d->pend_len[i] = (uint32_t)rng_range(&d->rng, 1, c->max_len);
+	d->have_pending = true;
+}
+
+static void drv_fill_random(struct driver *d, uint8_t *p, uint32_t len)
+{
+	while (len >= 8) {
+		uint64_t v = rng_next(&d->rng);
+		memcpy(p, &v, 8);
+		p += 8;
+		len -= 8;
+	}
+	if (len) {
+		uint64_t v = rng_next(&d->rng);
+		memcpy(p, &v, len);
+	}
+}
+
+static void drv_teardown(struct driver *d)
+{
+	free(d->chain);
+	free(d->buf);
+	free(d->free_stack);
+	free(d->pend_len);
+	munmap(d->sh.base, d->sh.size);
+}
+
+/* Write one descriptor (ring or indirect table entry). */
+static void put_desc(void *dp, uint64_t addr, uint32_t len, uint16_t flags, uint16_t next)
+{
+	vring_desc_t *desc = dp;
+
+	wr64(&desc->addr, addr);
+	wr32(&desc->len, len);
+	wr16(&desc->flags, flags);
+	wr16(&desc->next, next);
+}
+
+/*
+ * Place the pending request on the ring (descriptors + avail ring entry),
+ * without publishing avail.idx. Returns false if there are not enough free
+ * descriptors. Applies the loop / bad-index faults to the 3rd chain.
+ */
+static bool drv_add(struct driver *d)
+{
+	const struct config *c = d->c;
+	struct vring *vr = &d->sh.vr;
+	uint8_t *base = d->sh.base;
+	uint32_t nb = d->pend_r + d->pend_w;
+	bool use_table = c->indirect && nb > 1;
+	uint32_t need = use_table ? 1 : nb;
+	uint16_t head;
+	struct drv_chain *ch;
+	struct drv_buf *b;
+	uint32_t crc = 0xFFFFFFFFu;
+	uint64_t seq = d->submitted + 1;      /* 1-based number of this chain */
+	bool fault_here = seq == 3 && (c->fault == F_LOOP || c->fault == F_BAD_INDEX);
+
+	if (d->nfree < need)
+		return false;
+
+	head = d->free_stack[d->nfree - 1];
+	ch = &d->chain[head];
+	b = &d->buf[(size_t)head * d->m];
+	ch->nbuf = nb;
+	ch->nread = d->pend_r;
+	ch->ndesc = need;
+	ch->wtotal = 0;
+	ch->rbytes = 0;
+
+	/* buffers: location and private record */
+	for (uint32_t i = 0; i < nb; i++) {
+		uint32_t desc = use_table ? head : d->free_stack[d->nfree - 1 - i];
+
+		b[i].desc = desc;
+		b[i].len = d->pend_len[i];
+		if (c->indirect)
+			b[i].off = d->sh.data_off + head * d->slot + 16ull * d->m + (uint64_t)i * c->max_len;
+		else
+			b[i].off = d->sh.data_off + (uint64_t)desc * c->max_len;
+		if (i < d->pend_r) {
+			drv_fill_random(d, base + b[i].off, b[i].len);
+			crc = crc_update(crc, base + b[i].off, b[i].len);
+			ch->rbytes += b[i].len;
+		} else {
+			memset(base + b[i].off, POISON, b[i].len);
+			ch->wtotal += b[i].len;
+		}
+	}
+	ch->crc = crc ^ 0xFFFFFFFFu;
+	d->nfree -= need;
+
+	/* descriptors */
+	if (use_table) {
+		uint64_t table = d->sh.data_off + head * d->slot;
+		vring_desc_t *t = (vring_desc_t *)(base + table);
+
+		for (uint32_t i = 0; i < nb; i++) {
+			uint16_t fl = (i >= d->pend_r ? VRING_DESC_F_WRITE : 0) |
+				      (i + 1 < nb ? VRING_DESC_F_NEXT : 0);
+			uint16_t next = i + 1 < nb ? (uint16_t)(i + 1) : 0;
+
+			if (fault_here && i + 1 == nb) {
+				fl |= VRING_DESC_F_NEXT;
+				next = c->fault == F_LOOP ? 0 : (uint16_t)(d->n + 5);
+				g_fault_injected = true;
+			}
+			put_desc(&t[i], b[i].off, b[i].len, fl, next);
+		}
+		put_desc(&vr->desc[head], table, 16 * nb, VRING_DESC_F_INDIRECT, 0);
+	} else {
+		for (uint32_t i = 0; i < nb; i++) {
+			uint16_t fl = (i >= d->pend_r ? VRING_DESC_F_WRITE : 0) |
+				      (i + 1 < nb ? VRING_DESC_F_NEXT : 0);
+			uint16_t next = i + 1 < nb ? (uint16_t)b[i + 1].desc : 0;
+
+			if (fault_here && i + 1 == nb) {
+				fl |= VRING_DESC_F_NEXT;
+				next = c->fault == F_LOOP ? head : (uint16_t)(d->n + 5);
+				g_fault_injected = true;
+			}
+			put_desc(&vr->desc[b[i].desc], b[i].off, b[i].len, fl, (uint16_t)next);
+		}
+	}
+
+	/* avail ring entry; made visible by the release store in drv_publish */
+	wr16(&vr->avail->ring[d->avail_shadow & (d->n - 1)], head);
+	d->avail_shadow++;
+	ch->busy = true;
+	d->have_pending = false;
+	d->submitted++;
+	return true;
+}
+
+/* Publish avail.idx and decide (count) whether we would kick. */
+static void drv_publish(struct driver *d)
+{
+	struct vring *vr = &d->sh.vr;
+	uint16_t old = d->avail_published;
+	uint16_t new = d->avail_shadow;
+
+	if (d->c->fault == F_AVAIL_JUMP && d->submitted == 3) {
+		new = (uint16_t)(old + d->n + 3);
+		g_fault_injected = true;
+	}
+	/* Release: descriptors, indirect tables, buffer contents and the avail
+	 * ring entries written above must be visible before the device can
+	 * observe the new avail.idx (virtio_wmb + store). */
+	idx_store_release(&vr->avail->idx, new);
+	d->avail_published = new;
+
+	/* Full barrier (virtio_mb): the avail.idx store must be globally visible
+	 * before we read avail_event / used.flags, or we could miss a kick the
+	 * device is about to ask for. */
+	__atomic_thread_fence(__ATOMIC_SEQ_CST);
+	if (d->c->event_idx) {
+		if (vring_need_event(rd16(&vring_avail_event(vr)), new, old))
+			d->kicks++;
+	} else if (!(rd16(&vr->used->flags) & VRING_USED_F_NO_NOTIFY)) {
+		d->kicks++;
+	}
+}
+
+/* Verify the writable bytes of a completed chain. */
+static void drv_verify(struct driver *d, unsigned head)
+{
+	const struct drv_chain *ch = &d->chain[head];
+	const struct drv_buf *b = &d->buf[(size_t)head * d->m];
+	const uint8_t *base = d->sh.base;
+	uint64_t p = 0;
+
+	for (uint32_t i = ch->nread; i < ch->nbuf; i++) {
+		const uint8_t *q = base + b[i].off;
+		uint32_t k = 0;
+
+		while (k < b[i].len) {
+			uint32_t run = 1;
+			bool bad;
+
+			if (ch->wtotal < 4) {
+				/* no write allowed: everything must still be poison */
+				bad = q[k] != POISON;
+				if (bad)
+					die("chain %u: writable offset %" PRIu64 " (address 0x%" PRIx64
+					    ") expected 0x%02x got 0x%02x (chain has only %u writable bytes,"
+					    " device must not write)", head, p, b[i].off + k, POISON,
+					    q[k], ch->wtotal);
+			} else if (p < 4) {
+				uint8_t e = expected_byte(ch->crc, head, p);
+				if (q[k] != e)
+					die("chain %u: crc byte at writable offset %" PRIu64 " (address 0x%"
+					    PRIx64 ") expected 0x%02x got 0x%02x (crc32c of readable bytes"
+					    " is 0x%08x)", head, p, b[i].off + k, e, q[k], ch->crc);
+			} else {
+				uint32_t start = (uint32_t)((head + p) & 0xFF);
+				run = b[i].len - k < 256 ? b[i].len - k : 256;
+				if (memcmp(q + k, pattern + start, run) != 0) {
+					for (uint32_t j = 0; j < run; j++)
+						if (q[k + j] != pattern[start + j])
+							die("chain %u: pattern byte at writable offset %" PRIu64
+							    " (address 0x%" PRIx64 ") expected 0x%02x got 0x%02x",
+							    head, p + j, b[i].off + k + j,
+							    pattern[start + j], q[k + j]);
+				}
+			}
+			k += run;
+			p += run;
+		}
+	}
+}
+
+/* Consume everything the device has published. Returns the number reaped. */
+static unsigned drv_reap(struct driver *d)
+{
+	struct vring *vr = &d->sh.vr;
+	unsigned got = 0;
+	/* Acquire: the used elements and the data the device wrote are read
+	 * only after we have seen the used.idx that covers them (virtio_rmb). */
+	uint16_t used_idx = idx_load_acquire(&vr->used->idx);
+
+	while (d->last_used != used_idx && d->completed < d->c->requests) {
+		const vring_used_elem_t *e = &vr->used->ring[d->last_used & (d->n - 1)];
+		uint32_t id = rd32(&e->id);
+		uint32_t len = rd32(&e->len);
+		struct drv_chain *ch;
+		uint32_t expect;
+
+		if (id >= d->n)
+			die("used id %u out of range (queue size %u)", id, d->n);
+		ch = &d->chain[id];
+		if (!ch->busy)
+			die("id %u is not a head (used element %u)", id, d->last_used);
+		if (len > ch->wtotal)
+			die("used len %u exceeds writable bytes %u of chain %u", len, ch->wtotal, id);
+		expect = ch->wtotal >= 4 ? ch->wtotal : 0;
+		if (len != expect)
+			die("used len %u of chain %u, expected %u (writable bytes %u)",
+			    len, id, expect, ch->wtotal);
+		drv_verify(d, id);
+
+		/* free the chain from PRIVATE bookkeeping only */
+		if (ch->ndesc == 1)
+			d->free_stack[d->nfree++] = (uint16_t)id;
+		else
+			for (uint32_t i = ch->ndesc; i-- > 0;)
+				d->free_stack[d->nfree++] = (uint16_t)d->buf[(size_t)id * d->m + i].desc;
+		ch->busy = false;
+		d->bytes += ch->rbytes + len;
+		d->last_used++;
+		d->completed++;
+		got++;
+		if (d->c->event_idx)
+			/* virtio_store_mb: ask for an interrupt at the next completion;
+			 * the store must be visible before we next read used.idx. */
+			__atomic_store_n(&vring_used_event(vr), htole16(d->last_used),
+					 __ATOMIC_SEQ_CST);
+	}
+	return got;
+}
+
+static int run_driver(const struct config *c)
+{
+	struct driver d;
+	struct waiter w;
+	uint64_t limit = (uint64_t)c->timeout_s * 1000000000ull;
+	uint64_t t0;
+	bool stop_submitting = false;
+
+	drv_setup(&d, c);
+	t0 = now_ns();
+	wait_reset(&w, limit);
+
+	while (d.completed < c->requests) {
+		unsigned added = 0, got;
+
+		/* add as many chains as fit, then publish once (with a fault
+		 * configured: one chain per publish, so "the 3rd chain" is exact) */
+		while (!stop_submitting && d.submitted < c->requests) {
+			if (!d.have_pending)
+				drv_generate(&d);
+			if (!drv_add(&d))
+				break;
+			added++;
+			if (c->fault != F_NONE)
+				break;
+		}
+		if (added) {
+			drv_publish(&d);
+			if (g_fault_injected)
+				stop_submitting = true;
+			if (c->fault == F_DRV_STALL && d.submitted == 2 && c->requests > 2)
+				stop_submitting = true;
+		}
+
+		got = drv_reap(&d);
+
+		if (c->fault == F_DRV_STALL && stop_submitting && d.completed == 2) {
+			/* stall: never submit the 3rd request; idle until our timeout */
+			g_fault_injected = true;
+			sleep_ns(limit);
+			return 0;
+		}
+		if (added || got) {
+			wait_reset(&w, g_fault_injected && GRACE_NS < limit ? GRACE_NS : limit);
+		} else if (wait_expired(&w)) {
+			die("timeout after %u s waiting for used.idx (have %u, want %u)",
+			    c->timeout_s, d.last_used, (uint16_t)(d.last_used + 1));
+		}
+	}
+	if (!g_fault_injected)
+		printf("vring-peer driver ok requests=%" PRIu64 " bytes=%" PRIu64 " elapsed_ns=%"
+		       PRIu64 " kicks=%" PRIu64 " interrupts=0\n",
+		       d.completed, d.bytes, now_ns() - t0, d.kicks);
+	drv_teardown(&d);
+	return 0;
+}
+
+/* ------------------------------------------------------------------ */
+/* Device                                                              */
+/* ------------------------------------------------------------------ */
+
+/* A private copy of one descriptor (ring or indirect table entry). */
+struct seg {
+	uint64_t addr;
+	uint32_t len;
+	uint16_t flags;
+};
+
+/* A chain popped but not yet completed (the --reorder window). */
+struct popped {
+	uint16_t head;
+	uint32_t second;       /* 2nd ring descriptor of a direct chain, or NO_DESC */
+	uint32_t wtotal;
+	uint32_t used_len;
+	uint64_t rbytes;
+};
+
+struct device {
+	const struct config *c;
+	struct shared sh;
+	unsigned n;
+	unsigned window;               /* effective --reorder (<= N) */
+	struct seg *seg;               /* [2N] copies of the current chain */
+	unsigned nseg;
+	struct popped *win;            /* [window] */
+	unsigned nwin;
+	uint64_t rng;
+
+	uint16_t last_avail;
+	uint16_t used_shadow;
+	uint64_t popped, completed, bytes, interrupts;
+};
+
+static void dev_setup(struct device *d, const struct config *c)
+{
+	memset(d, 0, sizeof(*d));
+	d->c = c;
+	d->n = c->n;
+	d->window = c->reorder < c->n ? c->reorder : c->n;
+	map_file(c, &d->sh);
+	d->seg = calloc(2 * (size_t)d->n, sizeof(*d->seg));
+	d->win = calloc(d->window, sizeof(*d->win));
+	if (!d->seg || !d->win)
+		die("out of memory");
+	/* separate stream from the driver's data for the completion order */
+	d->rng = c->seed ^ 0x5DEECE66Dull;
+}
+
+static void dev_teardown(struct device *d)
+{
+	free(d->seg);
+	free(d->win);
+	munmap(d->sh.base, d->sh.size);
+}
+
+static void dev_check_range(const struct device *d, uint64_t addr, uint32_t len, unsigned head)
+{
+	/* 64-bit and overflow-free: addr + len <= size without computing addr + len */
+	if (addr > d->sh.size || len > d->sh.size - addr)
+		die("address 0x%" PRIx64 " len %u outside the file (size %" PRIu64 ", chain %u)",
+		    addr, len, d->sh.size, head);
+}
+
+static struct seg read_desc(const void *p)
+{
+	const vring_desc_t *desc = p;
+	struct seg s;
+
+	s.addr = rd64(&desc->addr);
+	s.len = rd32(&desc->len);
+	s.flags = rd16(&desc->flags);
+	return s;
+}
+
+/* Copy an indirect table into d->seg, following next within the table. */
+static void dev_walk_indirect(struct device *d, const struct seg *ind, unsigned head)
+{
+	const vring_desc_t *t;
+	uint32_t count, i = 0, hops = 0;
+
+	if (!d->c->indirect)
+		die("indirect descriptor in chain %u but --indirect was not negotiated", head);
+	if (ind->flags & VRING_DESC_F_NEXT)
+		die("indirect descriptor with NEXT flag (chain %u)", head);
+	if (ind->len == 0)
+		die("indirect table length 0 is empty (chain %u)", head);
+	if (ind->len % 16)
+		die("indirect table length %u is not a multiple of 16 (chain %u)", ind->len, head);
+	if (ind->len > 16u * d->n)
+		die("indirect table too long (%u entries, queue size %u, chain %u)",
+		    ind->len / 16, d->n, head);
+	dev_check_range(d, ind->addr, ind->len, head);
+
+	count = ind->len / 16;
+	t = (const vring_desc_t *)(d->sh.base + ind->addr);
+	for (;;) {
+		struct seg s;
+		uint16_t next;
+
+		if (i >= count)
+			die("descriptor index %u out of range (indirect table of %u entries, chain %u)",
+			    i, count, head);
+		if (++hops > count)
+			die("descriptor loop in chain %u (indirect table of %u entries)", head, count);
+		s = read_desc(&t[i]);
+		next = rd16(&t[i].next);
+		if (s.flags & VRING_DESC_F_INDIRECT)
+			die("nested indirect descriptor in chain %u", head);
+		d->seg[d->nseg++] = s;
+		if (!(s.flags & VRING_DESC_F_NEXT))
+			break;
+		i = next;
+	}
+}
+
+/*
+ * Pop and service one chain. Phase 1 copies the chain into private memory
+ * while checking its shape (indices, loops, indirect rules); phase 2
+ * validates the copies (order, addresses); only then is memory touched.
+ */
+static void dev_service(struct device *d, uint16_t head, struct popped *out)
+{
+	const struct vring *vr = &d->sh.vr;
+	uint8_t *base = d->sh.base;
+	uint32_t i = head, hops = 0, crc;
+	uint64_t wtotal = 0, rbytes = 0, p;
+	bool seen_write = false;
+
+	out->head = head;
+	out->second = NO_DESC;
+	d->nseg = 0;
+
+	/* phase 1: shape */
+	for (;;) {
+		struct seg s;
+		uint16_t next;
+
+		if (i >= d->n)
+			die("descriptor index %u out of range (queue size %u, chain %u)", i, d->n, head);
+		if (++hops > d->n)
+			die("descriptor loop in chain %u (more than %u descriptors)", head, d->n);
+		if (hops == 2)
+			out->second = i;
+		s = read_desc(&vr->desc[i]);
+		next = rd16(&vr->desc[i].next);
+		if (s.flags & VRING_DESC_F_INDIRECT) {
+			/* NEXT is rejected, so an indirect descriptor ends the chain */
+			dev_walk_indirect(d, &s, head);
+			break;
+		}
+		d->seg[d->nseg++] = s;
+		if (!(s.flags & VRING_DESC_F_NEXT))
+			break;
+		i = next;
+	}
+
+	/* phase 2: order and addresses */
+	for (unsigned k = 0; k < d->nseg; k++) {
+		const struct seg *s = &d->seg[k];
+
+		if (s->flags & VRING_DESC_F_WRITE) {
+			seen_write = true;
+			wtotal += s->len;
+		} else {
+			if (seen_write)
+				die("readable descriptor after writable in chain %u", head);
+			rbytes += s->len;
+		}
+		dev_check_range(d, s->addr, s->len, head);
+	}
+	if (wtotal > UINT32_MAX)
+		die("writable bytes %" PRIu64 " of chain %u do not fit used.len", wtotal, head);
+
+	/* loopback: CRC32C of the readable bytes, then CRC + pattern */
+	crc = 0xFFFFFFFFu;
+	for (unsigned k = 0; k < d->nseg && !(d->seg[k].flags & VRING_DESC_F_WRITE); k++)
+		crc = crc_update(crc, base + d->seg[k].addr, d->seg[k].len);
+	crc ^= 0xFFFFFFFFu;
+
+	p = 0;
+	if (wtotal >= 4) {
+		for (unsigned k = 0; k < d->nseg; k++) {
+			const struct seg *s = &d->seg[k];
+			uint8_t *q = base + s->addr;
+			uint32_t j = 0;
+
+			if (!(s->flags & VRING_DESC_F_WRITE))
+				continue;
+			while (j < s->len && p < 4)
+				q[j++] = expected_byte(crc, head, p++);
+			while (j < s->len) {
+				uint32_t run = s->len - j < 256 ? s->len - j : 256;
+				memcpy(q + j, pattern + ((head + p) & 0xFF), run);
+				j += run;
+				p += run;
+			}
+		}
+	}
+	out->wtotal = (uint32_t)wtotal;
+	out->used_len = wtotal >= 4 ? (uint32_t)wtotal : 0;
+	out->rbytes = rbytes;
+}
+
+static void dev_put_used(struct device *d, uint32_t id, uint32_t len)
+{
+	vring_used_elem_t *e = &d->sh.vr.used->ring[d->used_shadow & (d->n - 1)];
+
+	wr32(&e->id, id);
+	wr32(&e->len, len);
+	d->used_shadow++;
+}
+
+/*
+ * Complete one chain: write its used element and publish used.idx right away
+ * (one publish per completion, also with --reorder), then decide (count)
+ * whether we would interrupt. Applies the bad-id / not-head / bad-len faults
+ * to the 3rd completion.
+ */
+static void dev_complete(struct device *d, const struct popped *pc)
+{
+	const struct config *c = d->c;
+	struct vring *vr = &d->sh.vr;
+	uint16_t old = d->used_shadow;
+	uint32_t id = pc->head, len = pc->used_len;
+	bool duplicate = false;
+
+	d->completed++;
+	if (d->completed == 3) {
+		if (c->fault == F_BAD_ID) {
+			id = d->n + 7;
+			g_fault_injected = true;
+		} else if (c->fault == F_BAD_LEN) {
+			len = pc->wtotal + 100;
+			g_fault_injected = true;
+		} else if (c->fault == F_NOT_HEAD) {
+			/* Prefer the 2nd descriptor of an outstanding direct chain
+			 * (in use, but not a head). Otherwise complete the chain and
+			 * repeat its id in a second used element published together
+			 * with it: by then that index is free. */
+			uint32_t cand = pc->second;
+			for (unsigned k = 0; cand == NO_DESC && k < d->nwin; k++)
+				cand = d->win[k].second;
+			if (cand != NO_DESC)
+				id = cand;
+			else
+				duplicate = true;
+			g_fault_injected = true;
+		}
+	}
+	dev_put_used(d, id, len);
+	if (duplicate)
+		dev_put_used(d, id, len);
+
+	/* Release: the data written into the buffers and the used element(s)
+	 * must be visible before the driver can observe the new used.idx. */
+	idx_store_release(&vr->used->idx, d->used_shadow);
+
+	/* Full barrier (virtio_mb): used.idx must be visible before we read
+	 * used_event / avail.flags to decide about the interrupt. */
+	__atomic_thread_fence(__ATOMIC_SEQ_CST);
+	if (c->event_idx) {
+		if (vring_need_event(rd16(&vring_used_event(vr)), d->used_shadow, old))
+			d->interrupts++;
+	} else if (!(rd16(&vr->avail->flags) & VRING_AVAIL_F_NO_INTERRUPT)) {
+		d->interrupts++;
+	}
+	d->bytes += pc->rbytes + pc->used_len;
+
+	if (c->fault == F_DEV_STALL && d->completed == 2 && c->requests > 2) {
+		/* stall: never complete anything again; idle until our timeout */
+		g_fault_injected = true;
+		sleep_ns((uint64_t)c->timeout_s * 1000000000ull);
+		exit(0);
+	}
+}
+
+static int run_device(const struct config *c)
+{
+	struct device d;
+	struct waiter w;
+	uint64_t limit = (uint64_t)c->timeout_s * 1000000000ull;
+	uint64_t t0;
+
+	dev_setup(&d, c);
+	t0 = now_ns();
+	wait_reset(&w, limit);
+
+	while (d.completed < c->requests) {
+		/* Acquire: the avail ring entries and the descriptors/tables/data
+		 * they reference are read only after this avail.idx (virtio_rmb). */
+		uint16_t avail_idx = idx_load_acquire(&d.sh.vr.avail->idx);
+
+		if ((uint16_t)(avail_idx - d.last_avail) > d.n)
+			die("guest moved avail index from %u to %u", d.last_avail, avail_idx);
+
+		/* pop up to W chains that are available right now */
+		while (d.nwin < d.window && d.popped < c->requests && d.last_avail != avail_idx) {
+			uint16_t head = rd16(&d.sh.vr.avail->ring[d.last_avail & (d.n - 1)]);
+
+			d.last_avail++;
+			if (c->event_idx)
+				/* avail_event: we would like a kick for the next entry.
+				 * (A sleeping device would need a full barrier and a
+				 * re-check of avail.idx here; we poll anyway.) */
+				wr16(&vring_avail_event(&d.sh.vr), d.last_avail);
+			dev_service(&d, head, &d.win[d.nwin++]);
+			d.popped++;
+		}
+
+		if (d.nwin == 0) {
+			if (wait_expired(&w))
+				die("timeout after %u s waiting for avail.idx (have %u, want %u)",
+				    c->timeout_s, d.last_avail, (uint16_t)(d.last_avail + 1));
+			continue;
+		}
+
+		/* complete the window in pseudo-random order */
+		while (d.nwin) {
+			unsigned j = d.nwin > 1 ? (unsigned)(rng_next(&d.rng) % d.nwin) : 0;
+			struct popped pc = d.win[j];
+
+			d.win[j] = d.win[--d.nwin];
+			dev_complete(&d, &pc);
+		}
+		wait_reset(&w, g_fault_injected && GRACE_NS < limit ? GRACE_NS : limit);
+	}
+	if (!g_fault_injected)
+		printf("vring-peer device ok requests=%" PRIu64 " bytes=%" PRIu64 " elapsed_ns=%"
+		       PRIu64 " kicks=0 interrupts=%" PRIu64 "\n",
+		       d.completed, d.bytes, now_ns() - t0, d.interrupts);
+	dev_teardown(&d);
+	return 0;
+}
+
+/* ------------------------------------------------------------------ */
+
+int main(int argc, char **argv)
+{
+	struct config c;
+	static const uint8_t check[] = "123456789";
+
+	parse_args(argc, argv, &c);
+	if (c.role == ROLE_SIZE) {
+		printf("%u\n", vring_size(c.n, RING_ALIGN));
+		return 0;
+	}
+	crc_init();
+	pattern_init();
+	if ((crc_update(0xFFFFFFFFu, check, 9) ^ 0xFFFFFFFFu) != 0xE3069283u)
+		die("CRC32C self-test failed");
+	return c.role == ROLE_DRIVER ? run_driver(&c) : run_device(&c);
+}
