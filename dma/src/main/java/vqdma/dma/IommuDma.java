@@ -179,6 +179,52 @@ public final class IommuDma implements DmaOps
     }
 
     // ------------------------------------------------------------------------------------------------------------
+    // Accessors of the shared flush state
+    // ------------------------------------------------------------------------------------------------------------
+
+    /** Volatile load of {@code fq_flush_start_cnt}: the entry's counter, read after the PTE clears (full fence). */
+    private long lvFlushStartCnt()
+    {
+        return (long)FLUSH_START.getVolatile(this);
+    }
+
+    /** Atomic increment of {@code fq_flush_start_cnt}, before the IOTLB flush. @return the flush's ordinal. */
+    private long xaddFlushStartCnt()
+    {
+        return (long)FLUSH_START.getAndAdd(this, 1L);
+    }
+
+    /** Volatile load of {@code fq_flush_finish_cnt}: entries with a smaller counter are covered by a flush. */
+    private long lvFlushFinishCnt()
+    {
+        return (long)FLUSH_FINISH.getVolatile(this);
+    }
+
+    /** Atomic increment of {@code fq_flush_finish_cnt}, after the IOTLB flush completed. */
+    private void xaddFlushFinishCnt()
+    {
+        FLUSH_FINISH.getAndAdd(this, 1L);
+    }
+
+    /** Opaque load of the emulated timer's deadline ({@link #TIMER_OFF} when not armed): a cheap check per unmap. */
+    private long loTimerDeadline()
+    {
+        return (long)TIMER_DEADLINE.getOpaque(this);
+    }
+
+    /** CAS of the deadline: exactly one thread arms the timer, exactly one fires it. */
+    private boolean casTimerDeadline(final long expected, final long value)
+    {
+        return TIMER_DEADLINE.compareAndSet(this, expected, value);
+    }
+
+    /** Volatile store of the deadline ({@link #flush()} disarms the timer). */
+    private void svTimerDeadline(final long value)
+    {
+        TIMER_DEADLINE.setVolatile(this, value);
+    }
+
+    // ------------------------------------------------------------------------------------------------------------
     // Map
     // ------------------------------------------------------------------------------------------------------------
 
@@ -342,7 +388,7 @@ public final class IommuDma implements DmaOps
             final int idx = fq.add();
             fq.pfn[idx] = iovaPfn;
             fq.pages[idx] = pages;
-            fq.counter[idx] = (long)FLUSH_START.getVolatile(this);
+            fq.counter[idx] = lvFlushStartCnt();
             fq.stamp[idx] = now;
             fq.seq[idx] = fq.unmaps++;
             fq.pendingPages += pages;
@@ -354,16 +400,16 @@ public final class IommuDma implements DmaOps
             fq.lock.unlock();
         }
         // Arm the timer if it is off (the kernel's atomic_read + atomic_xchg of fq_timer_on, then mod_timer()).
-        if ((long)TIMER_DEADLINE.getOpaque(this) == TIMER_OFF)
+        if (loTimerDeadline() == TIMER_OFF)
         {
-            TIMER_DEADLINE.compareAndSet(this, TIMER_OFF, now + IOVA_FQ_TIMEOUT_NANOS);
+            casTimerDeadline(TIMER_OFF, now + IOVA_FQ_TIMEOUT_NANOS);
         }
     }
 
     /** {@code fq_ring_free()}: frees the entries a finished flush covered. Caller holds {@code fq.lock}. */
     private void fqRingFree(final IovaFlushQueue fq, final long now)
     {
-        final long finished = (long)FLUSH_FINISH.getVolatile(this);
+        final long finished = lvFlushFinishCnt();
         boolean changed = false;
         while (!fq.isEmpty())
         {
@@ -399,7 +445,7 @@ public final class IommuDma implements DmaOps
     /** {@code fq_flush_iotlb()}: one invalidate-all, bracketed by the flush counters. */
     private void fqFlushIotlb(final long now)
     {
-        final long ordinal = (long)FLUSH_START.getAndAdd(this, 1L);
+        final long ordinal = xaddFlushStartCnt();
         // What this flush closes: sampled before the invalidation (a racy sum over the queues, for statistics).
         long pendingPages = 0;
         long pendingUnmaps = 0;
@@ -413,9 +459,11 @@ public final class IommuDma implements DmaOps
         iotlb.invalidateAll();
         waitForInvalidation();
         final int h = (int)(ordinal & (FLUSH_HISTORY - 1));
+        // The completion time is written before the ordinal that validates it (release), and both before the
+        // finish count that lets other queues free what this flush covered.
         LONGS.setOpaque(flushNanos, h, now);
         LONGS.setRelease(flushOrdinal, h, ordinal);
-        FLUSH_FINISH.getAndAdd(this, 1L);
+        xaddFlushFinishCnt();
     }
 
     private void casMax(final VarHandle handle, final long value)
@@ -433,8 +481,8 @@ public final class IommuDma implements DmaOps
     /** The emulated {@code fq_timer}: fires {@code fq_flush_timeout()} once its deadline has passed. */
     private void fqCheckTimer(final long now)
     {
-        final long deadline = (long)TIMER_DEADLINE.getOpaque(this);
-        if (deadline != TIMER_OFF && now - deadline >= 0 && TIMER_DEADLINE.compareAndSet(this, deadline, TIMER_OFF))
+        final long deadline = loTimerDeadline();
+        if (deadline != TIMER_OFF && now - deadline >= 0 && casTimerDeadline(deadline, TIMER_OFF))
         {
             timeoutFlushes.incrementAndGet();
             fqFlushAll(now);
@@ -460,15 +508,15 @@ public final class IommuDma implements DmaOps
     }
 
     /**
-     * Lazy mode: closes the stale window now, as the flush timer would: checks the timer, then (whether it fired or
-     * not) invalidates the whole IOTLB once and frees every queued IOVA. Strict mode: nothing to do.
+     * Lazy mode: closes the stale window now, as the flush timer would ({@code fq_flush_timeout()}): disarms the
+     * timer, invalidates the whole IOTLB once and frees every queued IOVA. Strict mode: nothing to do.
      */
     public void flush()
     {
         if (mode == Mode.LAZY)
         {
             final long now = clock.nanoTime();
-            TIMER_DEADLINE.setVolatile(this, TIMER_OFF);
+            svTimerDeadline(TIMER_OFF);
             fqFlushAll(now);
         }
     }
@@ -579,7 +627,7 @@ public final class IommuDma implements DmaOps
     /** @return flush-queue IOTLB flushes of any cause ({@code fq_flush_finish_cnt}). */
     public long queueFlushes()
     {
-        return (long)FLUSH_FINISH.getVolatile(this);
+        return lvFlushFinishCnt();
     }
 
     // ------------------------------------------------------------------------------------------------------------

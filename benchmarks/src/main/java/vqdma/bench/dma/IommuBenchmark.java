@@ -47,7 +47,8 @@ import java.util.concurrent.TimeUnit;
  * 10 ms deadline without a timer thread: that read is part of the lazy cost.
  *
  * <h2>Counters</h2>
- * Totals per iteration ({@code #}; divide by the operation count for per-operation values): IOTLB hits, misses and
+ * Totals ({@code #}, summed over the measurement iterations by JMH; divide by the operation count for
+ * per-operation values): IOTLB hits, misses and
  * invalidation operations, flush-queue flushes, range-cache hits and IOVA tree allocations (range-cache misses).
  *
  * <h2>Allocation</h2>
@@ -100,47 +101,53 @@ public class IommuBenchmark
         public long rcacheHits;
         public long treeAllocations;
 
-        long baseHits;
-        long baseMisses;
-        long baseInvalidations;
-        long baseFlushes;
-        long baseRcacheHits;
-        long baseTree;
+        long lastHits;
+        long lastMisses;
+        long lastInvalidations;
+        long lastFlushes;
+        long lastRcacheHits;
+        long lastTree;
         int ops;
 
+        @Setup(Level.Iteration)
+        public void reset()
+        {
+            iotlbHits = 0;
+            iotlbMisses = 0;
+            iotlbInvalidations = 0;
+            queueFlushes = 0;
+            rcacheHits = 0;
+            treeAllocations = 0;
+        }
+
         /**
-         * Called on every operation; refreshes the totals every 1024th, so that the few volatile loads of a snapshot
-         * (and the loop over the range caches' slots) stay off almost every measured operation. The totals miss at
-         * most the last 1023 operations of an iteration.
+         * Called on every operation; every 1024th adds what the IOMMU's own counters gained since the previous
+         * snapshot, so that the few volatile loads of a snapshot (and the loop over the range caches' slots) stay off
+         * almost every measured operation. An iteration's totals may be off by the last 1023 operations.
          */
         void tick(final IommuDma iommu)
         {
             if ((++ops & 1023) == 0)
             {
-                update(iommu);
+                final long hits = iommu.iotlb().hits();
+                final long misses = iommu.iotlb().misses();
+                final long invalidations = iommu.iotlb().invalidations();
+                final long flushes = iommu.queueFlushes();
+                final long rcache = iommu.domain().rcacheHits();
+                final long tree = iommu.domain().treeAllocations();
+                iotlbHits += hits - lastHits;
+                iotlbMisses += misses - lastMisses;
+                iotlbInvalidations += invalidations - lastInvalidations;
+                queueFlushes += flushes - lastFlushes;
+                rcacheHits += rcache - lastRcacheHits;
+                treeAllocations += tree - lastTree;
+                lastHits = hits;
+                lastMisses = misses;
+                lastInvalidations = invalidations;
+                lastFlushes = flushes;
+                lastRcacheHits = rcache;
+                lastTree = tree;
             }
-        }
-
-        @Setup(Level.Iteration)
-        public void reset(final IommuBenchmark b)
-        {
-            baseHits = b.iommu.iotlb().hits();
-            baseMisses = b.iommu.iotlb().misses();
-            baseInvalidations = b.iommu.iotlb().invalidations();
-            baseFlushes = b.iommu.queueFlushes();
-            baseRcacheHits = b.iommu.domain().rcacheHits();
-            baseTree = b.iommu.domain().treeAllocations();
-        }
-
-        /** Refreshes the totals (JMH reads the fields right after the last operation of an iteration). */
-        void update(final IommuDma iommu)
-        {
-            iotlbHits = iommu.iotlb().hits() - baseHits;
-            iotlbMisses = iommu.iotlb().misses() - baseMisses;
-            iotlbInvalidations = iommu.iotlb().invalidations() - baseInvalidations;
-            queueFlushes = iommu.queueFlushes() - baseFlushes;
-            rcacheHits = iommu.domain().rcacheHits() - baseRcacheHits;
-            treeAllocations = iommu.domain().treeAllocations() - baseTree;
         }
     }
 
