@@ -384,6 +384,15 @@ public final class IommuDma implements DmaOps
                 fullFlushes.incrementAndGet();
                 fqFlushIotlb(now);
                 fqRingFree(fq, now);
+                // Entries queued while another slot's flush was in flight carry that flush's ordinal; if it has
+                // not finished yet, our own flush's completion does not cover them and the ring is still full.
+                // Adding now would overwrite the oldest entry (and lose 256 IOVAs), so wait for the other flush:
+                // it is short and takes no flush-queue lock before it finishes.
+                while (fq.isFull())
+                {
+                    Thread.onSpinWait();
+                    fqRingFree(fq, now);
+                }
             }
             final int idx = fq.add();
             fq.pfn[idx] = iovaPfn;
