@@ -1,0 +1,105 @@
+package vqdma.dma;
+
+import java.lang.invoke.MethodHandles;
+import java.lang.invoke.VarHandle;
+
+/**
+ * {@code struct iova_fq}: one CPU slot's ring of unmapped IOVAs waiting for an IOTLB flush
+ * ({@code drivers/iommu/dma-iommu.c}). {@link IommuDma#IOVA_FQ_SIZE} slots, one always empty to tell full from empty
+ * (as {@code fq_full()}), so it holds 255 entries. Each entry records what the kernel records (pfn, pages, the
+ * flush-start counter) plus, for the stale-window measurement, the unmap's timestamp and its ordinal on this queue.
+ * <p>
+ * Everything is guarded by {@link #lock} ({@code fq->lock}), except the two pending gauges, which other threads read
+ * with opaque loads for statistics.
+ */
+final class IovaFlushQueue extends IovaFlushQueueFields
+{
+    long p11, p12, p13, p14, p15, p16, p17, p18;
+
+    private static final VarHandle PENDING_PAGES;
+    private static final VarHandle PENDING_UNMAPS;
+
+    static
+    {
+        try
+        {
+            final MethodHandles.Lookup lookup = MethodHandles.lookup();
+            PENDING_PAGES = lookup.findVarHandle(IovaFlushQueueFields.class, "pendingPages", long.class);
+            PENDING_UNMAPS = lookup.findVarHandle(IovaFlushQueueFields.class, "pendingUnmaps", long.class);
+        }
+        catch (final ReflectiveOperationException ex)
+        {
+            throw new ExceptionInInitializerError(ex);
+        }
+    }
+
+    boolean isFull()
+    {
+        return ((tail + 1) & MASK) == head;
+    }
+
+    boolean isEmpty()
+    {
+        return head == tail;
+    }
+
+    /** {@code fq_ring_add()}: @return the index of the new entry (the caller fills it). */
+    int add()
+    {
+        final int idx = tail;
+        tail = (idx + 1) & MASK;
+        return idx;
+    }
+
+    /** Opaque store of the gauges (written under the lock, read by anyone). */
+    void soPending(final long pages, final long unmaps)
+    {
+        PENDING_PAGES.setOpaque(this, pages);
+        PENDING_UNMAPS.setOpaque(this, unmaps);
+    }
+
+    /** @return unmapped pages queued here, not yet freed (opaque load). */
+    long loPendingPages()
+    {
+        return (long)PENDING_PAGES.getOpaque(this);
+    }
+
+    /** @return unmaps queued here, not yet freed (opaque load). */
+    long loPendingUnmaps()
+    {
+        return (long)PENDING_UNMAPS.getOpaque(this);
+    }
+}
+
+/** Padding before the fields. */
+abstract class IovaFlushQueuePad
+{
+    long p01, p02, p03, p04, p05, p06, p07, p08;
+}
+
+/** The fields of {@link IovaFlushQueue}. */
+abstract class IovaFlushQueueFields extends IovaFlushQueuePad
+{
+    static final int SIZE = IommuDma.IOVA_FQ_SIZE;
+    static final int MASK = SIZE - 1;
+
+    final SpinLock lock = new SpinLock();
+    final long[] pfn = new long[SIZE];
+    final long[] pages = new long[SIZE];
+    final long[] counter = new long[SIZE];
+    final long[] stamp = new long[SIZE];
+    final long[] seq = new long[SIZE];
+    int head;
+    int tail;
+    /** Unmaps queued here so far: the ordinal of the next entry. */
+    long unmaps;
+    long pendingPages;
+    long pendingUnmaps;
+    /** Longest time, in ns, from an unmap queued here to the IOTLB flush that covered it. */
+    long maxStaleNanos;
+    /** Most unmaps queued here after an entry before it was freed. */
+    long maxStaleUnmaps;
+    /** Entries freed here, and the sum of their stale times. */
+    long freed;
+    long staleNanosSum;
+}

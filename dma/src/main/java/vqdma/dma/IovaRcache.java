@@ -1,0 +1,64 @@
+package vqdma.dma;
+
+/**
+ * {@code struct iova_rcache}: the range cache of one size class (one power-of-two number of pages): a
+ * {@code loaded} and a {@code prev} magazine per CPU slot, and a depot of up to
+ * {@link IovaDomain#MAX_GLOBAL_MAGS} full magazines shared by all slots.
+ * <p>
+ * The kernel allocates a new magazine when it pushes a full one to the depot and frees the empty one it replaces
+ * when it pops one. Here the depot keeps those empty magazines as {@code spares}: depot + spares always hold
+ * {@code MAX_GLOBAL_MAGS} magazines, so nothing is allocated after construction.
+ */
+final class IovaRcache
+{
+    /** The depot lock ({@code rcache->lock}). */
+    final SpinLock lock = new SpinLock();
+    final IovaMagazine[] depot = new IovaMagazine[IovaDomain.MAX_GLOBAL_MAGS];
+    int depotSize;
+    final IovaMagazine[] spares = new IovaMagazine[IovaDomain.MAX_GLOBAL_MAGS];
+    int spareCount;
+    final CpuRcache[] cpu;
+
+    IovaRcache(final int slots)
+    {
+        for (int i = 0; i < spares.length; i++)
+        {
+            spares[i] = new IovaMagazine();
+        }
+        spareCount = spares.length;
+        cpu = new CpuRcache[slots];
+        for (int i = 0; i < slots; i++)
+        {
+            cpu[i] = new CpuRcache();
+        }
+    }
+
+    /** Padding so that two slots' locks never share a cache line (the kernel aligns per-CPU data to a line). */
+    abstract static class CpuRcachePad
+    {
+        long p01, p02, p03, p04, p05, p06, p07, p08;
+    }
+
+    /** {@code struct iova_cpu_rcache}. */
+    abstract static class CpuRcacheFields extends CpuRcachePad
+    {
+        final SpinLock lock = new SpinLock();
+        IovaMagazine loaded = new IovaMagazine();
+        IovaMagazine prev = new IovaMagazine();
+        /** Allocations served by this slot's magazines, under {@link #lock}. */
+        long hits;
+    }
+
+    /** One slot's magazines, padded on both sides. */
+    static final class CpuRcache extends CpuRcacheFields
+    {
+        long p11, p12, p13, p14, p15, p16, p17, p18;
+
+        void swap()
+        {
+            final IovaMagazine t = loaded;
+            loaded = prev;
+            prev = t;
+        }
+    }
+}
