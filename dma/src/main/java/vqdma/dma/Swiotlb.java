@@ -1,5 +1,6 @@
 package vqdma.dma;
 
+import org.agrona.UnsafeApi;
 import org.agrona.concurrent.UnsafeBuffer;
 
 import java.nio.ByteBuffer;
@@ -23,7 +24,7 @@ import static vqdma.dma.SwiotlbSlotDescriptor.*;
  * its segment. A search takes the first suitably aligned slot whose counter is at least the number of slots needed;
  * allocation zeroes the counters of the run and renumbers the free slots in front of it back to the segment start;
  * release renumbers the run, merging with the free run behind it, and the free slots in front of it. All metadata
- * ({@code list}, {@code orig_addr}, {@code alloc_size}, {@code pad_slots}) lives in one off-heap buffer laid out by
+ * ({@code list}, {@code orig_addr}, {@code alloc_size}, {@code pad_slots}) lives in off-heap buffers laid out by
  * {@link SwiotlbSlotDescriptor}.
  *
  * <h2>Which area: threads stand in for CPUs</h2>
@@ -83,6 +84,8 @@ public final class Swiotlb
     private final int nslabs;
     private final int nareas;
     private final int areaNslabs;
+    private final UnsafeBuffer lists;
+    private final long listsAddress;
     private final UnsafeBuffer slots;
     private final SwiotlbArea[] areas;
     private final SwiotlbUsage usage = new SwiotlbUsage();
@@ -147,7 +150,10 @@ public final class Swiotlb
         // set_memory_decrypted(): the device of a confidential guest must reach every slot.
         this.start = memory.allocateShared(bytes);
         this.end = start + bytes;
+        this.lists = new UnsafeBuffer(ByteBuffer.allocateDirect(nslabs * LIST_LENGTH));
         this.slots = new UnsafeBuffer(ByteBuffer.allocateDirect(nslabs << SLOT_SHIFT));
+        lists.verifyAlignment();
+        this.listsAddress = lists.addressOffset();
         slots.verifyAlignment();
         for (int i = 0; i < nslabs; i++)
         {
@@ -434,7 +440,7 @@ public final class Swiotlb
                     slotsChecked++;
                     continue;
                 }
-                if (lpList(slotIndex) >= nslots)
+                if (lpListRaw(slotIndex) >= nslots)
                 {
                     found = true;
                     break;
@@ -451,13 +457,13 @@ public final class Swiotlb
             // now end at this run, so they are renumbered 1, 2, 3... backwards.
             for (int i = slotIndex; i < slotIndex + nslots; i++)
             {
-                spList(i, 0);
+                spListRaw(i, 0);
                 spAllocSize(i, allocSize - (offset + ((i - slotIndex) << IO_TLB_SHIFT)));
             }
             int count = 0;
-            for (int i = slotIndex - 1; ioTlbOffset(i) != IO_TLB_SEGSIZE - 1 && lpList(i) != 0; i--)
+            for (int i = slotIndex - 1; ioTlbOffset(i) != IO_TLB_SEGSIZE - 1 && lpListRaw(i) != 0; i--)
             {
-                spList(i, ++count);
+                spListRaw(i, ++count);
             }
             // Update the indices to avoid searching in the next round.
             area.spIndex(wrapAreaIndex(index + nslots));
@@ -482,20 +488,20 @@ public final class Swiotlb
         final SwiotlbArea area = areas[index / areaNslabs];
         synchronized (area)
         {
-            int count = index + nslots < alignUp(index + 1, IO_TLB_SEGSIZE) ? lpList(index + nslots) : 0;
+            int count = index + nslots < alignUp(index + 1, IO_TLB_SEGSIZE) ? lpListRaw(index + nslots) : 0;
             // Step 1: return the slots to the free list, merging with the free slots behind them.
             for (int i = index + nslots - 1; i >= index; i--)
             {
-                spList(i, ++count);
+                spListRaw(i, ++count);
                 spOrigAddr(i, INVALID_PHYS_ADDR);
                 spAllocSize(i, 0);
                 spPadSlots(i, 0);
                 srState(i, i == head ? SLOT_FREED : SLOT_FREE);
             }
             // Step 2: merge with the free slots in front of them, back to the segment start.
-            for (int i = index - 1; ioTlbOffset(i) != IO_TLB_SEGSIZE - 1 && lpList(i) != 0; i--)
+            for (int i = index - 1; ioTlbOffset(i) != IO_TLB_SEGSIZE - 1 && lpListRaw(i) != 0; i--)
             {
-                spList(i, ++count);
+                spListRaw(i, ++count);
             }
             area.soUsed(area.lpUsed() - nslots);
             area.soUnmapped(bouncedBytes);
@@ -774,15 +780,32 @@ public final class Swiotlb
 
     // ------------------------------------------------------------------------------------------------ slot fields
 
-    /** @return the slot's free-run counter; plain, under the area lock. */
+    /** @return the slot's free-run counter; plain, under the area lock (bounds-checked: tests and cold paths). */
     int lpList(final int slot)
     {
-        return slots.getInt(slotOffset(slot) + LIST_OFFSET);
+        return lists.getInt(listOffset(slot));
     }
 
     private void spList(final int slot, final int value)
     {
-        slots.putInt(slotOffset(slot) + LIST_OFFSET, value);
+        lists.putInt(listOffset(slot), value);
+    }
+
+    /**
+     * The allocator's own access to {@code list[slot]}: plain, under the area lock, and without Agrona's bounds check,
+     * because allocation and release renumber up to a whole segment of counters per call and the check doubles the
+     * cost of those loops. Only for indices the allocator derived itself inside {@code [0, nslabs)}: a slot of the
+     * area being searched, a slot of a mapping whose head was validated, or a segment walk that stops at the segment
+     * start ({@link #ioTlbOffset(int)} of -1 is 127, so a walk from slot 0 never reads index -1).
+     */
+    private int lpListRaw(final int slot)
+    {
+        return UnsafeApi.getInt(null, listsAddress + ((long)slot << 2));
+    }
+
+    private void spListRaw(final int slot, final int value)
+    {
+        UnsafeApi.putInt(null, listsAddress + ((long)slot << 2), value);
     }
 
     /** @return the slot's {@code alloc_size}; plain. */

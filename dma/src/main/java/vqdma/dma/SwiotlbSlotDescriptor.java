@@ -5,28 +5,29 @@ package vqdma.dma;
  * ({@code orig_addr}, {@code alloc_size}, {@code list}, {@code pad_slots}) plus what vqdma records to check the
  * caller the way {@code CONFIG_DMA_API_DEBUG} does ({@code kernel/dma/debug.c}: size and direction of each mapping).
  * <p>
- * One record of {@link #SLOT_LENGTH} bytes per 2 KiB slot, in an off-heap buffer private to the guest (never shared
- * with the device, so native byte order). Offsets only: the accessors, each named after its ordering, are in
- * {@link Swiotlb}.
+ * Two off-heap buffers private to the guest (never shared with the device, so native byte order). The free-run
+ * counters {@code list} are a dense array of u32, {@code list[slot]} at {@link #listOffset(int)}: allocation and
+ * release renumber up to a whole segment of them, and 128 dense counters are 8 cache lines where 128 records would
+ * be 64. Everything else is one {@link #SLOT_LENGTH}-byte record per slot at {@link #slotOffset(int)}:
  * <pre>
  *   0                   1                   2                   3
  *   0 1 2 3 4 5 6 7 8 9 0 1 2 3 4 5 6 7 8 9 0 1 2 3 4 5 6 7 8 9 0 1
  *  +---------------------------------------------------------------+
- *  |                          list (u32)                           |  0  free slots from here to the segment end
- *  +---------------------------------------------------------------+
- *  |                       alloc_size (u32)                        |  4  bytes from this slot to the allocation end
- *  +---------------------------------------------------------------+
- *  |                       orig_addr (u64)                         |  8  GPA bounced to/from; -1 when free
+ *  |                       orig_addr (u64)                         |  0  GPA bounced to/from; -1 when free
  *  |                                                               |
  *  +---------------------------------------------------------------+
- *  |                         state (u32)                           | 16  SLOT_*; written release, read acquire, CAS
- *  +-------------------------------+---------------+---------------+
- *  |       pad_slots (u16)         |   dir (u8)    |   (unused)    | 20  head slot only
- *  +-------------------------------+---------------+---------------+
- *  |                      mapping_size (u32)                       | 24  head slot only: bytes mapped
+ *  |                       alloc_size (u32)                        |  8  bytes from this slot to the allocation end
  *  +---------------------------------------------------------------+
- *  |                       tlb_offset (u32)                        | 28  head slot only: offset of the bus address
- *  +---------------------------------------------------------------+     in the slot (min_align_mask low bits)
+ *  |                         state (u32)                           | 12  SLOT_*; written release, read acquire, CAS
+ *  +---------------------------------------------------------------+
+ *  |                      mapping_size (u32)                       | 16  head slot only: bytes mapped
+ *  +---------------------------------------------------------------+
+ *  |                       tlb_offset (u32)                        | 20  head slot only: offset of the bus address
+ *  +-------------------------------+---------------+---------------+     in the slot (min_align_mask low bits)
+ *  |       pad_slots (u16)         |   dir (u8)    |   (unused)    | 24  head slot only
+ *  +-------------------------------+---------------+---------------+
+ *  |                           (unused)                            | 28
+ *  +---------------------------------------------------------------+
  * </pre>
  * {@code list}, {@code alloc_size} and {@code orig_addr} mean exactly what they mean in {@code kernel/dma/swiotlb.c}.
  * The <em>head</em> of a mapping is the slot its bus address points into (the kernel's {@code index} after
@@ -35,22 +36,22 @@ package vqdma.dma;
  */
 final class SwiotlbSlotDescriptor
 {
-    /** The kernel's {@code list}: number of free slots from this one to the end of its 128-slot segment. */
-    static final int LIST_OFFSET = 0;
-    /** The kernel's {@code alloc_size}. */
-    static final int ALLOC_SIZE_OFFSET = 4;
+    /** Bytes per {@code list} counter (u32). */
+    static final int LIST_LENGTH = 4;
     /** The kernel's {@code orig_addr}. */
-    static final int ORIG_ADDR_OFFSET = 8;
+    static final int ORIG_ADDR_OFFSET = 0;
+    /** The kernel's {@code alloc_size}. */
+    static final int ALLOC_SIZE_OFFSET = 8;
     /** One of the {@code SLOT_*} values. */
-    static final int STATE_OFFSET = 16;
-    /** The kernel's {@code pad_slots} (head slot only). */
-    static final int PAD_SLOTS_OFFSET = 20;
-    /** {@link DmaDirection#ordinal()} of the mapping (head slot only). */
-    static final int DIR_OFFSET = 22;
+    static final int STATE_OFFSET = 12;
     /** Bytes the caller mapped (head slot only); unmap must pass the same. */
-    static final int MAPPING_SIZE_OFFSET = 24;
+    static final int MAPPING_SIZE_OFFSET = 16;
     /** Byte offset of the mapping's bus address inside the head slot (head slot only). */
-    static final int TLB_OFFSET_OFFSET = 28;
+    static final int TLB_OFFSET_OFFSET = 20;
+    /** The kernel's {@code pad_slots} (head slot only). */
+    static final int PAD_SLOTS_OFFSET = 24;
+    /** {@link DmaDirection#ordinal()} of the mapping (head slot only). */
+    static final int DIR_OFFSET = 26;
     /** Bytes per slot record; a power of two so that a record is {@code slot << SLOT_SHIFT}. */
     static final int SLOT_LENGTH = 32;
     /** {@code log2(SLOT_LENGTH)}. */
@@ -71,6 +72,15 @@ final class SwiotlbSlotDescriptor
 
     private SwiotlbSlotDescriptor()
     {
+    }
+
+    /**
+     * @param slot slot index, {@code 0 <= slot < nslabs}.
+     * @return offset of the slot's free-run counter in the {@code list} buffer.
+     */
+    static int listOffset(final int slot)
+    {
+        return slot << 2;
     }
 
     /**
