@@ -38,8 +38,23 @@ import java.util.concurrent.TimeUnit;
  * Time is per operation per thread; two threads on a 2-core machine shared with other work are noisy, so compare
  * within one run.
  *
+ * <h2>Recorded output</h2>
+ * Indicative only (2-core VM shared with other jobs, load average 7-10; {@code -f 1 -wi 2 -i 3 -prof gc}), median
+ * ns/op per thread:
+ * <pre>
+ *   nareas   oneThread   twoThreads
+ *        1        1859         4927
+ *        2         670         3223
+ *        4        1168         1824
+ * </pre>
+ * With one area the second thread costs each operation about 2.7x; with 4 areas about 1.6x (the shared
+ * {@code total_used} line, and two threads on two busy cores). The single-thread column moves with the area size
+ * too: the pool is 16 MiB, and one thread walks through its area of 16, 8 or 4 MiB, so fewer areas mean a larger,
+ * colder window of slots (see {@code DmaMapBenchmark.memcpyPoolWalk}).
+ *
  * <h2>Allocation</h2>
- * 0 B/op under {@code -prof gc}: an intrinsic lock inflates into native memory, not the Java heap.
+ * 0 B/op under {@code -prof gc} (measured at most 0.02 B/op, JMH's background): an intrinsic lock inflates into
+ * native memory, not the Java heap.
  *
  * <h2>How to run</h2>
  * <pre>
