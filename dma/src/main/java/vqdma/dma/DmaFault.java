@@ -25,7 +25,13 @@ public final class DmaFault extends RuntimeException
         /** The translation exists but does not grant the access (read or write). */
         PERMISSION("access not permitted by the mapping"),
         /** The range is valid but not contiguous in guest memory where a contiguous region is required (a ring). */
-        DISCONTIGUOUS("range is not contiguous in guest memory");
+        DISCONTIGUOUS("range is not contiguous in guest memory"),
+        /**
+         * A SWIOTLB bounce slot that no live mapping owns: a device access after unmap (or before map). Real hardware
+         * could read such a slot (it is plain shared memory); vqdma refuses it, as a DMA-API debugging aid would
+         * flag it, so that use-after-unmap bugs surface instead of reading stale bounce data.
+         */
+        UNMAPPED_SLOT("SWIOTLB slot that is not mapped");
 
         private final String text;
 

@@ -1,0 +1,1054 @@
+package vqdma.dma;
+
+import org.agrona.UnsafeApi;
+import org.agrona.concurrent.UnsafeBuffer;
+
+import java.nio.ByteBuffer;
+import java.util.concurrent.atomic.AtomicLong;
+import java.util.concurrent.atomic.LongAdder;
+
+import static vqdma.dma.SwiotlbSlotDescriptor.*;
+
+/**
+ * The software IO TLB, {@code struct io_tlb_mem} with its default pool ({@code kernel/dma/swiotlb.c}, Linux 6.x with
+ * areas, without {@code CONFIG_SWIOTLB_DYNAMIC}): a pool of bounce slots in <em>shared</em> guest memory, so that the
+ * device of a confidential guest can reach them, and the allocator that hands out runs of contiguous slots.
+ *
+ * <h2>Slots, segments, areas</h2>
+ * The pool is {@link #nslabs()} slots of {@link #IO_TLB_SIZE} (2 KiB). A mapping takes contiguous slots that never
+ * cross a segment of {@link #IO_TLB_SEGSIZE} (128) slots: that is why one mapping can never exceed 256 KiB, the limit
+ * behind the 2019 virtio-blk bug. The pool is split into {@link #nareas()} areas, each with its own lock, {@code used}
+ * count and search {@code index} ({@link SwiotlbArea}); an area is a whole number of segments.
+ * <p>
+ * Each slot has a free-run counter, the kernel's {@code list[]}: the number of free slots from this one to the end of
+ * its segment. A search takes the first suitably aligned slot whose counter is at least the number of slots needed;
+ * allocation zeroes the counters of the run and renumbers the free slots in front of it back to the segment start;
+ * release renumbers the run, merging with the free run behind it, and the free slots in front of it. All metadata
+ * ({@code list}, {@code orig_addr}, {@code alloc_size}, {@code pad_slots}) lives in off-heap buffers laid out by
+ * {@link SwiotlbSlotDescriptor}.
+ *
+ * <h2>Which area: threads stand in for CPUs</h2>
+ * The kernel starts in the area of the current CPU ({@code raw_smp_processor_id() & (nareas - 1)}) and tries the
+ * others in turn. Java has no CPU id, so a mapping starts in the area of the current thread:
+ * {@code Thread.getId() & (nareas - 1)}. The index is stable for the thread's life (a kernel task may migrate; a
+ * thread keeps its area), and consecutive thread ids fall in different areas. Any thread may unmap: release always
+ * goes to the area that owns the slots, as in the kernel.
+ *
+ * <h2>Errors</h2>
+ * A mapping that cannot be made returns {@link DmaOps#DMA_MAPPING_ERROR} and is counted as <em>oversize</em> (it can
+ * never fit one segment: {@link #oversizeFailures()}) or <em>full</em> (no free run right now:
+ * {@link #fullFailures()}). The kernel logs both as {@code "swiotlb buffer is full (sz: N bytes), total T (slots),
+ * used U (slots)"} (an oversize request just fails the search), rate-limited like {@code dev_warn_ratelimited()};
+ * vqdma keeps that text as {@link #lastFailure()} under the same rate limit and counts the causes apart. Misuse
+ * (unmapping what is not mapped, twice, with another size or direction) is an {@link IllegalStateException} naming
+ * the address, size and direction, detected before anything changes; the checks are those of
+ * {@code CONFIG_DMA_API_DEBUG} ({@code check_unmap()}, {@code check_sync()}), which the kernel does not do by default.
+ *
+ * <h2>Departures from the kernel</h2>
+ * <ul>
+ *   <li>No segment boundary mask: vqdma devices have {@code dma_get_seg_boundary() == ULONG_MAX}, so
+ *   {@code iommu_is_span_boundary()} is always false and is left out.</li>
+ *   <li>The kernel skips the {@code min_align_mask} slot test when {@code orig_addr == 0} (it means "no original" for
+ *   {@code swiotlb_alloc()}); GPA 0 is an ordinary buffer address in vqdma, so the test is always made.</li>
+ *   <li>A request whose padded size exceeds one segment fails at once as oversize rather than after scanning every
+ *   area (what {@code CONFIG_SWIOTLB_DYNAMIC}'s {@code swiotlb_find_slots()} does too).</li>
+ *   <li>No dynamic or transient pools, no restricted-DMA pools, no highmem.</li>
+ * </ul>
+ *
+ * <h2>Threads</h2>
+ * Safe for concurrent map, unmap and sync from any threads. Slot runs, {@code list}, {@code alloc_size} and the area
+ * fields change under the area lock; {@code orig_addr} and the head fields are written by the mapping thread before a
+ * release store of the head's state, which an unmapping thread reads with acquire (or claims by CAS), so a mapping
+ * handed to another thread by any means is seen complete.
+ */
+public final class Swiotlb
+{
+    /** {@code IO_TLB_SHIFT}: slots are {@code 1 << 11} bytes. */
+    public static final int IO_TLB_SHIFT = 11;
+    /** {@code IO_TLB_SIZE}: bytes per slot. */
+    public static final int IO_TLB_SIZE = 1 << IO_TLB_SHIFT;
+    /** {@code IO_TLB_SEGSIZE}: slots per segment; no mapping crosses a segment. */
+    public static final int IO_TLB_SEGSIZE = 128;
+    /** {@code IO_TLB_DEFAULT_SIZE}: 64 MiB. */
+    public static final long IO_TLB_DEFAULT_SIZE = 64L << 20;
+    /** {@code INVALID_PHYS_ADDR}: the {@code orig_addr} of a free slot. */
+    static final long INVALID_PHYS_ADDR = -1L;
+
+    private static final int PAGE_SIZE = GuestMemory.PAGE_SIZE;
+    private static final DmaDirection[] DIRECTIONS = DmaDirection.values();
+
+    private final GuestMemory memory;
+    private final UnsafeBuffer mem;
+    private final long start;
+    private final long end;
+    private final int nslabs;
+    private final int nareas;
+    private final int areaNslabs;
+    private final UnsafeBuffer lists;
+    private final long listsAddress;
+    private final UnsafeBuffer slots;
+    private final SwiotlbArea[] areas;
+    private final SwiotlbUsage usage = new SwiotlbUsage();
+    private final LongAdder syncBytesToDevice = new LongAdder();
+    private final LongAdder syncBytesFromDevice = new LongAdder();
+    private final AtomicLong oversizeFailures = new AtomicLong();
+    private final AtomicLong fullFailures = new AtomicLong();
+    private final RateLimitState warnRateLimit =
+        new RateLimitState(RateLimitState.DEFAULT_INTERVAL_NS, RateLimitState.DEFAULT_BURST);
+    private volatile String lastFailure;
+
+    /**
+     * A pool of {@link #IO_TLB_DEFAULT_SIZE} with {@link #defaultNareas()} areas.
+     *
+     * @param memory guest memory; the pool is allocated from it as shared memory.
+     */
+    public Swiotlb(final GuestMemory memory)
+    {
+        this(memory, IO_TLB_DEFAULT_SIZE, defaultNareas());
+    }
+
+    /**
+     * Allocates and initialises a pool ({@code swiotlb_init_remap()} + {@code swiotlb_init_io_tlb_pool()}), sized as
+     * the kernel sizes {@code swiotlb=<slabs>,<nareas>}: the slot count is aligned to a segment, the area count is
+     * rounded up to a power of two, then ({@code round_up_default_nslabs()}) the slot count is raised to one segment
+     * per area or rounded up to a power of two, so that every area is a whole number of segments. The pool may
+     * therefore be larger than asked; {@link #nslabs()} says what was made.
+     *
+     * @param memory    guest memory; the pool is allocated from it with {@link GuestMemory#allocateShared(long)}.
+     * @param poolBytes requested pool size in bytes, {@code > 0}.
+     * @param nareas    requested number of areas, {@code >= 0} (0 means 1, as the kernel treats it).
+     */
+    public Swiotlb(final GuestMemory memory, final long poolBytes, final int nareas)
+    {
+        if (poolBytes <= 0 || nareas < 0 || nareas > (1 << 16))
+        {
+            throw new IllegalArgumentException("swiotlb poolBytes=" + poolBytes + " nareas=" + nareas +
+                ": the pool must be > 0 bytes and the areas 0..65536");
+        }
+        final int areaCount = nareas == 0 ? 1 : roundUpPowerOfTwo(nareas);
+        long slabs = alignUp(poolBytes >>> IO_TLB_SHIFT, IO_TLB_SEGSIZE);
+        if (slabs < (long)IO_TLB_SEGSIZE * areaCount)
+        {
+            slabs = (long)IO_TLB_SEGSIZE * areaCount;
+        }
+        else if (Long.bitCount(slabs) != 1)
+        {
+            slabs = Long.highestOneBit(slabs) << 1;
+        }
+        final long bytes = slabs << IO_TLB_SHIFT;
+        if (bytes > memory.size())
+        {
+            throw new IllegalArgumentException("swiotlb poolBytes=" + poolBytes + " nareas=" + nareas +
+                ": the pool, rounded as the kernel rounds it to " + bytes + " bytes, does not fit guest memory of " +
+                memory.size() + " bytes");
+        }
+        this.memory = memory;
+        this.mem = memory.buffer();
+        this.nslabs = (int)slabs;
+        this.nareas = areaCount;
+        this.areaNslabs = this.nslabs / areaCount;
+        // set_memory_decrypted(): the device of a confidential guest must reach every slot.
+        this.start = memory.allocateShared(bytes);
+        this.end = start + bytes;
+        this.lists = new UnsafeBuffer(ByteBuffer.allocateDirect(nslabs * LIST_LENGTH));
+        this.slots = new UnsafeBuffer(ByteBuffer.allocateDirect(nslabs << SLOT_SHIFT));
+        lists.verifyAlignment();
+        this.listsAddress = lists.addressOffset();
+        slots.verifyAlignment();
+        for (int i = 0; i < nslabs; i++)
+        {
+            spList(i, IO_TLB_SEGSIZE - ioTlbOffset(i));
+            spOrigAddr(i, INVALID_PHYS_ADDR);
+            spAllocSize(i, 0);
+            srState(i, SLOT_FREE);
+        }
+        mem.setMemory((int)start, (int)bytes, (byte)0);
+        this.areas = new SwiotlbArea[areaCount];
+        for (int i = 0; i < areaCount; i++)
+        {
+            areas[i] = new SwiotlbArea();
+        }
+    }
+
+    /**
+     * The kernel's default area count, {@code swiotlb_adjust_nareas(num_possible_cpus())}: the number of CPUs rounded
+     * up to a power of two. Here: {@link Runtime#availableProcessors()}.
+     *
+     * @return the default number of areas.
+     */
+    public static int defaultNareas()
+    {
+        return roundUpPowerOfTwo(Math.max(1, Runtime.getRuntime().availableProcessors()));
+    }
+
+    /**
+     * {@code swiotlb_max_mapping_size()}: one segment, less what {@code min_align_mask} may cost in front of the
+     * buffer, because the search skips slots whose address bits do not match the original's.
+     *
+     * @param minAlignMask the device's {@code dma_get_min_align_mask()}, {@code >= 0}.
+     * @return {@code IO_TLB_SIZE * IO_TLB_SEGSIZE - roundup(minAlignMask, IO_TLB_SIZE)}, or 256 KiB without a mask.
+     */
+    public static long maxMappingSize(final int minAlignMask)
+    {
+        final long minAlign = minAlignMask == 0 ? 0 : alignUp((long)minAlignMask, IO_TLB_SIZE);
+        return (long)IO_TLB_SIZE * IO_TLB_SEGSIZE - minAlign;
+    }
+
+    // ------------------------------------------------------------------------------------------------ mapping
+
+    /**
+     * {@code swiotlb_tbl_map_single()}: allocates slots for {@code [origAddr, origAddr + mappingSize)} starting in the
+     * current thread's area, records the original address per slot and copies the original into the slots.
+     * <p>
+     * The copy is made for <em>every</em> direction, {@code DMA_FROM_DEVICE} included: a device may write less than it
+     * was given, and the slot must then hold the original's bytes rather than stale data of an earlier mapping, which
+     * would leak to the device and be copied back over the original at unmap. This is the 2022 info-leak fix as it
+     * stands since commit 901c7280ca0d ("Reinstate some of 'swiotlb: rework "fix info leak with
+     * DMA_FROM_DEVICE"'"), which kept that part of aa6f8dcbab47 after the revert of its sync changes.
+     *
+     * @param origAddr       GPA of the buffer, inside guest memory.
+     * @param mappingSize    bytes, {@code > 0}.
+     * @param allocAlignMask required alignment of the allocation minus one ({@code 2^k - 1}, 0 for none), as
+     *                       {@code iommu_dma_map_page()} passes its granule mask.
+     * @param minAlignMask   the device's {@code min_align_mask}: these low bits of the bus address equal the
+     *                       original's.
+     * @param dir            the direction, recorded for the unmap check.
+     * @return the bus (= guest-physical) address of the bounce buffer, or {@link DmaOps#DMA_MAPPING_ERROR}.
+     */
+    public long tblMapSingle(
+        final long origAddr, final long mappingSize, final int allocAlignMask, final int minAlignMask,
+        final DmaDirection dir)
+    {
+        return tblMapSingle(origAddr, mappingSize, allocAlignMask, minAlignMask, dir, currentArea());
+    }
+
+    /**
+     * {@link #tblMapSingle(long, long, int, int, DmaDirection)} with the start area given: the CPU a test pretends to
+     * run on.
+     */
+    long tblMapSingle(
+        final long origAddr, final long mappingSize, final int allocAlignMask, final int minAlignMask,
+        final DmaDirection dir, final int startArea)
+    {
+        if (mappingSize <= 0 || !memory.contains(origAddr, mappingSize) || minAlignMask < 0 || allocAlignMask < 0 ||
+            (allocAlignMask & (allocAlignMask + 1)) != 0 || startArea < 0 || startArea >= nareas)
+        {
+            throw new IllegalArgumentException(String.format(
+                "swiotlb map of orig=0x%x len=%d allocAlignMask=0x%x minAlignMask=0x%x area=%d: the buffer must be " +
+                "non-empty and inside guest memory of %d bytes, the masks 2^k-1 and >= 0, the area < %d",
+                origAddr, mappingSize, allocAlignMask, minAlignMask, startArea, memory.size(), nareas));
+        }
+        final int offset = alignOffset(minAlignMask, allocAlignMask, origAddr);
+        final long size = alignUp(mappingSize + offset, allocAlignMask + 1L);
+        if (mappingSize > maxMappingSize(minAlignMask) || size > (long)IO_TLB_SEGSIZE * IO_TLB_SIZE)
+        {
+            return mappingFailed(oversizeFailures, size);
+        }
+        final int first = findSlots(origAddr, (int)size, allocAlignMask, minAlignMask, startArea, mappingSize);
+        if (first < 0)
+        {
+            return mappingFailed(fullFailures, size);
+        }
+
+        // Save away the mapping from the original address to the bounce address, for bounce and release.
+        final int padSlots = offset >>> IO_TLB_SHIFT;
+        final int tlbOffset = offset & (IO_TLB_SIZE - 1);
+        final int index = first + padSlots;
+        final int slotCount = nrSlots(size);
+        for (int i = 0; i < padSlots; i++)
+        {
+            srState(first + i, SLOT_PAD);
+        }
+        for (int i = 0; i < slotCount - padSlots; i++)
+        {
+            spOrigAddr(index + i, slotAddr(origAddr, i));
+            if (i > 0)
+            {
+                srState(index + i, SLOT_BODY);
+            }
+        }
+        spPadSlots(index, padSlots);
+        spDir(index, dir);
+        spMappingSize(index, (int)mappingSize);
+        spTlbOffset(index, tlbOffset);
+        // Release: the head fields and orig_addr above are visible to any thread that reads this state with acquire
+        // (laState) or claims it with casState, i.e. to an unmap or sync on another thread.
+        srState(index, SLOT_HEAD);
+
+        final long tlbAddr = slotAddr(start, index) + tlbOffset;
+        bounce(tlbAddr, mappingSize, true, minAlignMask);
+        return tlbAddr;
+    }
+
+    /**
+     * {@code swiotlb_tbl_unmap_single()}: checks the call against the mapping, copies the slots back to the original
+     * for {@code FROM_DEVICE} and {@code BIDIRECTIONAL}, and releases the slots.
+     *
+     * @param tlbAddr      the bus address {@link #tblMapSingle} returned.
+     * @param mappingSize  the size that was mapped.
+     * @param dir          the direction that was mapped.
+     * @param minAlignMask the device's {@code min_align_mask}, as at map time.
+     * @throws IllegalStateException if {@code tlbAddr} is not a live mapping's address, or size or direction differ;
+     *                               nothing has changed then.
+     */
+    public void tblUnmapSingle(
+        final long tlbAddr, final long mappingSize, final DmaDirection dir, final int minAlignMask)
+    {
+        checkUnmapAndClaim(tlbAddr, mappingSize, dir, minAlignMask);
+        long bounced = 0;
+        if (dir != DmaDirection.TO_DEVICE)
+        {
+            bounce(tlbAddr, mappingSize, false, minAlignMask);
+            bounced = mappingSize;
+        }
+        releaseSlots(tlbAddr, minAlignMask, bounced);
+    }
+
+    /**
+     * {@code __swiotlb_sync_single_for_cpu()}: copies slot -> original for {@code FROM_DEVICE} and
+     * {@code BIDIRECTIONAL}; nothing for {@code TO_DEVICE}.
+     *
+     * @param tlbAddr      a bus address inside a live mapping.
+     * @param size         bytes from {@code tlbAddr}, within the mapping.
+     * @param dir          the direction that was mapped.
+     * @param minAlignMask the device's {@code min_align_mask}.
+     * @throws IllegalStateException if the range is not inside a live mapping or the direction differs.
+     */
+    public void syncSingleForCpu(final long tlbAddr, final long size, final DmaDirection dir, final int minAlignMask)
+    {
+        checkSync("syncForCpu", tlbAddr, size, dir);
+        if (dir != DmaDirection.TO_DEVICE)
+        {
+            bounce(tlbAddr, size, false, minAlignMask);
+            syncBytesFromDevice.add(size);
+        }
+    }
+
+    /**
+     * {@code __swiotlb_sync_single_for_device()}: copies original -> slot for {@code TO_DEVICE} and
+     * {@code BIDIRECTIONAL}; nothing for {@code FROM_DEVICE} (bouncing there was the part of the 2022 info-leak
+     * rework that broke ath9k and was reverted: it would overwrite what the device already wrote).
+     *
+     * @param tlbAddr      a bus address inside a live mapping.
+     * @param size         bytes from {@code tlbAddr}, within the mapping.
+     * @param dir          the direction that was mapped.
+     * @param minAlignMask the device's {@code min_align_mask}.
+     * @throws IllegalStateException if the range is not inside a live mapping or the direction differs.
+     */
+    public void syncSingleForDevice(
+        final long tlbAddr, final long size, final DmaDirection dir, final int minAlignMask)
+    {
+        checkSync("syncForDevice", tlbAddr, size, dir);
+        if (dir != DmaDirection.FROM_DEVICE)
+        {
+            bounce(tlbAddr, size, true, minAlignMask);
+            syncBytesToDevice.add(size);
+        }
+    }
+
+    /**
+     * {@code is_swiotlb_buffer()}.
+     *
+     * @param addr a bus/guest-physical address.
+     * @return true if it lies inside the pool.
+     */
+    public boolean isSwiotlbBuffer(final long addr)
+    {
+        return addr >= start && addr < end;
+    }
+
+    // ------------------------------------------------------------------------------------------------ allocator
+
+    /**
+     * {@code swiotlb_find_slots()} without dynamic pools: search the start area, then the others in turn.
+     *
+     * @return the first allocated slot (padding included), or -1.
+     */
+    private int findSlots(
+        final long origAddr, final int allocSize, final int allocAlignMask, final int minAlignMask,
+        final int startArea, final long mappingSize)
+    {
+        int i = startArea;
+        do
+        {
+            final int index = searchPoolArea(i, origAddr, allocSize, allocAlignMask, minAlignMask, mappingSize);
+            if (index >= 0)
+            {
+                return index;
+            }
+            if (++i >= nareas)
+            {
+                i = 0;
+            }
+        }
+        while (i != startArea);
+        return -1;
+    }
+
+    /**
+     * {@code swiotlb_search_pool_area()}: find and allocate {@code nr_slots(allocSize)} contiguous free slots in one
+     * area, under its lock.
+     * <p>
+     * Alignment, as the kernel computes it: allocations of a page or more are page aligned when no other alignment
+     * is asked for ({@code alloc_align_mask} and {@code min_align_mask} both zero); the allocation is at least slot
+     * aligned; the {@code min_align_mask} bits above the slot size must match the original's (bits below are kept by
+     * the offset into the first slot). Once aligned, the search steps by {@code stride} slots so it never looks at
+     * misaligned ones; otherwise it steps by one.
+     *
+     * @return the first allocated slot, or -1.
+     */
+    private int searchPoolArea(
+        final int areaIndex, final long origAddr, final int allocSize, final int allocAlignMaskIn,
+        final int minAlignMask, final long mappingSize)
+    {
+        final SwiotlbArea area = areas[areaIndex];
+        final int nslots = nrSlots(allocSize);
+        final int offset = alignOffset(minAlignMask, 0, origAddr);
+        int allocAlignMask = allocAlignMaskIn;
+        int iotlbAlignMask = minAlignMask;
+        // Historically, allocations >= PAGE_SIZE were page aligned when nothing else was asked: kept for drivers.
+        if (allocAlignMask == 0 && iotlbAlignMask == 0 && allocSize >= PAGE_SIZE)
+        {
+            allocAlignMask = PAGE_SIZE - 1;
+        }
+        // At least slot aligned; min_align_mask bits covered by the allocation alignment are kept by the offset.
+        allocAlignMask |= IO_TLB_SIZE - 1;
+        iotlbAlignMask &= ~allocAlignMask;
+        // Once aligned, do not bother looking at unaligned slots.
+        final int stride = getMaxSlots(Math.max(allocAlignMask, iotlbAlignMask));
+        final int areaNslabs = this.areaNslabs;
+
+        int slotIndex;
+        synchronized (area)
+        {
+            if (nslots > areaNslabs - area.lpUsed())
+            {
+                return -1;
+            }
+            final int slotBase = areaIndex * areaNslabs;
+            int index = area.lpIndex();
+            int slotsChecked = 0;
+            boolean found = false;
+            slotIndex = -1;
+            while (slotsChecked < areaNslabs)
+            {
+                slotIndex = slotBase + index;
+                final long tlbAddr = slotAddr(start, slotIndex);
+                if ((tlbAddr & allocAlignMask) != 0 || (tlbAddr & iotlbAlignMask) != (origAddr & iotlbAlignMask))
+                {
+                    index = wrapAreaIndex(index + 1);
+                    slotsChecked++;
+                    continue;
+                }
+                if (lpListRaw(slotIndex) >= nslots)
+                {
+                    found = true;
+                    break;
+                }
+                index = wrapAreaIndex(index + stride);
+                slotsChecked += stride;
+            }
+            if (!found)
+            {
+                return -1;
+            }
+
+            // The run is taken: its counters drop to 0, the free slots in front of it (back to the segment start)
+            // now end at this run, so they are renumbered 1, 2, 3... backwards.
+            for (int i = slotIndex; i < slotIndex + nslots; i++)
+            {
+                spListRaw(i, 0);
+                spAllocSize(i, allocSize - (offset + ((i - slotIndex) << IO_TLB_SHIFT)));
+            }
+            int count = 0;
+            for (int i = slotIndex - 1; ioTlbOffset(i) != IO_TLB_SEGSIZE - 1 && lpListRaw(i) != 0; i--)
+            {
+                spListRaw(i, ++count);
+            }
+            // Update the indices to avoid searching in the next round.
+            area.spIndex(wrapAreaIndex(index + nslots));
+            area.soUsed(area.lpUsed() + nslots);
+            area.soMapped(mappingSize);
+        }
+        usage.incUsedAndHiwater(nslots);
+        return slotIndex;
+    }
+
+    /**
+     * {@code swiotlb_release_slots()}: return a mapping's slots to the free runs, under the owning area's lock.
+     * The run takes the counter of the free run right behind it (if in the same segment) and counts up backwards
+     * from there; the free slots in front of it are renumbered on, back to the segment start.
+     */
+    private void releaseSlots(final long tlbAddr, final int minAlignMask, final long bouncedBytes)
+    {
+        final int offset = alignOffset(minAlignMask, 0, tlbAddr);
+        final int head = (int)((tlbAddr - offset - start) >>> IO_TLB_SHIFT);
+        final int index = head - lpPadSlots(head);
+        final int nslots = nrSlots(lpAllocSize(index) + (long)offset);
+        final SwiotlbArea area = areas[index / areaNslabs];
+        synchronized (area)
+        {
+            int count = index + nslots < alignUp(index + 1, IO_TLB_SEGSIZE) ? lpListRaw(index + nslots) : 0;
+            // Step 1: return the slots to the free list, merging with the free slots behind them.
+            for (int i = index + nslots - 1; i >= index; i--)
+            {
+                spListRaw(i, ++count);
+                spOrigAddr(i, INVALID_PHYS_ADDR);
+                spAllocSize(i, 0);
+                spPadSlots(i, 0);
+                srState(i, i == head ? SLOT_FREED : SLOT_FREE);
+            }
+            // Step 2: merge with the free slots in front of them, back to the segment start.
+            for (int i = index - 1; ioTlbOffset(i) != IO_TLB_SEGSIZE - 1 && lpListRaw(i) != 0; i--)
+            {
+                spListRaw(i, ++count);
+            }
+            area.soUsed(area.lpUsed() - nslots);
+            area.soUnmapped(bouncedBytes);
+        }
+        usage.decUsed(nslots);
+    }
+
+    /**
+     * {@code swiotlb_bounce()}: copy between a bounce buffer and its original, using the {@code orig_addr} and
+     * {@code alloc_size} of the slot {@code tlbAddr} falls in, so that it works from any address inside a mapping.
+     * The copy is a {@code memcpy} between two indices of the guest-memory buffer.
+     *
+     * @param toDevice true: original -> slot ({@code DMA_TO_DEVICE}); false: slot -> original.
+     */
+    private void bounce(final long tlbAddr, final long size, final boolean toDevice, final int minAlignMask)
+    {
+        final int index = slotIndex(tlbAddr);
+        long origAddr = lpOrigAddr(index);
+        long allocSize = lpAllocSize(index);
+        if (origAddr == INVALID_PHYS_ADDR)
+        {
+            return;
+        }
+        // May be negative: an address in a later slot, within the first "offset" bytes of that slot.
+        final int tlbOffset = (int)(tlbAddr & (IO_TLB_SIZE - 1)) - alignOffset(minAlignMask, 0, origAddr);
+        origAddr += tlbOffset;
+        allocSize -= tlbOffset;
+        long length = size;
+        if (length > allocSize)
+        {
+            length = allocSize; // the kernel's "Buffer overflow detected" clamp; the checks above make it unreachable
+        }
+        // vqdma's own validation: whatever the metadata says, never an out-of-bounds access of guest memory.
+        if (length <= 0 || !memory.contains(origAddr, length) || tlbAddr + length > end)
+        {
+            throw new IllegalStateException(String.format(
+                "swiotlb bounce of dma=0x%x len=%d: slot %d metadata (orig=0x%x alloc_size=%d) is inconsistent",
+                tlbAddr, size, index, lpOrigAddr(index), lpAllocSize(index)));
+        }
+        if (toDevice)
+        {
+            mem.putBytes((int)tlbAddr, mem, (int)origAddr, (int)length);
+        }
+        else
+        {
+            mem.putBytes((int)origAddr, mem, (int)tlbAddr, (int)length);
+        }
+    }
+
+    // ------------------------------------------------------------------------------------------------ checks
+
+    /**
+     * The checks of {@code check_unmap()} ({@code CONFIG_DMA_API_DEBUG}), all made before anything changes; then the
+     * head is claimed (HEAD -> UNMAPPING) so that a racing second unmap of the same address fails instead of releasing
+     * the slots twice.
+     */
+    private void checkUnmapAndClaim(
+        final long tlbAddr, final long size, final DmaDirection dir, final int minAlignMask)
+    {
+        if (!isSwiotlbBuffer(tlbAddr))
+        {
+            throw misuse("unmap", tlbAddr, size, dir, String.format(
+                "not mapped: not an address of the bounce pool [0x%x, 0x%x)", start, end));
+        }
+        final int slot = slotIndex(tlbAddr);
+        final int state = laState(slot);
+        final boolean atHead = (tlbAddr & (IO_TLB_SIZE - 1)) == lpTlbOffset(slot);
+        switch (state)
+        {
+            case SLOT_HEAD:
+            case SLOT_UNMAPPING:
+                if (!atHead)
+                {
+                    throw notTheStart("unmap", tlbAddr, size, dir, slot, slot);
+                }
+                if (state == SLOT_UNMAPPING)
+                {
+                    throw misuse("unmap", tlbAddr, size, dir,
+                        "double unmap: the mapping is being unmapped by another thread");
+                }
+                checkSizeAndDirection("unmap", tlbAddr, size, dir, slot);
+                if (alignOffset(minAlignMask, 0, tlbAddr) != lpTlbOffset(slot))
+                {
+                    throw misuse("unmap", tlbAddr, size, dir, String.format(
+                        "min_align_mask 0x%x does not give the slot offset %d the mapping was made with",
+                        minAlignMask, lpTlbOffset(slot)));
+                }
+                if (!casState(slot, SLOT_HEAD, SLOT_UNMAPPING))
+                {
+                    throw misuse("unmap", tlbAddr, size, dir,
+                        "double unmap: the mapping was unmapped concurrently by another thread");
+                }
+                return;
+            case SLOT_FREED:
+                if (atHead)
+                {
+                    throw misuse("unmap", tlbAddr, size, dir, String.format(
+                        "double unmap: already unmapped (it was mapped with len=%d %s)",
+                        lpMappingSize(slot), direction(lpDir(slot))));
+                }
+                throw misuse("unmap", tlbAddr, size, dir, "not mapped: slot " + slot + " is free");
+            case SLOT_FREE:
+                throw misuse("unmap", tlbAddr, size, dir, "not mapped: slot " + slot + " is free");
+            default:
+                final int head = findHead(slot);
+                throw head < 0 ?
+                    misuse("unmap", tlbAddr, size, dir, "not mapped: slot " + slot + " is being set up") :
+                    notTheStart("unmap", tlbAddr, size, dir, slot, head);
+        }
+    }
+
+    /** The checks of {@code check_sync()}: the range lies inside one live mapping, mapped with this direction. */
+    private void checkSync(final String op, final long tlbAddr, final long size, final DmaDirection dir)
+    {
+        if (!isSwiotlbBuffer(tlbAddr))
+        {
+            throw misuse(op, tlbAddr, size, dir, String.format(
+                "not mapped: not an address of the bounce pool [0x%x, 0x%x)", start, end));
+        }
+        final int slot = slotIndex(tlbAddr);
+        final int head = findHead(slot);
+        if (head < 0)
+        {
+            throw misuse(op, tlbAddr, size, dir, "not mapped: slot " + slot + " belongs to no live mapping");
+        }
+        final long headAddr = slotAddr(start, head) + lpTlbOffset(head);
+        final int mapped = lpMappingSize(head);
+        if (size <= 0 || tlbAddr < headAddr || size > headAddr + mapped - tlbAddr)
+        {
+            throw misuse(op, tlbAddr, size, dir, String.format(
+                "outside the mapping at dma=0x%x len=%d %s", headAddr, mapped, direction(lpDir(head))));
+        }
+        if (dir.ordinal() != lpDir(head))
+        {
+            throw misuse(op, tlbAddr, size, dir, String.format(
+                "direction differs from the mapping at dma=0x%x len=%d, which was mapped %s",
+                headAddr, mapped, direction(lpDir(head))));
+        }
+    }
+
+    private void checkSizeAndDirection(
+        final String op, final long tlbAddr, final long size, final DmaDirection dir, final int head)
+    {
+        if (size != lpMappingSize(head))
+        {
+            throw misuse(op, tlbAddr, size, dir, String.format(
+                "size differs from the mapping, which was mapped with len=%d", lpMappingSize(head)));
+        }
+        if (dir.ordinal() != lpDir(head))
+        {
+            throw misuse(op, tlbAddr, size, dir, "direction differs from the mapping, which was mapped " +
+                direction(lpDir(head)));
+        }
+    }
+
+    /**
+     * @param slot a slot index.
+     * @return the head slot of the live mapping that owns {@code slot}: itself if it is a head, the head behind a
+     * body slot, the head in front of a padding slot; -1 if the slot is free or no head is found within a segment
+     * (a mapping being set up by another thread).
+     */
+    private int findHead(final int slot)
+    {
+        final int step = laState(slot) == SLOT_PAD ? 1 : -1;
+        int i = slot;
+        for (int steps = 0; steps < IO_TLB_SEGSIZE && i >= 0 && i < nslabs; steps++, i += step)
+        {
+            final int state = laState(i);
+            if (state == SLOT_HEAD || state == SLOT_UNMAPPING)
+            {
+                return i;
+            }
+            if (state != (step > 0 ? SLOT_PAD : SLOT_BODY))
+            {
+                return -1;
+            }
+        }
+        return -1;
+    }
+
+    private IllegalStateException notTheStart(
+        final String op, final long tlbAddr, final long size, final DmaDirection dir, final int slot, final int head)
+    {
+        final long headAddr = slotAddr(start, head) + lpTlbOffset(head);
+        return misuse(op, tlbAddr, size, dir, String.format(
+            "not the start of a mapping: slot %d belongs to the mapping at dma=0x%x len=%d %s",
+            slot, headAddr, lpMappingSize(head), direction(lpDir(head))));
+    }
+
+    private static IllegalStateException misuse(
+        final String op, final long tlbAddr, final long size, final DmaDirection dir, final String why)
+    {
+        return new IllegalStateException(String.format("swiotlb %s of dma=0x%x len=%d %s: %s",
+            op, tlbAddr, size, dir, why));
+    }
+
+    private static String direction(final int ordinal)
+    {
+        return ordinal >= 0 && ordinal < DIRECTIONS.length ? DIRECTIONS[ordinal].name() : "?" + ordinal;
+    }
+
+    private long mappingFailed(final AtomicLong cause, final long size)
+    {
+        cause.incrementAndGet();
+        if (warnRateLimit.allow(System.nanoTime()))
+        {
+            // dev_warn_ratelimited(): one string per reported failure, none for suppressed ones.
+            lastFailure = "swiotlb buffer is full (sz: " + size + " bytes), total " + nslabs + " (slots), used " +
+                usage.lvTotalUsed() + " (slots)";
+        }
+        return DmaOps.DMA_MAPPING_ERROR;
+    }
+
+    // ------------------------------------------------------------------------------------------------ helpers
+
+    /** {@code swiotlb_align_offset()}: the offset into an allocation that keeps the device's address bits. */
+    static int alignOffset(final int minAlignMask, final int alignMask, final long addr)
+    {
+        return (int)(addr & minAlignMask & (alignMask | (IO_TLB_SIZE - 1)));
+    }
+
+    /** {@code nr_slots()}: slots needed for {@code bytes}. */
+    static int nrSlots(final long bytes)
+    {
+        return (int)((bytes + IO_TLB_SIZE - 1) >>> IO_TLB_SHIFT);
+    }
+
+    /** {@code io_tlb_offset()}: position of a slot in its segment ({@code -1} gives 127, as unsigned in C). */
+    static int ioTlbOffset(final int slot)
+    {
+        return slot & (IO_TLB_SEGSIZE - 1);
+    }
+
+    /** {@code slot_addr()}: {@code start + (idx << IO_TLB_SHIFT)}. */
+    static long slotAddr(final long base, final long idx)
+    {
+        return base + (idx << IO_TLB_SHIFT);
+    }
+
+    /** {@code get_max_slots()}: slots spanned by {@code mask + 1} bytes. */
+    static int getMaxSlots(final int mask)
+    {
+        return (mask >>> IO_TLB_SHIFT) + 1;
+    }
+
+    /** {@code wrap_area_index()}: an index past the area's end restarts at 0 (not modulo). */
+    private int wrapAreaIndex(final int index)
+    {
+        return index >= areaNslabs ? 0 : index;
+    }
+
+    private int slotIndex(final long tlbAddr)
+    {
+        return (int)((tlbAddr - start) >>> IO_TLB_SHIFT);
+    }
+
+    private int currentArea()
+    {
+        return (int)Thread.currentThread().getId() & (nareas - 1);
+    }
+
+    static long alignUp(final long value, final long alignment)
+    {
+        return (value + alignment - 1) & -alignment;
+    }
+
+    private static int alignUp(final int value, final int alignment)
+    {
+        return (value + alignment - 1) & -alignment;
+    }
+
+    private static int roundUpPowerOfTwo(final int value)
+    {
+        return value <= 1 ? 1 : Integer.highestOneBit(value - 1) << 1;
+    }
+
+    // ------------------------------------------------------------------------------------------------ slot fields
+
+    /** @return the slot's free-run counter; plain, under the area lock (bounds-checked: tests and cold paths). */
+    int lpList(final int slot)
+    {
+        return lists.getInt(listOffset(slot));
+    }
+
+    private void spList(final int slot, final int value)
+    {
+        lists.putInt(listOffset(slot), value);
+    }
+
+    /**
+     * The allocator's own access to {@code list[slot]}: plain, under the area lock, and without Agrona's bounds check,
+     * because allocation and release renumber up to a whole segment of counters per call and the check doubles the
+     * cost of those loops. Only for indices the allocator derived itself inside {@code [0, nslabs)}: a slot of the
+     * area being searched, a slot of a mapping whose head was validated, or a segment walk that stops at the segment
+     * start ({@link #ioTlbOffset(int)} of -1 is 127, so a walk from slot 0 never reads index -1).
+     */
+    private int lpListRaw(final int slot)
+    {
+        return UnsafeApi.getInt(null, listsAddress + ((long)slot << 2));
+    }
+
+    private void spListRaw(final int slot, final int value)
+    {
+        UnsafeApi.putInt(null, listsAddress + ((long)slot << 2), value);
+    }
+
+    /** @return the slot's {@code alloc_size}; plain. */
+    int lpAllocSize(final int slot)
+    {
+        return slots.getInt(slotOffset(slot) + ALLOC_SIZE_OFFSET);
+    }
+
+    private void spAllocSize(final int slot, final int value)
+    {
+        slots.putInt(slotOffset(slot) + ALLOC_SIZE_OFFSET, value);
+    }
+
+    /** @return the slot's {@code orig_addr}; plain (ordered by the head state's release/acquire). */
+    long lpOrigAddr(final int slot)
+    {
+        return slots.getLong(slotOffset(slot) + ORIG_ADDR_OFFSET);
+    }
+
+    private void spOrigAddr(final int slot, final long value)
+    {
+        slots.putLong(slotOffset(slot) + ORIG_ADDR_OFFSET, value);
+    }
+
+    /** @return the slot's state ({@code SLOT_*}); acquire load, pairs with {@link #srState}. */
+    int laState(final int slot)
+    {
+        return slots.getIntAcquire(slotOffset(slot) + STATE_OFFSET);
+    }
+
+    private void srState(final int slot, final int value)
+    {
+        slots.putIntRelease(slotOffset(slot) + STATE_OFFSET, value);
+    }
+
+    private boolean casState(final int slot, final int expected, final int value)
+    {
+        return slots.compareAndSetInt(slotOffset(slot) + STATE_OFFSET, expected, value);
+    }
+
+    /** @return the head slot's {@code pad_slots}; plain. */
+    int lpPadSlots(final int slot)
+    {
+        return slots.getShort(slotOffset(slot) + PAD_SLOTS_OFFSET);
+    }
+
+    private void spPadSlots(final int slot, final int value)
+    {
+        slots.putShort(slotOffset(slot) + PAD_SLOTS_OFFSET, (short)value);
+    }
+
+    private int lpDir(final int slot)
+    {
+        return slots.getByte(slotOffset(slot) + DIR_OFFSET);
+    }
+
+    private void spDir(final int slot, final DmaDirection dir)
+    {
+        slots.putByte(slotOffset(slot) + DIR_OFFSET, (byte)dir.ordinal());
+    }
+
+    private int lpMappingSize(final int slot)
+    {
+        return slots.getInt(slotOffset(slot) + MAPPING_SIZE_OFFSET);
+    }
+
+    private void spMappingSize(final int slot, final int value)
+    {
+        slots.putInt(slotOffset(slot) + MAPPING_SIZE_OFFSET, value);
+    }
+
+    private int lpTlbOffset(final int slot)
+    {
+        return slots.getInt(slotOffset(slot) + TLB_OFFSET_OFFSET);
+    }
+
+    private void spTlbOffset(final int slot, final int value)
+    {
+        slots.putInt(slotOffset(slot) + TLB_OFFSET_OFFSET, value);
+    }
+
+    /**
+     * @param addr an address inside the pool.
+     * @return true if the slot holding {@code addr} is free (no live mapping or padding owns it); acquire load.
+     */
+    boolean isFreeSlot(final long addr)
+    {
+        return isFree(laState(slotIndex(addr)));
+    }
+
+    // ------------------------------------------------------------------------------------------------ test access
+
+    /** @return an area's search index, read under its lock. */
+    int areaIndex(final int area)
+    {
+        final SwiotlbArea a = areas[area];
+        synchronized (a)
+        {
+            return a.lpIndex();
+        }
+    }
+
+    /** @return an area's used slots, read under its lock. */
+    int areaUsed(final int area)
+    {
+        final SwiotlbArea a = areas[area];
+        synchronized (a)
+        {
+            return a.lpUsed();
+        }
+    }
+
+    // ------------------------------------------------------------------------------------------------ statistics
+
+    /** @return the guest memory the pool lives in. */
+    public GuestMemory memory()
+    {
+        return memory;
+    }
+
+    /** @return GPA of the first slot (page aligned). */
+    public long start()
+    {
+        return start;
+    }
+
+    /** @return GPA just past the last slot. */
+    public long end()
+    {
+        return end;
+    }
+
+    /** @return the number of slots ({@code nslabs}). */
+    public int nslabs()
+    {
+        return nslabs;
+    }
+
+    /** @return the number of areas (a power of two). */
+    public int nareas()
+    {
+        return nareas;
+    }
+
+    /** @return slots per area ({@code area_nslabs}), a multiple of {@link #IO_TLB_SEGSIZE}. */
+    public int areaNslabs()
+    {
+        return areaNslabs;
+    }
+
+    /** @return slots in use now (debugfs {@code io_tlb_used}). */
+    public long usedSlots()
+    {
+        return usage.lvTotalUsed();
+    }
+
+    /** @return the sum of the areas' {@code used}, read racily without their locks ({@code mem_pool_used()}). */
+    public long usedSlotsRacy()
+    {
+        long used = 0;
+        for (final SwiotlbArea area : areas)
+        {
+            used += area.loUsed();
+        }
+        return used;
+    }
+
+    /** @return the most slots in use at once since creation or {@link #resetUsedHiwater()} ({@code io_tlb_used_hiwater}). */
+    public long usedHiwater()
+    {
+        return usage.lvUsedHiwater();
+    }
+
+    /** Resets the high-water mark to zero, as writing 0 to debugfs {@code io_tlb_used_hiwater} does. */
+    public void resetUsedHiwater()
+    {
+        usage.svUsedHiwaterZero();
+    }
+
+    /** @return mappings made (successful {@code tblMapSingle} calls). */
+    public long mappings()
+    {
+        long total = 0;
+        for (final SwiotlbArea area : areas)
+        {
+            total += area.loMappings();
+        }
+        return total;
+    }
+
+    /** @return failed mappings that can never fit one segment ({@code size > maxMappingSize}). */
+    public long oversizeFailures()
+    {
+        return oversizeFailures.get();
+    }
+
+    /** @return failed mappings for want of a free run of slots at the time. */
+    public long fullFailures()
+    {
+        return fullFailures.get();
+    }
+
+    /** @return bytes copied original -> slot (map of any direction, and syncForDevice). */
+    public long bytesBouncedToDevice()
+    {
+        long total = syncBytesToDevice.sum();
+        for (final SwiotlbArea area : areas)
+        {
+            total += area.loBytesToDevice();
+        }
+        return total;
+    }
+
+    /** @return bytes copied slot -> original (unmap and syncForCpu of FROM_DEVICE and BIDIRECTIONAL). */
+    public long bytesBouncedFromDevice()
+    {
+        long total = syncBytesFromDevice.sum();
+        for (final SwiotlbArea area : areas)
+        {
+            total += area.loBytesFromDevice();
+        }
+        return total;
+    }
+
+    /**
+     * @return the last reported mapping failure, in the kernel's words ({@code "swiotlb buffer is full (sz: N bytes),
+     * total T (slots), used U (slots)"}), or null if none; rate-limited like {@code dev_warn_ratelimited()}.
+     */
+    public String lastFailure()
+    {
+        return lastFailure;
+    }
+
+    /** @return failure reports suppressed by the rate limit. */
+    public long suppressedFailureReports()
+    {
+        return warnRateLimit.missed();
+    }
+
+    @Override
+    public String toString()
+    {
+        return String.format("swiotlb [mem 0x%x-0x%x] %d slots in %d areas, used %d, hiwater %d, oversize %d, full %d",
+            start, end - 1, nslabs, nareas, usedSlots(), usedHiwater(), oversizeFailures(), fullFailures());
+    }
+}
