@@ -201,6 +201,28 @@ final class ResultCheck
     }
 
     /**
+     * @param failures what {@link #failures} returned.
+     * @param tests    every test name of the run.
+     * @return how many of the tests have a failure (each failure starts with its test's name and a colon).
+     */
+    static int failedTests(final List<String> failures, final Collection<String> tests)
+    {
+        int failed = 0;
+        for (final String test : tests)
+        {
+            for (final String failure : failures)
+            {
+                if (failure.startsWith(test + ":"))
+                {
+                    failed++;
+                    break;
+                }
+            }
+        }
+        return failed;
+    }
+
+    /**
      * Prints every test's outcome counts.
      *
      * @param out       where to.

@@ -96,6 +96,15 @@ class ResultCheckTest
     }
 
     @Test
+    void countsEachFailedTestOnce()
+    {
+        final ResultCheck.Summary s = race().add("false, false", FORBIDDEN, 1, "lost").add("x", UNKNOWN, 1, null);
+        final List<String> failures = ResultCheck.failures(of(s, weakened(0)), Set.of(RACE, WEAK));
+        assertEquals(3, failures.size(), failures.toString());
+        assertEquals(2, ResultCheck.failedTests(failures, Set.of(RACE, WEAK, "vqdma.jcstress.Other")));
+    }
+
+    @Test
     void readsTheAnnotationThatMarksWeakenedVariants()
     {
         assertTrue(ResultCheck.mustObserve(WEAK).contains("lost wake-up"));
