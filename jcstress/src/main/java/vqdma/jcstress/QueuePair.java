@@ -93,6 +93,13 @@ final class QueuePair
         RingPool.release(slot);
     }
 
+    /**
+     * Fails the set-up loudly if the history did not go as the test assumes (jcstress reports it as a test error).
+     *
+     * @param what     the step.
+     * @param actual   what it returned.
+     * @param expected what the test relies on.
+     */
     static void check(final String what, final int actual, final int expected)
     {
         if (actual != expected)

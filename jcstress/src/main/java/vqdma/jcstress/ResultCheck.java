@@ -70,6 +70,10 @@ final class ResultCheck
             return this;
         }
 
+        /**
+         * @param expect a grading.
+         * @return the samples of all outcomes with that grading.
+         */
         long count(final Expect expect)
         {
             long sum = 0;
@@ -114,6 +118,10 @@ final class ResultCheck
         return summarize(collector.getTestResults());
     }
 
+    /**
+     * @param results every fork's result, as jcstress recorded them.
+     * @return one summary per test, by name: counts summed over forks, graded by the test's own annotations.
+     */
     static Map<String, Summary> summarize(final Collection<TestResult> results)
     {
         final Map<String, Summary> byName = new TreeMap<>();

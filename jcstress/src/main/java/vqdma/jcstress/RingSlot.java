@@ -13,7 +13,7 @@ import static vqdma.ring.SplitRingDescriptor.*;
  * descriptor table and available ring on one page, the used ring on the next), handed out by {@link RingPool}.
  * <p>
  * Every jcstress test in this package races on one ring per state object, and jcstress allocates a fresh state for
- * every sample, millions per second. Guest memory for each would mean a direct {@link java.nio.ByteBuffer} per
+ * every sample, up to millions a second. Guest memory for each would mean a direct {@link java.nio.ByteBuffer} per
  * sample; instead the states borrow a slot and give it back in their arbiter. The slot keeps a {@link SplitRing}
  * over itself, built once, so the states that race on the raw accessors allocate nothing.
  */
