@@ -78,7 +78,16 @@ public final class Main
             System.exit(2);
         }
         final long start = System.nanoTime();
-        new JCStress(opts).run();
+        try
+        {
+            new JCStress(opts).run();
+        }
+        catch (final AssertionError e)
+        {
+            // jcstress's ExceptionReportPrinter throws this after writing its reports when a test failed; the
+            // verdict below lists the failures again, with everything else that is wrong.
+            System.out.println("jcstress reported test failures: " + e.getMessage().trim());
+        }
         final long seconds = (System.nanoTime() - start) / 1_000_000_000L;
 
         if (!new File(opts.getResultFile()).isFile())
