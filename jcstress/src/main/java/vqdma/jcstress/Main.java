@@ -86,7 +86,7 @@ public final class Main
         {
             // jcstress's ExceptionReportPrinter throws this after writing its reports when a test failed; the
             // verdict below lists the failures again, with everything else that is wrong.
-            System.out.println("jcstress reported test failures: " + e.getMessage().trim());
+            System.out.println("jcstress reported test failures: " + String.valueOf(e.getMessage()).trim());
         }
         final long seconds = (System.nanoTime() - start) / 1_000_000_000L;
 
