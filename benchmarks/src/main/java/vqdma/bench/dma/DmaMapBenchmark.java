@@ -17,6 +17,7 @@ import org.openjdk.jmh.annotations.Warmup;
 import vqdma.dma.DirectDma;
 import vqdma.dma.DmaDirection;
 import vqdma.dma.DmaOps;
+import vqdma.dma.DmaProfile;
 import vqdma.dma.GuestMemory;
 import vqdma.dma.Swiotlb;
 import vqdma.dma.SwiotlbDma;
@@ -115,15 +116,7 @@ public class DmaMapBenchmark
      */
     static DmaOps newOps(final String name, final GuestMemory memory, final long pool)
     {
-        switch (name)
-        {
-            case "direct":
-                return new DirectDma(memory);
-            case "swiotlb-force":
-                return SwiotlbDma.create(memory, pool, true);
-            default:
-                throw new IllegalArgumentException("ops=" + name + ": expected direct or swiotlb-force");
-        }
+        return DmaProfile.of(name).create(memory, pool);
     }
 
     /** The buffer: its size, the direction, and a second region for the memcpy baseline. */
@@ -174,7 +167,7 @@ public class DmaMapBenchmark
     @State(Scope.Thread)
     public static class Ops
     {
-        @Param({"direct", "swiotlb-force"})
+        @Param({"direct", "swiotlb-force", "iommu-strict", "iommu-lazy"})
         String ops;
 
         @Param({"67108864"})
