@@ -98,7 +98,7 @@ public final class BlkDevice
             {
                 break;
             }
-            vq.addUsed(head, handle());
+            vq.addUsed(head, handle(chain));
             served++;
         }
         if (served > 0)
@@ -108,8 +108,14 @@ public final class BlkDevice
         return served;
     }
 
-    /** Executes the current chain. @return used.len. */
-    private int handle()
+    /**
+     * Executes one request: what a device thread's request handler does with a chain the ring walked and checked
+     * (usable as a {@code vqdma.ring.thread.RequestHandler}).
+     *
+     * @param chain the request.
+     * @return used.len: bytes written into the chain.
+     */
+    public int handle(final DescriptorChain chain)
     {
         requests++;
         final long writable = chain.writableBytes();
@@ -135,12 +141,12 @@ public final class BlkDevice
             {
                 case T_IN:
                 {
-                    status = transfer(sector, statusAt, false);
+                    status = transfer(chain, sector, statusAt, false);
                     written = status == S_OK ? statusAt : 0;
                     break;
                 }
                 case T_OUT:
-                    status = transfer(sector, chain.readableBytes() - OUTHDR_SIZE, true);
+                    status = transfer(chain, sector, chain.readableBytes() - OUTHDR_SIZE, true);
                     break;
                 case T_FLUSH:
                     status = config.flush() ? backend.flush() : S_UNSUPP;
@@ -166,19 +172,20 @@ public final class BlkDevice
         {
             errors++;
         }
-        putStatus(statusAt, status);
+        putStatus(chain, statusAt, status);
         return (int)(written + 1);
     }
 
     /**
      * Checks the sector range and moves the data between the chain and the backend.
      *
+     * @param chain  the request.
      * @param sector first sector.
      * @param len    data bytes.
      * @param out    true for OUT (guest -> disk).
      * @return the status.
      */
-    private int transfer(final long sector, final long len, final boolean out)
+    private int transfer(final DescriptorChain chain, final long sector, final long len, final boolean out)
     {
         if ((len & (SECTOR_SIZE - 1)) != 0 || sector < 0 || sector > capacitySectors ||
             (len >> SECTOR_SHIFT) > capacitySectors - sector)
@@ -224,7 +231,7 @@ public final class BlkDevice
         return S_OK;
     }
 
-    private void putStatus(final long at, final int status)
+    private void putStatus(final DescriptorChain chain, final long at, final int status)
     {
         long skip = at;
         for (int r = chain.outRuns(), end = r + chain.inRuns(); r < end; r++)
