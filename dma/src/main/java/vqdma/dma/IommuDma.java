@@ -263,7 +263,7 @@ public final class IommuDma implements DmaOps
                 gpa, len, memory.size()));
         }
         final long pages = pages(gpa, len);
-        final long iovaPfn = domain.allocDmaIova(pages, dmaLimitPfn);
+        final long iovaPfn = domain.allocDmaIovaUnchecked(pages, dmaLimitPfn);
         if (iovaPfn == 0)
         {
             mappingErrors.incrementAndGet();
@@ -272,7 +272,7 @@ public final class IommuDma implements DmaOps
         if (!pageTable.map(iovaPfn, gpa >>> IovaDomain.IOVA_SHIFT, pages, prot(dir)))
         {
             // __iommu_dma_map(): the IOVA was never visible to the device, so it is freed at once, in both modes.
-            domain.freeIovaFast(iovaPfn, pages);
+            domain.freeIovaFastUnchecked(iovaPfn, pages);
             mappingErrors.incrementAndGet();
             return DMA_MAPPING_ERROR;
         }
@@ -304,7 +304,7 @@ public final class IommuDma implements DmaOps
             // iommu_iotlb_sync(): the device must not reach the pages once unmap returns.
             iotlb.invalidateRange(iovaPfn, pages);
             waitForInvalidation();
-            domain.freeIovaFast(iovaPfn, pages);
+            domain.freeIovaFastUnchecked(iovaPfn, pages);
         }
         else
         {
@@ -428,7 +428,7 @@ public final class IommuDma implements DmaOps
             {
                 break;
             }
-            domain.freeIovaFast(fq.pfn[idx], fq.pages[idx]);
+            domain.freeIovaFastUnchecked(fq.pfn[idx], fq.pages[idx]);
             // The first flush that started after this entry was queued has ordinal `counter`; if its completion
             // time has been overwritten (64 flushes later), now is an upper bound.
             final int h = (int)(counter & (FLUSH_HISTORY - 1));

@@ -47,6 +47,8 @@ final class IovaRcache
         IovaMagazine prev = new IovaMagazine();
         /** Allocations served by this slot's magazines, under {@link #lock}. */
         long hits;
+        /** Frees put into this slot's magazines, under {@link #lock}. */
+        long inserts;
     }
 
     /** One slot's magazines, padded on both sides. */
