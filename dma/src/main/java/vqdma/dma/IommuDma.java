@@ -32,8 +32,21 @@ import java.util.concurrent.atomic.AtomicLong;
  * it covered are freed ({@code fq_ring_free()}). It happens when a queue is full (its 256th unmap: the ring holds
  * 255), when {@link #IOVA_FQ_TIMEOUT_NANOS} (10 ms) have passed since the flush timer was armed, and on
  * {@link #flush()}. <b>There is no timer thread</b>: the kernel's {@code fq_timer} is emulated by a deadline armed
- * by the first unmap after a flush and checked at every lazy unmap and in {@link #flush()}; an idle guest therefore
- * keeps its stale window open until it unmaps again or calls {@link #flush()}.
+ * by the first unmap after the timer fired (or after {@link #flush()}) and checked whenever an unmap reads the clock,
+ * and in {@link #flush()}; an idle guest therefore keeps its stale window open until it unmaps again or calls
+ * {@link #flush()}.
+ *
+ * <h2>Clock readings (the timer's granularity)</h2>
+ * {@code queue_iova()} never reads a clock: {@code mod_timer()} counts in jiffies, a variable the tick updates. A
+ * clock read costs 20-50 ns here, as much as the rest of an unmap, so a queue does not read it on every unmap either.
+ * It reads it: at the first unmap into an empty queue (that entry is the oldest, so the widest stale time is measured
+ * exactly), when the timer is off (to arm it), for every flush (its completion time), and otherwise on every
+ * {@link #FQ_CLOCK_STRIDE}-th unmap (16) as long as its readings come less than {@link #FQ_CLOCK_SLOW_NANOS}
+ * (156 us) apart, on every unmap when they come slower. So the timer is never early, and late by at most 15 unmaps of
+ * one queue while unmaps are fast (under 156 us), by nothing while they are slow; the kernel's timer, in jiffies, is
+ * up to 1-4 ms late (HZ 1000-250). A guest whose unmap rate drops abruptly from fast to sparse may see the timer up
+ * to 15 of the sparse unmaps late. Entries queued between two readings carry the earlier one: their stale times are
+ * overestimated by at most the time between two readings (16 unmaps), which {@link #meanStaleNanos()} inherits.
  *
  * <h2>The modelled invalidation cost</h2>
  * {@link #DEFAULT_INVALIDATION_NANOS} = 1000 ns per invalidation (range or all). The search tools available when
@@ -91,7 +104,21 @@ public final class IommuDma implements DmaOps
     /** Default tables in the page-table pool (4 MiB off-heap; maps up to about 2 GiB). */
     public static final int DEFAULT_MAX_TABLES = 1024;
 
+    /**
+     * A queue that reads the clock at least this often (see {@link #FQ_CLOCK_SLOW_NANOS}) reads it on every
+     * {@code FQ_CLOCK_STRIDE}-th unmap only; the unmaps in between reuse the last reading.
+     */
+    public static final int FQ_CLOCK_STRIDE = 16;
+    /**
+     * When two clock readings of a queue are at least this far apart (1/64 of {@link #IOVA_FQ_TIMEOUT_NANOS}, about
+     * 156 us), unmaps are slow enough that a reading each costs nothing noticeable: the queue then reads the clock on
+     * every unmap, and the timer fires at the first unmap after its deadline.
+     */
+    public static final long FQ_CLOCK_SLOW_NANOS = TimeUnit.MILLISECONDS.toNanos(10) / 64;
+
     private static final long TIMER_OFF = Long.MIN_VALUE;
+    /** "No clock reading": the deadline sentinel reused (no reading of a monotonic clock is that value in practice). */
+    static final long NO_READING = Long.MIN_VALUE;
     private static final int FLUSH_HISTORY = 64;
     private static final VarHandle FLUSH_START;
     private static final VarHandle FLUSH_FINISH;
@@ -308,9 +335,7 @@ public final class IommuDma implements DmaOps
         }
         else
         {
-            final long now = clock.nanoTime();
-            fqCheckTimer(now);
-            queueIova(iovaPfn, pages, now);
+            unmapLazy(iovaPfn, pages);
         }
     }
 
@@ -367,23 +392,61 @@ public final class IommuDma implements DmaOps
     // Flush queue (lazy mode)
     // ------------------------------------------------------------------------------------------------------------
 
-    /** {@code queue_iova()}. */
-    private void queueIova(final long iovaPfn, final long pages, final long now)
+    /**
+     * The lazy half of {@code __iommu_dma_unmap()} ({@code iommu_dma_free_iova()} with a flush queue): takes a clock
+     * reading if this queue needs one (see {@link #FQ_CLOCK_STRIDE}), fires the emulated timer if that reading is past
+     * its deadline, then queues the IOVA.
+     */
+    private void unmapLazy(final long iovaPfn, final long pages)
     {
-        // smp_mb(): the PTE clears must be visible before this CPU reads the flush counters, or a flush that another
-        // CPU starts now might complete without covering them while this entry is freed after it.
-        VarHandle.fullFence();
         final IovaFlushQueue fq = fqs[domain.slot()];
+        long now = NO_READING;
+        // Racy peeks (opaque loads): another thread of the same slot may change them, which only moves a reading by
+        // an unmap. The queue is empty at the first unmap after a flush: that entry will be the oldest, read exactly.
+        if (fq.loUntilClock() <= 0 || fq.loPendingUnmaps() == 0 || loTimerDeadline() == TIMER_OFF)
+        {
+            now = clock.nanoTime();
+            fqCheckTimer(now);
+        }
+        queueIova(fq, iovaPfn, pages, now);
+    }
+
+    /**
+     * {@code queue_iova()}.
+     *
+     * @param now a clock reading taken just before, or {@link #NO_READING}: the entry then carries the queue's last
+     *            reading (at most {@link #FQ_CLOCK_STRIDE} unmaps old).
+     */
+    private void queueIova(final IovaFlushQueue fq, final long iovaPfn, final long pages, final long now)
+    {
+        // queue_iova()'s smp_mb(): the PTE clears must be visible before this CPU reads the flush counters, or a flush
+        // that another CPU starts now might complete without covering them while this entry is freed after it. The
+        // lock's CAS is that barrier: it has volatile semantics (a locked instruction on x86, as smp_mb() is), so
+        // neither the release stores that cleared the PTEs before it nor the volatile load of fq_flush_start_cnt
+        // after it can cross it. The kernel pays for both an smp_mb() and the spin_lock's atomic; one is enough here.
         fq.lock.lock();
+        long stamp = now;
         try
         {
+            if (stamp == NO_READING)
+            {
+                stamp = fq.clockNanos;
+                fq.soUntilClock(fq.untilClock - 1);
+            }
+            else
+            {
+                fqClockReading(fq, stamp);
+            }
             // First free what other CPUs' flushes already covered, so that the queue is less likely to be full.
-            fqRingFree(fq, now);
+            fqRingFree(fq, stamp);
             if (fq.isFull())
             {
+                // A flush records when it completed: read the clock for it (once per IOVA_FQ_SIZE - 1 unmaps).
+                stamp = clock.nanoTime();
+                fqClockReading(fq, stamp);
                 fullFlushes.incrementAndGet();
-                fqFlushIotlb(now);
-                fqRingFree(fq, now);
+                fqFlushIotlb(stamp);
+                fqRingFree(fq, stamp);
                 // Entries queued while another slot's flush was in flight carry that flush's ordinal; if it has
                 // not finished yet, our own flush's completion does not cover them and the ring is still full.
                 // Adding now would overwrite the oldest entry (and lose 256 IOVAs), so wait for the other flush:
@@ -391,14 +454,14 @@ public final class IommuDma implements DmaOps
                 while (fq.isFull())
                 {
                     Thread.onSpinWait();
-                    fqRingFree(fq, now);
+                    fqRingFree(fq, stamp);
                 }
             }
             final int idx = fq.add();
             fq.pfn[idx] = iovaPfn;
             fq.pages[idx] = pages;
             fq.counter[idx] = lvFlushStartCnt();
-            fq.stamp[idx] = now;
+            fq.stamp[idx] = stamp;
             fq.seq[idx] = fq.unmaps++;
             fq.pendingPages += pages;
             fq.pendingUnmaps++;
@@ -408,11 +471,27 @@ public final class IommuDma implements DmaOps
         {
             fq.lock.unlock();
         }
-        // Arm the timer if it is off (the kernel's atomic_read + atomic_xchg of fq_timer_on, then mod_timer()).
+        // Arm the timer if it is off (the kernel's atomic_read + atomic_xchg of fq_timer_on, then mod_timer()). The
+        // deadline counts from a fresh reading: the one taken above when the timer was seen off, or a new one if a
+        // flush() disarmed it since (rare).
         if (loTimerDeadline() == TIMER_OFF)
         {
-            casTimerDeadline(TIMER_OFF, now + IOVA_FQ_TIMEOUT_NANOS);
+            final long armedAt = now != NO_READING ? now : clock.nanoTime();
+            casTimerDeadline(TIMER_OFF, armedAt + IOVA_FQ_TIMEOUT_NANOS);
         }
+    }
+
+    /**
+     * Records a clock reading on a queue and decides when the next one is due: after {@link #FQ_CLOCK_STRIDE}
+     * unmaps if the readings come faster than {@link #FQ_CLOCK_SLOW_NANOS} apart, else at the next unmap. Caller
+     * holds {@code fq.lock}.
+     */
+    private static void fqClockReading(final IovaFlushQueue fq, final long now)
+    {
+        final long previous = fq.clockNanos;
+        fq.clockNanos = now;
+        final boolean fast = previous != NO_READING && now - previous < FQ_CLOCK_SLOW_NANOS;
+        fq.soUntilClock(fast ? FQ_CLOCK_STRIDE - 1 : 0);
     }
 
     /** {@code fq_ring_free()}: frees the entries a finished flush covered. Caller holds {@code fq.lock}. */

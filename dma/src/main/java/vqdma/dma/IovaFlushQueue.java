@@ -10,7 +10,8 @@ import java.lang.invoke.VarHandle;
  * flush-start counter) plus, for the stale-window measurement, the unmap's timestamp and its ordinal on this queue.
  * <p>
  * Everything is guarded by {@link #lock} ({@code fq->lock}), except the two pending gauges, which other threads read
- * with opaque loads for statistics.
+ * with opaque loads for statistics, and the clock-reading countdown, which an unmapper peeks at (opaque) before it
+ * takes the lock, to decide whether to read the clock.
  */
 final class IovaFlushQueue extends IovaFlushQueueFields
 {
@@ -18,6 +19,7 @@ final class IovaFlushQueue extends IovaFlushQueueFields
 
     private static final VarHandle PENDING_PAGES;
     private static final VarHandle PENDING_UNMAPS;
+    private static final VarHandle UNTIL_CLOCK;
 
     static
     {
@@ -26,6 +28,7 @@ final class IovaFlushQueue extends IovaFlushQueueFields
             final MethodHandles.Lookup lookup = MethodHandles.lookup();
             PENDING_PAGES = lookup.findVarHandle(IovaFlushQueueFields.class, "pendingPages", long.class);
             PENDING_UNMAPS = lookup.findVarHandle(IovaFlushQueueFields.class, "pendingUnmaps", long.class);
+            UNTIL_CLOCK = lookup.findVarHandle(IovaFlushQueueFields.class, "untilClock", int.class);
         }
         catch (final ReflectiveOperationException ex)
         {
@@ -69,6 +72,18 @@ final class IovaFlushQueue extends IovaFlushQueueFields
     {
         return (long)PENDING_UNMAPS.getOpaque(this);
     }
+
+    /** @return unmaps that may still reuse {@link #clockNanos} before the next clock reading (opaque load). */
+    int loUntilClock()
+    {
+        return (int)UNTIL_CLOCK.getOpaque(this);
+    }
+
+    /** Opaque store of the reading countdown (written under the lock, peeked at before taking it). */
+    void soUntilClock(final int value)
+    {
+        UNTIL_CLOCK.setOpaque(this, value);
+    }
 }
 
 /** Padding before the fields. */
@@ -102,4 +117,8 @@ abstract class IovaFlushQueueFields extends IovaFlushQueuePad
     /** Entries freed here, and the sum of their stale times. */
     long freed;
     long staleNanosSum;
+    /** The last clock reading taken for this queue ({@link IommuDma#NO_READING} before the first). */
+    long clockNanos = IommuDma.NO_READING;
+    /** Unmaps that may still reuse {@link #clockNanos}; 0: the next unmap reads the clock. */
+    int untilClock;
 }
