@@ -263,15 +263,8 @@ public final class IommuDma implements DmaOps
      */
     public static long prot(final DmaDirection dir)
     {
-        switch (dir)
-        {
-            case TO_DEVICE:
-                return IommuPageTable.PTE_READ;
-            case FROM_DEVICE:
-                return IommuPageTable.PTE_WRITE;
-            default:
-                return IommuPageTable.PTE_READ | IommuPageTable.PTE_WRITE;
-        }
+        // Two field loads, no switch: an enum switch reads a synthetic ordinal map on every call.
+        return (dir.deviceReads() ? IommuPageTable.PTE_READ : 0) | (dir.deviceWrites() ? IommuPageTable.PTE_WRITE : 0);
     }
 
     private static long pages(final long address, final long len)
@@ -320,12 +313,12 @@ public final class IommuDma implements DmaOps
         }
         final long iovaPfn = dma >>> IovaDomain.IOVA_SHIFT;
         final long pages = pages(dma, len);
-        final long bad = pageTable.checkMapping(iovaPfn, pages, prot(dir));
+        // The only misuse check of the path: the head PTE, the size and the permissions, before anything changes.
+        final long bad = pageTable.checkAndUnmap(iovaPfn, pages, prot(dir));
         if (bad >= 0)
         {
             throw new IllegalStateException(misuse(dma, len, dir, iovaPfn, pages, bad));
         }
-        pageTable.unmap(iovaPfn, pages);
         if (mode == Mode.STRICT)
         {
             // iommu_iotlb_sync(): the device must not reach the pages once unmap returns.
