@@ -407,8 +407,8 @@ public final class IommuPageTable
 
     /**
      * {@link #checkMapping} then, if the range is exactly one mapping with {@code prot}, {@link #unmap}: the driver's
-     * unmap ({@code iommu_unmap_fast()}) with vqdma's misuse check, finding the leaf table once when the range and the
-     * entry after it share one (nearly always: a leaf covers 2 MiB).
+     * unmap ({@code iommu_unmap_fast()}) with vqdma's misuse check, finding the leaf table once when the range lies
+     * in one (nearly always: a leaf covers 2 MiB).
      *
      * @param iovaPfn first IOVA page.
      * @param pages   number of pages, {@code >= 1}.
@@ -418,7 +418,7 @@ public final class IommuPageTable
     public long checkAndUnmap(final long iovaPfn, final long pages, final long prot)
     {
         final int first = index(iovaPfn, 0);
-        if (iovaPfn < 0 || pages < 1 || pages >= ENTRIES - first || iovaPfn + pages > MAX_IOVA_PFN)
+        if (iovaPfn < 0 || pages < 1 || pages > ENTRIES - first || pages > MAX_IOVA_PFN + 1 - iovaPfn)
         {
             // Across a leaf boundary (or out of range): check and unmap the general way.
             final long bad = checkMapping(iovaPfn, pages, prot);
@@ -445,7 +445,9 @@ public final class IommuPageTable
                 return i;
             }
         }
-        final long after = laEntry(base + n * Long.BYTES);
+        // The entry after the range is in the next leaf table when the range ends a leaf: the top page of the
+        // 32-bit space does, and a PCI device's first IOVA is that page. Walk for it, without caching that leaf.
+        final long after = first + n < ENTRIES ? laEntry(base + n * Long.BYTES) : walk(iovaPfn + pages);
         if ((after & PTE_PRESENT) != 0 && (after & PTE_HEAD) == 0)
         {
             return pages;

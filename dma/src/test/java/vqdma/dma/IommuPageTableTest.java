@@ -86,7 +86,15 @@ class IommuPageTableTest
         assertEquals(0, pt.checkAndUnmap(far + 512, 1, PTE_READ), "no leaf table there");
         assertEquals(0, pt.checkAndUnmap(MAX_IOVA_PFN + 1, 1, PTE_READ), "outside the IOVA space");
         assertEquals(3, pt.checkAndUnmap(510, 3, PTE_WRITE), "too short, across a leaf boundary");
-        assertEquals(11, pt.presentPtes(), "nothing changed");
+        assertEquals(2, pt.checkAndUnmap(510, 2, PTE_WRITE), "too short, ending a leaf: continues in the next");
+        assertTrue(pt.map(1023, 40, 1, PTE_READ));
+        assertTrue(pt.map(1024, 41, 2, PTE_READ));
+        assertEquals(-1, pt.checkMapping(1023, 1, PTE_READ), "ends a leaf, the next leaf starts with a head");
+        assertEquals(1, pt.checkAndUnmap(1023, 2, PTE_READ), "the next leaf's first page is another mapping");
+        assertEquals(14, pt.presentPtes(), "nothing changed");
+        assertEquals(-1, pt.checkAndUnmap(1023, 1, PTE_READ));
+        assertEquals(-1, pt.checkAndUnmap(1024, 2, PTE_READ));
+        assertEquals(11, pt.presentPtes());
 
         assertEquals(-1, pt.checkAndUnmap(100, 4, PTE_READ));
         assertEquals(0, pt.walk(100));
@@ -97,10 +105,10 @@ class IommuPageTableTest
         assertEquals(-1, pt.checkAndUnmap(510, 4, PTE_WRITE));
         assertEquals(-1, pt.checkAndUnmap(104, 2, PTE_READ));
         assertEquals(0, pt.presentPtes());
-        assertEquals(8, pt.tablesInUse(), "root, 3 + 1 tables for the low leaves, 3 for the far one; all kept");
+        assertEquals(9, pt.tablesInUse(), "root, 3 + 2 tables for the low leaves, 3 for the far one; all kept");
         assertTrue(pt.map(far, 31, 1, PTE_WRITE), "the kept tables are found again");
         assertEquals((31L << 12) | PTE_PRESENT | PTE_WRITE | PTE_HEAD, pt.walk(far));
-        assertEquals(8, pt.tablesInUse());
+        assertEquals(9, pt.tablesInUse());
     }
 
     @Test
