@@ -455,7 +455,6 @@ public final class IommuDma implements DmaOps
             fq.pages[idx] = pages;
             fq.counter[idx] = lvFlushStartCnt();
             fq.stamp[idx] = stamp;
-            fq.seq[idx] = fq.unmaps++;
             fq.pendingPages += pages;
             fq.pendingUnmaps++;
             fq.soPending(fq.pendingPages, fq.pendingUnmaps);
@@ -487,39 +486,53 @@ public final class IommuDma implements DmaOps
         fq.soUntilClock(fast ? FQ_CLOCK_STRIDE - 1 : 0);
     }
 
-    /** {@code fq_ring_free()}: frees the entries a finished flush covered. Caller holds {@code fq.lock}. */
+    /**
+     * {@code fq_ring_free()}: frees the entries a finished flush covered, in one batch (see
+     * {@link IovaDomain#freeIovaFastUnchecked(long[], long[], int, int, int)}). Caller holds {@code fq.lock}.
+     */
     private void fqRingFree(final IovaFlushQueue fq, final long now)
     {
         final long finished = lvFlushFinishCnt();
-        boolean changed = false;
-        while (!fq.isEmpty())
+        final int from = fq.head;
+        final int tail = fq.tail;
+        int idx = from;
+        int count = 0;
+        long pendingPages = fq.pendingPages;
+        long pendingUnmaps = fq.pendingUnmaps;
+        long maxStaleNanos = fq.maxStaleNanos;
+        long staleNanosSum = fq.staleNanosSum;
+        while (idx != tail)
         {
-            final int idx = fq.head;
             final long counter = fq.counter[idx];
             if (counter >= finished)
             {
                 break;
             }
-            domain.freeIovaFastUnchecked(fq.pfn[idx], fq.pages[idx]);
             // The first flush that started after this entry was queued has ordinal `counter`; if its completion
             // time has been overwritten (64 flushes later), now is an upper bound.
             final int h = (int)(counter & (FLUSH_HISTORY - 1));
             final long flushedAt = (long)LONGS.getAcquire(flushOrdinal, h) == counter ?
                 (long)LONGS.getOpaque(flushNanos, h) : now;
             final long stale = Math.max(0, flushedAt - fq.stamp[idx]);
-            final long later = fq.unmaps - 1 - fq.seq[idx];
-            fq.maxStaleNanos = Math.max(fq.maxStaleNanos, stale);
-            fq.maxStaleUnmaps = Math.max(fq.maxStaleUnmaps, later);
-            fq.staleNanosSum += stale;
-            fq.freed++;
-            fq.pendingPages -= fq.pages[idx];
-            fq.pendingUnmaps--;
-            fq.head = (idx + 1) & IovaFlushQueueFields.MASK;
-            changed = true;
+            maxStaleNanos = Math.max(maxStaleNanos, stale);
+            staleNanosSum += stale;
+            pendingPages -= fq.pages[idx];
+            pendingUnmaps--;
+            idx = (idx + 1) & IovaFlushQueueFields.MASK;
+            count++;
         }
-        if (changed)
+        if (count != 0)
         {
-            fq.soPending(fq.pendingPages, fq.pendingUnmaps);
+            // The entries queued after the oldest freed one, before it was freed: all the others still queued.
+            fq.maxStaleUnmaps = Math.max(fq.maxStaleUnmaps, fq.pendingUnmaps - 1);
+            fq.maxStaleNanos = maxStaleNanos;
+            fq.staleNanosSum = staleNanosSum;
+            fq.freed += count;
+            domain.freeIovaFastUnchecked(fq.pfn, fq.pages, from, count, IovaFlushQueueFields.MASK);
+            fq.head = idx;
+            fq.pendingPages = pendingPages;
+            fq.pendingUnmaps = pendingUnmaps;
+            fq.soPending(pendingPages, pendingUnmaps);
         }
     }
 

@@ -7,7 +7,8 @@ import java.lang.invoke.VarHandle;
  * {@code struct iova_fq}: one CPU slot's ring of unmapped IOVAs waiting for an IOTLB flush
  * ({@code drivers/iommu/dma-iommu.c}). {@link IommuDma#IOVA_FQ_SIZE} slots, one always empty to tell full from empty
  * (as {@code fq_full()}), so it holds 255 entries. Each entry records what the kernel records (pfn, pages, the
- * flush-start counter) plus, for the stale-window measurement, the unmap's timestamp and its ordinal on this queue.
+ * flush-start counter) plus, for the stale-window measurement, the unmap's timestamp (how many unmaps were queued
+ * behind an entry follows from its position: it is the oldest when freed).
  * <p>
  * Everything is guarded by {@link #lock} ({@code fq->lock}), except the two pending gauges, which other threads read
  * with opaque loads for statistics, and the clock-reading countdown, which an unmapper peeks at (opaque) before it
@@ -103,11 +104,8 @@ abstract class IovaFlushQueueFields extends IovaFlushQueuePad
     final long[] pages = new long[SIZE];
     final long[] counter = new long[SIZE];
     final long[] stamp = new long[SIZE];
-    final long[] seq = new long[SIZE];
     int head;
     int tail;
-    /** Unmaps queued here so far: the ordinal of the next entry. */
-    long unmaps;
     long pendingPages;
     long pendingUnmaps;
     /** Longest time, in ns, from an unmap queued here to the IOTLB flush that covered it. */
