@@ -417,7 +417,7 @@ public final class IommuDma implements DmaOps
         // lock's CAS is that barrier: it has volatile semantics (a locked instruction on x86, as smp_mb() is), so
         // neither the release stores that cleared the PTEs before it nor the volatile load of fq_flush_start_cnt
         // after it can cross it. The kernel pays for both an smp_mb() and the spin_lock's atomic; one is enough here.
-        fq.lock.lock();
+        fq.lock();
         long stamp = now;
         try
         {
@@ -461,7 +461,7 @@ public final class IommuDma implements DmaOps
         }
         finally
         {
-            fq.lock.unlock();
+            fq.unlock();
         }
         // Arm the timer if it is off (the kernel's atomic_read + atomic_xchg of fq_timer_on, then mod_timer()). The
         // deadline counts from a fresh reading: the one taken above when the timer was seen off, or a new one if a
@@ -476,7 +476,7 @@ public final class IommuDma implements DmaOps
     /**
      * Records a clock reading on a queue and decides when the next one is due: after {@link #FQ_CLOCK_STRIDE}
      * unmaps if the readings come faster than {@link #FQ_CLOCK_SLOW_NANOS} apart, else at the next unmap. Caller
-     * holds {@code fq.lock}.
+     * holds the queue's lock.
      */
     private static void fqClockReading(final IovaFlushQueue fq, final long now)
     {
@@ -488,7 +488,7 @@ public final class IommuDma implements DmaOps
 
     /**
      * {@code fq_ring_free()}: frees the entries a finished flush covered, in one batch (see
-     * {@link IovaDomain#freeIovaFastUnchecked(long[], long[], int, int, int)}). Caller holds {@code fq.lock}.
+     * {@link IovaDomain#freeIovaFastUnchecked(long[], long[], int, int, int)}). Caller holds the queue's lock.
      */
     private void fqRingFree(final IovaFlushQueue fq, final long now)
     {
@@ -501,6 +501,8 @@ public final class IommuDma implements DmaOps
         long pendingUnmaps = fq.pendingUnmaps;
         long maxStaleNanos = fq.maxStaleNanos;
         long staleNanosSum = fq.staleNanosSum;
+        long lastCounter = -1;
+        long flushedAt = now;
         while (idx != tail)
         {
             final long counter = fq.counter[idx];
@@ -508,11 +510,15 @@ public final class IommuDma implements DmaOps
             {
                 break;
             }
-            // The first flush that started after this entry was queued has ordinal `counter`; if its completion
-            // time has been overwritten (64 flushes later), now is an upper bound.
-            final int h = (int)(counter & (FLUSH_HISTORY - 1));
-            final long flushedAt = (long)LONGS.getAcquire(flushOrdinal, h) == counter ?
-                (long)LONGS.getOpaque(flushNanos, h) : now;
+            if (counter != lastCounter)
+            {
+                // The first flush that started after this entry was queued has ordinal `counter` (runs of entries
+                // share it); if its completion time has been overwritten (64 flushes later), now is an upper bound.
+                final int h = (int)(counter & (FLUSH_HISTORY - 1));
+                flushedAt = (long)LONGS.getAcquire(flushOrdinal, h) == counter ?
+                    (long)LONGS.getOpaque(flushNanos, h) : now;
+                lastCounter = counter;
+            }
             final long stale = Math.max(0, flushedAt - fq.stamp[idx]);
             maxStaleNanos = Math.max(maxStaleNanos, stale);
             staleNanosSum += stale;
@@ -589,14 +595,14 @@ public final class IommuDma implements DmaOps
         fqFlushIotlb(now);
         for (final IovaFlushQueue fq : fqs)
         {
-            fq.lock.lock();
+            fq.lock();
             try
             {
                 fqRingFree(fq, now);
             }
             finally
             {
-                fq.lock.unlock();
+                fq.unlock();
             }
         }
     }
@@ -773,9 +779,9 @@ public final class IommuDma implements DmaOps
         {
             for (final IovaFlushQueue fq : fqs)
             {
-                fq.lock.lock();
+                fq.lock();
                 n = Math.max(n, fq.maxStaleUnmaps);
-                fq.lock.unlock();
+                fq.unlock();
             }
         }
         return n;
@@ -789,9 +795,9 @@ public final class IommuDma implements DmaOps
         {
             for (final IovaFlushQueue fq : fqs)
             {
-                fq.lock.lock();
+                fq.lock();
                 n = Math.max(n, fq.maxStaleNanos);
-                fq.lock.unlock();
+                fq.unlock();
             }
         }
         return n;
@@ -806,10 +812,10 @@ public final class IommuDma implements DmaOps
         {
             for (final IovaFlushQueue fq : fqs)
             {
-                fq.lock.lock();
+                fq.lock();
                 sum += fq.staleNanosSum;
                 count += fq.freed;
-                fq.lock.unlock();
+                fq.unlock();
             }
         }
         return count == 0 ? 0 : sum / count;

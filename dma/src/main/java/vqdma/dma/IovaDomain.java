@@ -458,7 +458,7 @@ public final class IovaDomain
         {
             for (final IovaRcache.CpuRcache cpu : rcache.cpu)
             {
-                cpu.lock.lock();
+                cpu.lock();
                 try
                 {
                     freePfns(cpu.loaded);
@@ -466,7 +466,7 @@ public final class IovaDomain
                 }
                 finally
                 {
-                    cpu.lock.unlock();
+                    cpu.unlock();
                 }
             }
         }
@@ -528,7 +528,7 @@ public final class IovaDomain
         }
         final IovaRcache rcache = rcaches[log];
         final IovaRcache.CpuRcache cpu = rcache.cpu[slot()];
-        cpu.lock.lock();
+        cpu.lock();
         try
         {
             boolean hasPfn = false;
@@ -566,7 +566,7 @@ public final class IovaDomain
         }
         finally
         {
-            cpu.lock.unlock();
+            cpu.unlock();
         }
     }
 
@@ -587,7 +587,7 @@ public final class IovaDomain
         }
         final IovaRcache rcache = rcaches[log];
         final IovaRcache.CpuRcache cpu = rcache.cpu[slot()];
-        cpu.lock.lock();
+        cpu.lock();
         try
         {
             insertLocked(rcache, cpu, pfn);
@@ -595,11 +595,11 @@ public final class IovaDomain
         }
         finally
         {
-            cpu.lock.unlock();
+            cpu.unlock();
         }
     }
 
-    /** {@code __iova_rcache_insert()}'s body: the caller holds {@code cpu.lock}. */
+    /** {@code __iova_rcache_insert()}'s body: the caller holds the slot's lock. */
     private void insertLocked(final IovaRcache rcache, final IovaRcache.CpuRcache cpu, final long pfn)
     {
         if (cpu.loaded.isFull())
@@ -667,11 +667,11 @@ public final class IovaDomain
                 {
                     if (held != null)
                     {
-                        held.lock.unlock();
+                        held.unlock();
                     }
                     held = null;
                     final IovaRcache.CpuRcache cpu = rcaches[log].cpu[slot];
-                    cpu.lock.lock();
+                    cpu.lock();
                     held = cpu;
                     heldLog = log;
                 }
@@ -682,7 +682,7 @@ public final class IovaDomain
         {
             if (held != null)
             {
-                held.lock.unlock();
+                held.unlock();
             }
         }
     }
@@ -798,9 +798,9 @@ public final class IovaDomain
         {
             for (final IovaRcache.CpuRcache cpu : rcache.cpu)
             {
-                cpu.lock.lock();
+                cpu.lock();
                 n += cpu.loaded.size + cpu.prev.size;
-                cpu.lock.unlock();
+                cpu.unlock();
             }
             rcache.lock.lock();
             for (int i = 0; i < rcache.depotSize; i++)
@@ -859,7 +859,7 @@ public final class IovaDomain
     {
         final IovaRcache rcache = rcaches[bin];
         final IovaRcache.CpuRcache cpu = rcache.cpu[slot];
-        cpu.lock.lock();
+        cpu.lock();
         rcache.lock.lock();
         try
         {
@@ -868,7 +868,7 @@ public final class IovaDomain
         finally
         {
             rcache.lock.unlock();
-            cpu.lock.unlock();
+            cpu.unlock();
         }
     }
 

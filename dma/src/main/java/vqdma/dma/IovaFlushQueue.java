@@ -10,7 +10,7 @@ import java.lang.invoke.VarHandle;
  * flush-start counter) plus, for the stale-window measurement, the unmap's timestamp (how many unmaps were queued
  * behind an entry follows from its position: it is the oldest when freed).
  * <p>
- * Everything is guarded by {@link #lock} ({@code fq->lock}), except the two pending gauges, which other threads read
+ * Everything is guarded by the queue's own lock ({@code fq->lock}: the queue extends {@link SpinLock}), except the two pending gauges, which other threads read
  * with opaque loads for statistics, and the clock-reading countdown, which an unmapper peeks at (opaque) before it
  * takes the lock, to decide whether to read the clock.
  */
@@ -87,19 +87,12 @@ final class IovaFlushQueue extends IovaFlushQueueFields
     }
 }
 
-/** Padding before the fields. */
-abstract class IovaFlushQueuePad
-{
-    long p01, p02, p03, p04, p05, p06, p07, p08;
-}
-
-/** The fields of {@link IovaFlushQueue}. */
-abstract class IovaFlushQueueFields extends IovaFlushQueuePad
+/** The fields of {@link IovaFlushQueue}, after its lock word ({@code fq->lock}: the queue itself, padded before). */
+abstract class IovaFlushQueueFields extends SpinLock
 {
     static final int SIZE = IommuDma.IOVA_FQ_SIZE;
     static final int MASK = SIZE - 1;
 
-    final SpinLock lock = new SpinLock();
     final long[] pfn = new long[SIZE];
     final long[] pages = new long[SIZE];
     final long[] counter = new long[SIZE];
