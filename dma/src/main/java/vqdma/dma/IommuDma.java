@@ -69,7 +69,21 @@ import java.util.concurrent.atomic.AtomicLong;
  * Unmapping an address that is not the start of a live mapping (never mapped, already unmapped, inside a mapping),
  * with a length that covers a different number of pages, or with another direction than it was mapped with, is an
  * {@link IllegalStateException} naming the values, thrown before anything changes. Lengths are compared in pages, as
- * the kernel's {@code WARN_ON(unmapped != size)}.
+ * the kernel's {@code WARN_ON(unmapped != size)}. The check is made once, against the page table
+ * ({@link IommuPageTable#checkAndUnmap}: the head PTE that {@link IommuPageTable#map} marked, the pages after it, the
+ * permissions), in the same pass that clears the PTEs; the domain's own misuse table is not consulted
+ * ({@link IovaDomain} explains why it has an unchecked path for this class). A mapping that two threads unmap
+ * <em>at the same time</em> is a race the check may miss (both can see the PTEs before either clears them), as the
+ * kernel, which checks nothing, would miss it too; a double unmap made after the first one returned is caught until
+ * the IOVA has been freed and mapped again (then it names a live mapping, whatever record is kept).
+ *
+ * <h2>What a map+unmap pair costs (range-cache hit)</h2>
+ * The atomics are the kernel's: a lazy pair takes the slot's range-cache lock to allocate and the flush queue's lock
+ * to queue (the kernel adds an {@code smp_mb()} before the latter; here the lock's CAS is that barrier); a strict
+ * pair takes the range-cache lock twice (allocate, free) and pays one atomic for the invalidation (the hardware's
+ * command-queue submission) plus the modelled wait. A lazy pair also pays, amortized over the 255 entries of a full
+ * queue, one invalidate-all and one batch free into the range cache, and a clock reading every 16 unmaps. The page
+ * table is walked through the last-leaf cache ({@link IommuPageTable}).
  *
  * <h2>Threads</h2>
  * Any number of threads may map, unmap and use the device view at once. Locks: the domain's (see
@@ -153,6 +167,8 @@ public final class IommuDma implements DmaOps
     private final long invalidationNanos;
     private final long dmaLimitPfn;
     private final NanoClock clock;
+    /** True if {@link #clock} is the default system clock: then {@link #nanoTime()} calls it statically. */
+    private final boolean systemClock;
     private final IovaFlushQueue[] fqs;
     /** Per flush ordinal (mod 64): the ordinal and the time it completed, for the stale-time measurement. */
     private final long[] flushOrdinal = new long[FLUSH_HISTORY];
@@ -179,6 +195,7 @@ public final class IommuDma implements DmaOps
         // dma_limit = min(dev mask, aperture_end): the aperture is the page table's 48 bits.
         this.dmaLimitPfn = Math.min(mask >>> IovaDomain.IOVA_SHIFT, IommuPageTable.MAX_IOVA_PFN);
         this.clock = b.clock;
+        this.systemClock = b.clock.getClass() == SystemNanoClock.class;
         if (mode == Mode.LAZY)
         {
             fqs = new IovaFlushQueue[b.cacheSlots];
@@ -386,6 +403,16 @@ public final class IommuDma implements DmaOps
     // ------------------------------------------------------------------------------------------------------------
 
     /**
+     * A reading of the flush queues' clock. The default clock is read with a static call, so that the call site stays
+     * monomorphic whatever other clocks the process has built (tests use fake ones); {@link SystemNanoClock} is
+     * {@link System#nanoTime()}.
+     */
+    private long nanoTime()
+    {
+        return systemClock ? System.nanoTime() : clock.nanoTime();
+    }
+
+    /**
      * The lazy half of {@code __iommu_dma_unmap()} ({@code iommu_dma_free_iova()} with a flush queue): takes a clock
      * reading if this queue needs one (see {@link #FQ_CLOCK_STRIDE}), fires the emulated timer if that reading is past
      * its deadline, then queues the IOVA.
@@ -398,7 +425,7 @@ public final class IommuDma implements DmaOps
         // an unmap. The queue is empty at the first unmap after a flush: that entry will be the oldest, read exactly.
         if (fq.loUntilClock() <= 0 || fq.loPendingUnmaps() == 0 || loTimerDeadline() == TIMER_OFF)
         {
-            now = clock.nanoTime();
+            now = nanoTime();
             fqCheckTimer(now);
         }
         queueIova(fq, iovaPfn, pages, now);
@@ -435,7 +462,7 @@ public final class IommuDma implements DmaOps
             if (fq.isFull())
             {
                 // A flush records when it completed: read the clock for it (once per IOVA_FQ_SIZE - 1 unmaps).
-                stamp = clock.nanoTime();
+                stamp = nanoTime();
                 fqClockReading(fq, stamp);
                 fullFlushes.incrementAndGet();
                 fqFlushIotlb(stamp);
@@ -468,7 +495,7 @@ public final class IommuDma implements DmaOps
         // flush() disarmed it since (rare).
         if (loTimerDeadline() == TIMER_OFF)
         {
-            final long armedAt = now != NO_READING ? now : clock.nanoTime();
+            final long armedAt = now != NO_READING ? now : nanoTime();
             casTimerDeadline(TIMER_OFF, armedAt + IOVA_FQ_TIMEOUT_NANOS);
         }
     }
@@ -615,7 +642,7 @@ public final class IommuDma implements DmaOps
     {
         if (mode == Mode.LAZY)
         {
-            final long now = clock.nanoTime();
+            final long now = nanoTime();
             svTimerDeadline(TIMER_OFF);
             fqFlushAll(now);
         }
