@@ -461,21 +461,7 @@ public final class IommuDma implements DmaOps
             fqRingFree(fq, stamp);
             if (fq.isFull())
             {
-                // A flush records when it completed: read the clock for it (once per IOVA_FQ_SIZE - 1 unmaps).
-                stamp = nanoTime();
-                fqClockReading(fq, stamp);
-                fullFlushes.incrementAndGet();
-                fqFlushIotlb(stamp);
-                fqRingFree(fq, stamp);
-                // Entries queued while another slot's flush was in flight carry that flush's ordinal; if it has
-                // not finished yet, our own flush's completion does not cover them and the ring is still full.
-                // Adding now would overwrite the oldest entry (and lose 256 IOVAs), so wait for the other flush:
-                // it is short and takes no flush-queue lock before it finishes.
-                while (fq.isFull())
-                {
-                    Thread.onSpinWait();
-                    fqRingFree(fq, stamp);
-                }
+                stamp = fqFlushFull(fq);
             }
             final int idx = fq.add();
             fq.pfn[idx] = iovaPfn;
@@ -498,6 +484,31 @@ public final class IommuDma implements DmaOps
             final long armedAt = now != NO_READING ? now : nanoTime();
             casTimerDeadline(TIMER_OFF, armedAt + IOVA_FQ_TIMEOUT_NANOS);
         }
+    }
+
+    /**
+     * {@code queue_iova()}'s full-queue branch, out of line (once per {@code IOVA_FQ_SIZE - 1} unmaps): flush the
+     * IOTLB, then free what it covered. Caller holds the queue's lock.
+     *
+     * @return the clock reading taken for the flush (a flush records when it completed).
+     */
+    private long fqFlushFull(final IovaFlushQueue fq)
+    {
+        final long now = nanoTime();
+        fqClockReading(fq, now);
+        fullFlushes.incrementAndGet();
+        fqFlushIotlb(now);
+        fqRingFree(fq, now);
+        // Entries queued while another slot's flush was in flight carry that flush's ordinal; if it has not finished
+        // yet, our own flush's completion does not cover them and the ring is still full. Adding now would overwrite
+        // the oldest entry (and lose 256 IOVAs), so wait for the other flush: it is short and takes no flush-queue
+        // lock before it finishes.
+        while (fq.isFull())
+        {
+            Thread.onSpinWait();
+            fqRingFree(fq, now);
+        }
+        return now;
     }
 
     /**
