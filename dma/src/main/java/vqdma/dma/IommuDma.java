@@ -32,8 +32,21 @@ import java.util.concurrent.atomic.AtomicLong;
  * it covered are freed ({@code fq_ring_free()}). It happens when a queue is full (its 256th unmap: the ring holds
  * 255), when {@link #IOVA_FQ_TIMEOUT_NANOS} (10 ms) have passed since the flush timer was armed, and on
  * {@link #flush()}. <b>There is no timer thread</b>: the kernel's {@code fq_timer} is emulated by a deadline armed
- * by the first unmap after a flush and checked at every lazy unmap and in {@link #flush()}; an idle guest therefore
- * keeps its stale window open until it unmaps again or calls {@link #flush()}.
+ * by the first unmap after the timer fired (or after {@link #flush()}) and checked whenever an unmap reads the clock,
+ * and in {@link #flush()}; an idle guest therefore keeps its stale window open until it unmaps again or calls
+ * {@link #flush()}.
+ *
+ * <h2>Clock readings (the timer's granularity)</h2>
+ * {@code queue_iova()} never reads a clock: {@code mod_timer()} counts in jiffies, a variable the tick updates. A
+ * clock read costs 20-50 ns here, as much as the rest of an unmap, so a queue does not read it on every unmap either.
+ * It reads it: at the first unmap into an empty queue (that entry is the oldest, so the widest stale time is measured
+ * exactly), when the timer is off (to arm it), for every flush (its completion time), and otherwise on every
+ * {@link #FQ_CLOCK_STRIDE}-th unmap (16) as long as its readings come less than {@link #FQ_CLOCK_SLOW_NANOS}
+ * (156 us) apart, on every unmap when they come slower. So the timer is never early, and late by at most 15 unmaps of
+ * one queue while unmaps are fast (under 156 us), by nothing while they are slow; the kernel's timer, in jiffies, is
+ * up to 1-4 ms late (HZ 1000-250). A guest whose unmap rate drops abruptly from fast to sparse may see the timer up
+ * to 15 of the sparse unmaps late. Entries queued between two readings carry the earlier one: their stale times are
+ * overestimated by at most the time between two readings (16 unmaps), which {@link #meanStaleNanos()} inherits.
  *
  * <h2>The modelled invalidation cost</h2>
  * {@link #DEFAULT_INVALIDATION_NANOS} = 1000 ns per invalidation (range or all). The search tools available when
@@ -56,7 +69,21 @@ import java.util.concurrent.atomic.AtomicLong;
  * Unmapping an address that is not the start of a live mapping (never mapped, already unmapped, inside a mapping),
  * with a length that covers a different number of pages, or with another direction than it was mapped with, is an
  * {@link IllegalStateException} naming the values, thrown before anything changes. Lengths are compared in pages, as
- * the kernel's {@code WARN_ON(unmapped != size)}.
+ * the kernel's {@code WARN_ON(unmapped != size)}. The check is made once, against the page table
+ * ({@link IommuPageTable#checkAndUnmap}: the head PTE that {@link IommuPageTable#map} marked, the pages after it, the
+ * permissions), in the same pass that clears the PTEs; the domain's own misuse table is not consulted
+ * ({@link IovaDomain} explains why it has an unchecked path for this class). A mapping that two threads unmap
+ * <em>at the same time</em> is a race the check may miss (both can see the PTEs before either clears them), as the
+ * kernel, which checks nothing, would miss it too; a double unmap made after the first one returned is caught until
+ * the IOVA has been freed and mapped again (then it names a live mapping, whatever record is kept).
+ *
+ * <h2>What a map+unmap pair costs (range-cache hit)</h2>
+ * The atomics are the kernel's: a lazy pair takes the slot's range-cache lock to allocate and the flush queue's lock
+ * to queue (the kernel adds an {@code smp_mb()} before the latter; here the lock's CAS is that barrier); a strict
+ * pair takes the range-cache lock twice (allocate, free) and pays one atomic for the invalidation (the hardware's
+ * command-queue submission) plus the modelled wait. A lazy pair also pays, amortized over the 255 entries of a full
+ * queue, one invalidate-all and one batch free into the range cache, and a clock reading every 16 unmaps. The page
+ * table is walked through the last-leaf cache ({@link IommuPageTable}).
  *
  * <h2>Threads</h2>
  * Any number of threads may map, unmap and use the device view at once. Locks: the domain's (see
@@ -91,7 +118,21 @@ public final class IommuDma implements DmaOps
     /** Default tables in the page-table pool (4 MiB off-heap; maps up to about 2 GiB). */
     public static final int DEFAULT_MAX_TABLES = 1024;
 
+    /**
+     * A queue that reads the clock at least this often (see {@link #FQ_CLOCK_SLOW_NANOS}) reads it on every
+     * {@code FQ_CLOCK_STRIDE}-th unmap only; the unmaps in between reuse the last reading.
+     */
+    public static final int FQ_CLOCK_STRIDE = 16;
+    /**
+     * When two clock readings of a queue are at least this far apart (1/64 of {@link #IOVA_FQ_TIMEOUT_NANOS}, about
+     * 156 us), unmaps are slow enough that a reading each costs nothing noticeable: the queue then reads the clock on
+     * every unmap, and the timer fires at the first unmap after its deadline.
+     */
+    public static final long FQ_CLOCK_SLOW_NANOS = TimeUnit.MILLISECONDS.toNanos(10) / 64;
+
     private static final long TIMER_OFF = Long.MIN_VALUE;
+    /** "No clock reading": the deadline sentinel reused (no reading of a monotonic clock is that value in practice). */
+    static final long NO_READING = Long.MIN_VALUE;
     private static final int FLUSH_HISTORY = 64;
     private static final VarHandle FLUSH_START;
     private static final VarHandle FLUSH_FINISH;
@@ -126,6 +167,8 @@ public final class IommuDma implements DmaOps
     private final long invalidationNanos;
     private final long dmaLimitPfn;
     private final NanoClock clock;
+    /** True if {@link #clock} is the default system clock: then {@link #nanoTime()} calls it statically. */
+    private final boolean systemClock;
     private final IovaFlushQueue[] fqs;
     /** Per flush ordinal (mod 64): the ordinal and the time it completed, for the stale-time measurement. */
     private final long[] flushOrdinal = new long[FLUSH_HISTORY];
@@ -152,6 +195,7 @@ public final class IommuDma implements DmaOps
         // dma_limit = min(dev mask, aperture_end): the aperture is the page table's 48 bits.
         this.dmaLimitPfn = Math.min(mask >>> IovaDomain.IOVA_SHIFT, IommuPageTable.MAX_IOVA_PFN);
         this.clock = b.clock;
+        this.systemClock = b.clock.getClass() == SystemNanoClock.class;
         if (mode == Mode.LAZY)
         {
             fqs = new IovaFlushQueue[b.cacheSlots];
@@ -236,15 +280,8 @@ public final class IommuDma implements DmaOps
      */
     public static long prot(final DmaDirection dir)
     {
-        switch (dir)
-        {
-            case TO_DEVICE:
-                return IommuPageTable.PTE_READ;
-            case FROM_DEVICE:
-                return IommuPageTable.PTE_WRITE;
-            default:
-                return IommuPageTable.PTE_READ | IommuPageTable.PTE_WRITE;
-        }
+        // Two field loads, no switch: an enum switch reads a synthetic ordinal map on every call.
+        return (dir.deviceReads() ? IommuPageTable.PTE_READ : 0) | (dir.deviceWrites() ? IommuPageTable.PTE_WRITE : 0);
     }
 
     private static long pages(final long address, final long len)
@@ -263,7 +300,7 @@ public final class IommuDma implements DmaOps
                 gpa, len, memory.size()));
         }
         final long pages = pages(gpa, len);
-        final long iovaPfn = domain.allocDmaIova(pages, dmaLimitPfn);
+        final long iovaPfn = domain.allocDmaIovaUnchecked(pages, dmaLimitPfn);
         if (iovaPfn == 0)
         {
             mappingErrors.incrementAndGet();
@@ -272,7 +309,7 @@ public final class IommuDma implements DmaOps
         if (!pageTable.map(iovaPfn, gpa >>> IovaDomain.IOVA_SHIFT, pages, prot(dir)))
         {
             // __iommu_dma_map(): the IOVA was never visible to the device, so it is freed at once, in both modes.
-            domain.freeIovaFast(iovaPfn, pages);
+            domain.freeIovaFastUnchecked(iovaPfn, pages);
             mappingErrors.incrementAndGet();
             return DMA_MAPPING_ERROR;
         }
@@ -293,24 +330,22 @@ public final class IommuDma implements DmaOps
         }
         final long iovaPfn = dma >>> IovaDomain.IOVA_SHIFT;
         final long pages = pages(dma, len);
-        final long bad = pageTable.checkMapping(iovaPfn, pages, prot(dir));
+        // The only misuse check of the path: the head PTE, the size and the permissions, before anything changes.
+        final long bad = pageTable.checkAndUnmap(iovaPfn, pages, prot(dir));
         if (bad >= 0)
         {
             throw new IllegalStateException(misuse(dma, len, dir, iovaPfn, pages, bad));
         }
-        pageTable.unmap(iovaPfn, pages);
         if (mode == Mode.STRICT)
         {
             // iommu_iotlb_sync(): the device must not reach the pages once unmap returns.
             iotlb.invalidateRange(iovaPfn, pages);
             waitForInvalidation();
-            domain.freeIovaFast(iovaPfn, pages);
+            domain.freeIovaFastUnchecked(iovaPfn, pages);
         }
         else
         {
-            final long now = clock.nanoTime();
-            fqCheckTimer(now);
-            queueIova(iovaPfn, pages, now);
+            unmapLazy(iovaPfn, pages);
         }
     }
 
@@ -367,87 +402,181 @@ public final class IommuDma implements DmaOps
     // Flush queue (lazy mode)
     // ------------------------------------------------------------------------------------------------------------
 
-    /** {@code queue_iova()}. */
-    private void queueIova(final long iovaPfn, final long pages, final long now)
+    /**
+     * A reading of the flush queues' clock. The default clock is read with a static call, so that the call site stays
+     * monomorphic whatever other clocks the process has built (tests use fake ones); {@link SystemNanoClock} is
+     * {@link System#nanoTime()}.
+     */
+    private long nanoTime()
     {
-        // smp_mb(): the PTE clears must be visible before this CPU reads the flush counters, or a flush that another
-        // CPU starts now might complete without covering them while this entry is freed after it.
-        VarHandle.fullFence();
+        return systemClock ? System.nanoTime() : clock.nanoTime();
+    }
+
+    /**
+     * The lazy half of {@code __iommu_dma_unmap()} ({@code iommu_dma_free_iova()} with a flush queue): takes a clock
+     * reading if this queue needs one (see {@link #FQ_CLOCK_STRIDE}), fires the emulated timer if that reading is past
+     * its deadline, then queues the IOVA.
+     */
+    private void unmapLazy(final long iovaPfn, final long pages)
+    {
         final IovaFlushQueue fq = fqs[domain.slot()];
-        fq.lock.lock();
+        long now = NO_READING;
+        // Racy peeks (opaque loads): another thread of the same slot may change them, which only moves a reading by
+        // an unmap. The queue is empty at the first unmap after a flush: that entry will be the oldest, read exactly.
+        if (fq.loUntilClock() <= 0 || fq.loPendingUnmaps() == 0 || loTimerDeadline() == TIMER_OFF)
+        {
+            now = nanoTime();
+            fqCheckTimer(now);
+        }
+        queueIova(fq, iovaPfn, pages, now);
+    }
+
+    /**
+     * {@code queue_iova()}.
+     *
+     * @param now a clock reading taken just before, or {@link #NO_READING}: the entry then carries the queue's last
+     *            reading (at most {@link #FQ_CLOCK_STRIDE} unmaps old).
+     */
+    private void queueIova(final IovaFlushQueue fq, final long iovaPfn, final long pages, final long now)
+    {
+        // queue_iova()'s smp_mb(): the PTE clears must be visible before this CPU reads the flush counters, or a flush
+        // that another CPU starts now might complete without covering them while this entry is freed after it. The
+        // lock's CAS is that barrier: it has volatile semantics (a locked instruction on x86, as smp_mb() is), so
+        // neither the release stores that cleared the PTEs before it nor the volatile load of fq_flush_start_cnt
+        // after it can cross it. The kernel pays for both an smp_mb() and the spin_lock's atomic; one is enough here.
+        fq.lock();
+        long stamp = now;
         try
         {
+            if (stamp == NO_READING)
+            {
+                stamp = fq.clockNanos;
+                fq.soUntilClock(fq.untilClock - 1);
+            }
+            else
+            {
+                fqClockReading(fq, stamp);
+            }
             // First free what other CPUs' flushes already covered, so that the queue is less likely to be full.
-            fqRingFree(fq, now);
+            fqRingFree(fq, stamp);
             if (fq.isFull())
             {
-                fullFlushes.incrementAndGet();
-                fqFlushIotlb(now);
-                fqRingFree(fq, now);
-                // Entries queued while another slot's flush was in flight carry that flush's ordinal; if it has
-                // not finished yet, our own flush's completion does not cover them and the ring is still full.
-                // Adding now would overwrite the oldest entry (and lose 256 IOVAs), so wait for the other flush:
-                // it is short and takes no flush-queue lock before it finishes.
-                while (fq.isFull())
-                {
-                    Thread.onSpinWait();
-                    fqRingFree(fq, now);
-                }
+                stamp = fqFlushFull(fq);
             }
             final int idx = fq.add();
             fq.pfn[idx] = iovaPfn;
             fq.pages[idx] = pages;
             fq.counter[idx] = lvFlushStartCnt();
-            fq.stamp[idx] = now;
-            fq.seq[idx] = fq.unmaps++;
+            fq.stamp[idx] = stamp;
             fq.pendingPages += pages;
             fq.pendingUnmaps++;
             fq.soPending(fq.pendingPages, fq.pendingUnmaps);
         }
         finally
         {
-            fq.lock.unlock();
+            fq.unlock();
         }
-        // Arm the timer if it is off (the kernel's atomic_read + atomic_xchg of fq_timer_on, then mod_timer()).
+        // Arm the timer if it is off (the kernel's atomic_read + atomic_xchg of fq_timer_on, then mod_timer()). The
+        // deadline counts from a fresh reading: the one taken above when the timer was seen off, or a new one if a
+        // flush() disarmed it since (rare).
         if (loTimerDeadline() == TIMER_OFF)
         {
-            casTimerDeadline(TIMER_OFF, now + IOVA_FQ_TIMEOUT_NANOS);
+            final long armedAt = now != NO_READING ? now : nanoTime();
+            casTimerDeadline(TIMER_OFF, armedAt + IOVA_FQ_TIMEOUT_NANOS);
         }
     }
 
-    /** {@code fq_ring_free()}: frees the entries a finished flush covered. Caller holds {@code fq.lock}. */
+    /**
+     * {@code queue_iova()}'s full-queue branch, out of line (once per {@code IOVA_FQ_SIZE - 1} unmaps): flush the
+     * IOTLB, then free what it covered. Caller holds the queue's lock.
+     *
+     * @return the clock reading taken for the flush (a flush records when it completed).
+     */
+    private long fqFlushFull(final IovaFlushQueue fq)
+    {
+        final long now = nanoTime();
+        fqClockReading(fq, now);
+        fullFlushes.incrementAndGet();
+        fqFlushIotlb(now);
+        fqRingFree(fq, now);
+        // Entries queued while another slot's flush was in flight carry that flush's ordinal; if it has not finished
+        // yet, our own flush's completion does not cover them and the ring is still full. Adding now would overwrite
+        // the oldest entry (and lose 256 IOVAs), so wait for the other flush: it is short and takes no flush-queue
+        // lock before it finishes.
+        while (fq.isFull())
+        {
+            Thread.onSpinWait();
+            fqRingFree(fq, now);
+        }
+        return now;
+    }
+
+    /**
+     * Records a clock reading on a queue and decides when the next one is due: after {@link #FQ_CLOCK_STRIDE}
+     * unmaps if the readings come faster than {@link #FQ_CLOCK_SLOW_NANOS} apart, else at the next unmap. Caller
+     * holds the queue's lock.
+     */
+    private static void fqClockReading(final IovaFlushQueue fq, final long now)
+    {
+        final long previous = fq.clockNanos;
+        fq.clockNanos = now;
+        final boolean fast = previous != NO_READING && now - previous < FQ_CLOCK_SLOW_NANOS;
+        fq.soUntilClock(fast ? FQ_CLOCK_STRIDE - 1 : 0);
+    }
+
+    /**
+     * {@code fq_ring_free()}: frees the entries a finished flush covered, in one batch (see
+     * {@link IovaDomain#freeIovaFastUnchecked(long[], long[], int, int, int)}). Caller holds the queue's lock.
+     */
     private void fqRingFree(final IovaFlushQueue fq, final long now)
     {
         final long finished = lvFlushFinishCnt();
-        boolean changed = false;
-        while (!fq.isEmpty())
+        final int from = fq.head;
+        final int tail = fq.tail;
+        int idx = from;
+        int count = 0;
+        long pendingPages = fq.pendingPages;
+        long pendingUnmaps = fq.pendingUnmaps;
+        long maxStaleNanos = fq.maxStaleNanos;
+        long staleNanosSum = fq.staleNanosSum;
+        long lastCounter = -1;
+        long flushedAt = now;
+        while (idx != tail)
         {
-            final int idx = fq.head;
             final long counter = fq.counter[idx];
             if (counter >= finished)
             {
                 break;
             }
-            domain.freeIovaFast(fq.pfn[idx], fq.pages[idx]);
-            // The first flush that started after this entry was queued has ordinal `counter`; if its completion
-            // time has been overwritten (64 flushes later), now is an upper bound.
-            final int h = (int)(counter & (FLUSH_HISTORY - 1));
-            final long flushedAt = (long)LONGS.getAcquire(flushOrdinal, h) == counter ?
-                (long)LONGS.getOpaque(flushNanos, h) : now;
+            if (counter != lastCounter)
+            {
+                // The first flush that started after this entry was queued has ordinal `counter` (runs of entries
+                // share it); if its completion time has been overwritten (64 flushes later), now is an upper bound.
+                final int h = (int)(counter & (FLUSH_HISTORY - 1));
+                flushedAt = (long)LONGS.getAcquire(flushOrdinal, h) == counter ?
+                    (long)LONGS.getOpaque(flushNanos, h) : now;
+                lastCounter = counter;
+            }
             final long stale = Math.max(0, flushedAt - fq.stamp[idx]);
-            final long later = fq.unmaps - 1 - fq.seq[idx];
-            fq.maxStaleNanos = Math.max(fq.maxStaleNanos, stale);
-            fq.maxStaleUnmaps = Math.max(fq.maxStaleUnmaps, later);
-            fq.staleNanosSum += stale;
-            fq.freed++;
-            fq.pendingPages -= fq.pages[idx];
-            fq.pendingUnmaps--;
-            fq.head = (idx + 1) & IovaFlushQueueFields.MASK;
-            changed = true;
+            maxStaleNanos = Math.max(maxStaleNanos, stale);
+            staleNanosSum += stale;
+            pendingPages -= fq.pages[idx];
+            pendingUnmaps--;
+            idx = (idx + 1) & IovaFlushQueueFields.MASK;
+            count++;
         }
-        if (changed)
+        if (count != 0)
         {
-            fq.soPending(fq.pendingPages, fq.pendingUnmaps);
+            // The entries queued after the oldest freed one, before it was freed: all the others still queued.
+            fq.maxStaleUnmaps = Math.max(fq.maxStaleUnmaps, fq.pendingUnmaps - 1);
+            fq.maxStaleNanos = maxStaleNanos;
+            fq.staleNanosSum = staleNanosSum;
+            fq.freed += count;
+            domain.freeIovaFastUnchecked(fq.pfn, fq.pages, from, count, IovaFlushQueueFields.MASK);
+            fq.head = idx;
+            fq.pendingPages = pendingPages;
+            fq.pendingUnmaps = pendingUnmaps;
+            fq.soPending(pendingPages, pendingUnmaps);
         }
     }
 
@@ -504,14 +633,14 @@ public final class IommuDma implements DmaOps
         fqFlushIotlb(now);
         for (final IovaFlushQueue fq : fqs)
         {
-            fq.lock.lock();
+            fq.lock();
             try
             {
                 fqRingFree(fq, now);
             }
             finally
             {
-                fq.lock.unlock();
+                fq.unlock();
             }
         }
     }
@@ -524,7 +653,7 @@ public final class IommuDma implements DmaOps
     {
         if (mode == Mode.LAZY)
         {
-            final long now = clock.nanoTime();
+            final long now = nanoTime();
             svTimerDeadline(TIMER_OFF);
             fqFlushAll(now);
         }
@@ -688,9 +817,9 @@ public final class IommuDma implements DmaOps
         {
             for (final IovaFlushQueue fq : fqs)
             {
-                fq.lock.lock();
+                fq.lock();
                 n = Math.max(n, fq.maxStaleUnmaps);
-                fq.lock.unlock();
+                fq.unlock();
             }
         }
         return n;
@@ -704,9 +833,9 @@ public final class IommuDma implements DmaOps
         {
             for (final IovaFlushQueue fq : fqs)
             {
-                fq.lock.lock();
+                fq.lock();
                 n = Math.max(n, fq.maxStaleNanos);
-                fq.lock.unlock();
+                fq.unlock();
             }
         }
         return n;
@@ -721,10 +850,10 @@ public final class IommuDma implements DmaOps
         {
             for (final IovaFlushQueue fq : fqs)
             {
-                fq.lock.lock();
+                fq.lock();
                 sum += fq.staleNanosSum;
                 count += fq.freed;
-                fq.lock.unlock();
+                fq.unlock();
             }
         }
         return count == 0 ? 0 : sum / count;

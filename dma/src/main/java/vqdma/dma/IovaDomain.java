@@ -2,6 +2,9 @@ package vqdma.dma;
 
 import org.agrona.collections.Long2LongHashMap;
 
+import java.lang.invoke.MethodHandles;
+import java.lang.invoke.VarHandle;
+
 /**
  * An IOVA allocator with range caches: the kernel's {@code struct iova_domain} ({@code drivers/iommu/iova.c}) with a
  * 4 KiB granule, plus the 32-bit-first policy of {@code iommu_dma_alloc_iova()} ({@code drivers/iommu/dma-iommu.c}).
@@ -34,16 +37,25 @@ import org.agrona.collections.Long2LongHashMap;
  * <h2>Locking</h2>
  * Locks nest in the kernel's order: CPU slot ({@code cpu_rcache->lock}) -> depot ({@code rcache->lock}) -> tree
  * ({@code iova_rbtree_lock}). All are {@link SpinLock}s. Beyond the kernel, a striped table of live allocations
- * (pfn -> pages, one lock per stripe, taken alone) catches misuse.
+ * (pfn -> pages, one lock per stripe, taken alone) catches misuse of the public API (below).
  *
  * <h2>Misuse</h2>
  * Freeing a pfn that is not allocated (or already freed), with a page count other than the one allocated, or
  * putting a tree allocation into the caches with {@link #freeIovaFast} (the kernel comment's "come back to bite us
  * badly": a non-power-of-two range would be handed out again as a larger one) is an
  * {@link IllegalStateException} naming the values; nothing is changed. The kernel does not check this.
+ * <p>
+ * The check costs a striped lock and a hash-table update per allocation and per free, about as much as the range
+ * cache itself. {@link IommuDma} does not need it: it checks every unmap against the page table (the head PTE of a
+ * mapping, its size and its permissions) before it frees anything, so it uses the package-private
+ * {@link #allocDmaIovaUnchecked}/{@link #freeIovaFastUnchecked} pair, which is exactly the kernel's path. Ranges
+ * from one pair must be freed through the same pair.
  *
  * <h2>Counters</h2>
  * Statistics are read without locks: exact once the domain is quiescent, approximate while other threads work.
+ * {@link #liveIovas()} is counted, not looked up: allocations (range-cache hits and tree allocations) minus frees
+ * (range-cache inserts and frees to the tree), each counted under the lock its operation already holds, so that it
+ * covers both the checked and the unchecked path at no extra cost.
  */
 public final class IovaDomain
 {
@@ -68,16 +80,32 @@ public final class IovaDomain
 
     private static final int LIVE_STRIPES = 64;
     private static final long LIVE_FAST = 1;
+    private static final VarHandle PCI_32BIT_WORKAROUND;
+
+    static
+    {
+        try
+        {
+            PCI_32BIT_WORKAROUND = MethodHandles.lookup()
+                .findVarHandle(IovaDomain.class, "pci32BitWorkaround", boolean.class);
+        }
+        catch (final ReflectiveOperationException ex)
+        {
+            throw new ExceptionInInitializerError(ex);
+        }
+    }
 
     private final SpinLock treeLock = new SpinLock();
     private final IovaTree tree = new IovaTree(START_PFN, DMA_32BIT_PFN);
     private final IovaRcache[] rcaches;
     private final int slotMask;
     private final LiveStripe[] live = new LiveStripe[LIVE_STRIPES];
-    private volatile boolean pci32BitWorkaround;
+    /** {@code dev->iommu->pci_32bit_workaround}: goes from true to false once; see {@link #loPci32BitWorkaround}. */
+    private boolean pci32BitWorkaround;
 
     // Under treeLock.
     private long treeAllocations;
+    private long treeFrees;
     private long treeFailures;
     private long rcacheFlushes;
 
@@ -134,7 +162,22 @@ public final class IovaDomain
         {
             live[i] = new LiveStripe();
         }
-        this.pci32BitWorkaround = pciDevice;
+        soPci32BitWorkaround(pciDevice);
+    }
+
+    /**
+     * Opaque load of the 32-bit-first flag: it only ever goes from true to false, and a thread that still sees true
+     * merely tries the 32-bit space once more (the kernel reads it plainly too).
+     */
+    private boolean loPci32BitWorkaround()
+    {
+        return (boolean)PCI_32BIT_WORKAROUND.getOpaque(this);
+    }
+
+    /** Opaque store of the 32-bit-first flag. */
+    private void soPci32BitWorkaround(final boolean value)
+    {
+        PCI_32BIT_WORKAROUND.setOpaque(this, value);
     }
 
     /** @return the number of available processors rounded up to a power of two, at most 1024. */
@@ -243,12 +286,14 @@ public final class IovaDomain
         }
     }
 
+    /** A caller's free to the tree (counted as a free, unlike a cache flush's return of cached ranges). */
     private void treeFree(final long pfn)
     {
         treeLock.lock();
         try
         {
             treeFreeLocked(pfn);
+            treeFrees++;
         }
         finally
         {
@@ -284,6 +329,17 @@ public final class IovaDomain
     public long allocIovaFast(final long pages, final long limitPfn, final boolean flushRcache)
     {
         checkArgs(pages, limitPfn);
+        final long pfn = allocFast(pages, limitPfn, flushRcache);
+        if (pfn != 0)
+        {
+            recordLive(pfn, pages, LIVE_FAST);
+        }
+        return pfn;
+    }
+
+    /** {@code alloc_iova_fast()} proper, without the live table; arguments already checked. */
+    private long allocFast(final long pages, final long limitPfn, final boolean flushRcache)
+    {
         // "Freeing non-power-of-two-sized allocations back into the IOVA caches will come back to bite us badly,
         // so we have to waste a bit of space rounding up anything cacheable."
         final long size = pages < (1L << (IOVA_RANGE_CACHE_MAX_SIZE - 1)) ? roundUpPowerOfTwo(pages) : pages;
@@ -296,10 +352,6 @@ public final class IovaDomain
                 flushRcaches();
                 pfn = treeAlloc(size, limitPfn, true);
             }
-        }
-        if (pfn != 0)
-        {
-            recordLive(pfn, pages, LIVE_FAST);
         }
         return pfn;
     }
@@ -316,6 +368,23 @@ public final class IovaDomain
     public void freeIovaFast(final long pfn, final long pages)
     {
         releaseLive(pfn, pages, true);
+        freeFast(pfn, pages);
+    }
+
+    /**
+     * {@code free_iova_fast()} for a caller that has already checked the free against its own record of the mapping
+     * ({@link IommuDma}: the page table's head PTE); the live table is not touched.
+     *
+     * @param pfn   the first pfn of a range from {@link #allocDmaIovaUnchecked}.
+     * @param pages the page count it was allocated with.
+     */
+    void freeIovaFastUnchecked(final long pfn, final long pages)
+    {
+        freeFast(pfn, pages);
+    }
+
+    private void freeFast(final long pfn, final long pages)
+    {
         if (!rcacheInsert(pfn, pages))
         {
             treeFree(pfn);
@@ -333,22 +402,46 @@ public final class IovaDomain
      */
     public long allocDmaIova(final long pages, final long dmaLimitPfn)
     {
-        if (dmaLimitPfn > DMA_32BIT_LIMIT_PFN && pci32BitWorkaround)
+        checkArgs(pages, dmaLimitPfn);
+        final long pfn = allocDma(pages, dmaLimitPfn);
+        if (pfn != 0)
         {
-            final long pfn = allocIovaFast(pages, DMA_32BIT_LIMIT_PFN, false);
+            recordLive(pfn, pages, LIVE_FAST);
+        }
+        return pfn;
+    }
+
+    /**
+     * {@link #allocDmaIova} without the live table, for a caller that checks its frees itself and frees with
+     * {@link #freeIovaFastUnchecked}.
+     *
+     * @param pages       size in pages, {@code >= 1}.
+     * @param dmaLimitPfn the last pfn the device can address, {@code START_PFN..MAX_LIMIT_PFN}.
+     * @return the first pfn, or 0.
+     */
+    long allocDmaIovaUnchecked(final long pages, final long dmaLimitPfn)
+    {
+        return allocDma(pages, dmaLimitPfn);
+    }
+
+    private long allocDma(final long pages, final long dmaLimitPfn)
+    {
+        if (dmaLimitPfn > DMA_32BIT_LIMIT_PFN && loPci32BitWorkaround())
+        {
+            final long pfn = allocFast(pages, DMA_32BIT_LIMIT_PFN, false);
             if (pfn != 0)
             {
                 return pfn;
             }
-            pci32BitWorkaround = false;
+            soPci32BitWorkaround(false);
         }
-        return allocIovaFast(pages, dmaLimitPfn, true);
+        return allocFast(pages, dmaLimitPfn, true);
     }
 
     /** @return true while {@link #allocDmaIova} still tries the 32-bit space first. */
     public boolean pci32BitWorkaround()
     {
-        return pci32BitWorkaround;
+        return loPci32BitWorkaround();
     }
 
     /**
@@ -365,7 +458,7 @@ public final class IovaDomain
         {
             for (final IovaRcache.CpuRcache cpu : rcache.cpu)
             {
-                cpu.lock.lock();
+                cpu.lock();
                 try
                 {
                     freePfns(cpu.loaded);
@@ -373,7 +466,7 @@ public final class IovaDomain
                 }
                 finally
                 {
-                    cpu.lock.unlock();
+                    cpu.unlock();
                 }
             }
         }
@@ -435,7 +528,7 @@ public final class IovaDomain
         }
         final IovaRcache rcache = rcaches[log];
         final IovaRcache.CpuRcache cpu = rcache.cpu[slot()];
-        cpu.lock.lock();
+        cpu.lock();
         try
         {
             boolean hasPfn = false;
@@ -473,7 +566,7 @@ public final class IovaDomain
         }
         finally
         {
-            cpu.lock.unlock();
+            cpu.unlock();
         }
     }
 
@@ -494,42 +587,103 @@ public final class IovaDomain
         }
         final IovaRcache rcache = rcaches[log];
         final IovaRcache.CpuRcache cpu = rcache.cpu[slot()];
-        cpu.lock.lock();
+        cpu.lock();
         try
         {
-            if (cpu.loaded.isFull())
-            {
-                if (!cpu.prev.isFull())
-                {
-                    cpu.swap();
-                }
-                else
-                {
-                    IovaMagazine toFree = null;
-                    rcache.lock.lock();
-                    if (rcache.depotSize < MAX_GLOBAL_MAGS)
-                    {
-                        rcache.depot[rcache.depotSize++] = cpu.loaded;
-                        cpu.loaded = rcache.spares[--rcache.spareCount];
-                        rcache.spares[rcache.spareCount] = null;
-                    }
-                    else
-                    {
-                        toFree = cpu.loaded;
-                    }
-                    rcache.lock.unlock();
-                    if (toFree != null)
-                    {
-                        freePfns(toFree);
-                    }
-                }
-            }
-            cpu.loaded.push(pfn);
+            insertLocked(rcache, cpu, pfn);
             return true;
         }
         finally
         {
-            cpu.lock.unlock();
+            cpu.unlock();
+        }
+    }
+
+    /** {@code __iova_rcache_insert()}'s body: the caller holds the slot's lock. */
+    private void insertLocked(final IovaRcache rcache, final IovaRcache.CpuRcache cpu, final long pfn)
+    {
+        if (cpu.loaded.isFull())
+        {
+            if (!cpu.prev.isFull())
+            {
+                cpu.swap();
+            }
+            else
+            {
+                IovaMagazine toFree = null;
+                rcache.lock.lock();
+                if (rcache.depotSize < MAX_GLOBAL_MAGS)
+                {
+                    rcache.depot[rcache.depotSize++] = cpu.loaded;
+                    cpu.loaded = rcache.spares[--rcache.spareCount];
+                    rcache.spares[rcache.spareCount] = null;
+                }
+                else
+                {
+                    toFree = cpu.loaded;
+                }
+                rcache.lock.unlock();
+                if (toFree != null)
+                {
+                    freePfns(toFree);
+                }
+            }
+        }
+        cpu.loaded.push(pfn);
+        cpu.inserts++;
+    }
+
+    /**
+     * {@link #freeIovaFastUnchecked} for {@code count} ranges of a ring ({@code fq_ring_free()}'s loop), in order,
+     * from index {@code from} (indices wrap with {@code mask}). The kernel takes the slot lock once per range; here a
+     * run of ranges of the same size class is inserted under one hold of it. The magazines end up exactly as with
+     * one call per range; only the lock traffic is less (one CAS per run instead of one per range: a flush queue
+     * frees up to 255 at once, usually all of one size).
+     *
+     * @param pfns  first pfns, from {@link #allocDmaIovaUnchecked}.
+     * @param pages their page counts as allocated.
+     * @param from  index of the first range.
+     * @param count ranges to free.
+     * @param mask  ring index mask (array length - 1).
+     */
+    void freeIovaFastUnchecked(final long[] pfns, final long[] pages, final int from, final int count, final int mask)
+    {
+        final int slot = slot();
+        IovaRcache.CpuRcache held = null;
+        int heldLog = -1;
+        try
+        {
+            for (int k = 0, i = from; k < count; k++, i = (i + 1) & mask)
+            {
+                final long pfn = pfns[i];
+                final int log = orderBase2(pages[i]);
+                if (rcaches == null || log >= IOVA_RANGE_CACHE_MAX_SIZE)
+                {
+                    // Not cacheable: to the tree (slot lock -> tree lock is the kernel's order, so it may be held).
+                    treeFree(pfn);
+                    continue;
+                }
+                if (log != heldLog)
+                {
+                    if (held != null)
+                    {
+                        held.unlock();
+                    }
+                    held = null;
+                    final IovaRcache.CpuRcache cpu = rcaches[log].cpu[slot];
+                    cpu.lock();
+                    held = cpu;
+                    heldLog = log;
+                }
+                insertLocked(rcaches[log], held, pfn);
+            }
+        }
+        finally
+        {
+            if (held != null)
+            {
+                held.unlock();
+            }
         }
     }
 
@@ -597,15 +751,23 @@ public final class IovaDomain
     // Statistics
     // ------------------------------------------------------------------------------------------------------------
 
-    /** @return allocations currently handed out (not freed by the caller), cached ranges excluded. */
+    /**
+     * @return allocations currently handed out (not freed by the caller), cached ranges excluded, through either the
+     * checked or the unchecked path: range-cache hits plus tree allocations minus range-cache inserts and frees to the
+     * tree.
+     */
     public long liveIovas()
     {
-        long n = 0;
-        for (final LiveStripe s : live)
+        long n = treeAllocations - treeFrees;
+        if (rcaches != null)
         {
-            s.lock.lock();
-            n += s.map.size();
-            s.lock.unlock();
+            for (final IovaRcache rcache : rcaches)
+            {
+                for (final IovaRcache.CpuRcache cpu : rcache.cpu)
+                {
+                    n += cpu.hits - cpu.inserts;
+                }
+            }
         }
         return n;
     }
@@ -636,9 +798,9 @@ public final class IovaDomain
         {
             for (final IovaRcache.CpuRcache cpu : rcache.cpu)
             {
-                cpu.lock.lock();
+                cpu.lock();
                 n += cpu.loaded.size + cpu.prev.size;
-                cpu.lock.unlock();
+                cpu.unlock();
             }
             rcache.lock.lock();
             for (int i = 0; i < rcache.depotSize; i++)
@@ -697,7 +859,7 @@ public final class IovaDomain
     {
         final IovaRcache rcache = rcaches[bin];
         final IovaRcache.CpuRcache cpu = rcache.cpu[slot];
-        cpu.lock.lock();
+        cpu.lock();
         rcache.lock.lock();
         try
         {
@@ -706,7 +868,7 @@ public final class IovaDomain
         finally
         {
             rcache.lock.unlock();
-            cpu.lock.unlock();
+            cpu.unlock();
         }
     }
 

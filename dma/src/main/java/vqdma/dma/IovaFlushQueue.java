@@ -7,10 +7,12 @@ import java.lang.invoke.VarHandle;
  * {@code struct iova_fq}: one CPU slot's ring of unmapped IOVAs waiting for an IOTLB flush
  * ({@code drivers/iommu/dma-iommu.c}). {@link IommuDma#IOVA_FQ_SIZE} slots, one always empty to tell full from empty
  * (as {@code fq_full()}), so it holds 255 entries. Each entry records what the kernel records (pfn, pages, the
- * flush-start counter) plus, for the stale-window measurement, the unmap's timestamp and its ordinal on this queue.
+ * flush-start counter) plus, for the stale-window measurement, the unmap's timestamp (how many unmaps were queued
+ * behind an entry follows from its position: it is the oldest when freed).
  * <p>
- * Everything is guarded by {@link #lock} ({@code fq->lock}), except the two pending gauges, which other threads read
- * with opaque loads for statistics.
+ * Everything is guarded by the queue's own lock ({@code fq->lock}: the queue extends {@link SpinLock}), except the two pending gauges, which other threads read
+ * with opaque loads for statistics, and the clock-reading countdown, which an unmapper peeks at (opaque) before it
+ * takes the lock, to decide whether to read the clock.
  */
 final class IovaFlushQueue extends IovaFlushQueueFields
 {
@@ -18,6 +20,7 @@ final class IovaFlushQueue extends IovaFlushQueueFields
 
     private static final VarHandle PENDING_PAGES;
     private static final VarHandle PENDING_UNMAPS;
+    private static final VarHandle UNTIL_CLOCK;
 
     static
     {
@@ -26,6 +29,7 @@ final class IovaFlushQueue extends IovaFlushQueueFields
             final MethodHandles.Lookup lookup = MethodHandles.lookup();
             PENDING_PAGES = lookup.findVarHandle(IovaFlushQueueFields.class, "pendingPages", long.class);
             PENDING_UNMAPS = lookup.findVarHandle(IovaFlushQueueFields.class, "pendingUnmaps", long.class);
+            UNTIL_CLOCK = lookup.findVarHandle(IovaFlushQueueFields.class, "untilClock", int.class);
         }
         catch (final ReflectiveOperationException ex)
         {
@@ -69,30 +73,32 @@ final class IovaFlushQueue extends IovaFlushQueueFields
     {
         return (long)PENDING_UNMAPS.getOpaque(this);
     }
+
+    /** @return unmaps that may still reuse {@link #clockNanos} before the next clock reading (opaque load). */
+    int loUntilClock()
+    {
+        return (int)UNTIL_CLOCK.getOpaque(this);
+    }
+
+    /** Opaque store of the reading countdown (written under the lock, peeked at before taking it). */
+    void soUntilClock(final int value)
+    {
+        UNTIL_CLOCK.setOpaque(this, value);
+    }
 }
 
-/** Padding before the fields. */
-abstract class IovaFlushQueuePad
-{
-    long p01, p02, p03, p04, p05, p06, p07, p08;
-}
-
-/** The fields of {@link IovaFlushQueue}. */
-abstract class IovaFlushQueueFields extends IovaFlushQueuePad
+/** The fields of {@link IovaFlushQueue}, after its lock word ({@code fq->lock}: the queue itself, padded before). */
+abstract class IovaFlushQueueFields extends SpinLock
 {
     static final int SIZE = IommuDma.IOVA_FQ_SIZE;
     static final int MASK = SIZE - 1;
 
-    final SpinLock lock = new SpinLock();
     final long[] pfn = new long[SIZE];
     final long[] pages = new long[SIZE];
     final long[] counter = new long[SIZE];
     final long[] stamp = new long[SIZE];
-    final long[] seq = new long[SIZE];
     int head;
     int tail;
-    /** Unmaps queued here so far: the ordinal of the next entry. */
-    long unmaps;
     long pendingPages;
     long pendingUnmaps;
     /** Longest time, in ns, from an unmap queued here to the IOTLB flush that covered it. */
@@ -102,4 +108,8 @@ abstract class IovaFlushQueueFields extends IovaFlushQueuePad
     /** Entries freed here, and the sum of their stale times. */
     long freed;
     long staleNanosSum;
+    /** The last clock reading taken for this queue ({@link IommuDma#NO_READING} before the first). */
+    long clockNanos = IommuDma.NO_READING;
+    /** Unmaps that may still reuse {@link #clockNanos}; 0: the next unmap reads the clock. */
+    int untilClock;
 }

@@ -33,23 +33,22 @@ final class IovaRcache
         }
     }
 
-    /** Padding so that two slots' locks never share a cache line (the kernel aligns per-CPU data to a line). */
-    abstract static class CpuRcachePad
+    /**
+     * {@code struct iova_cpu_rcache}: the slot's lock ({@code cpu_rcache->lock}) is this object itself, padded before
+     * it by {@link SpinLock} and after the fields by {@link CpuRcache}, so that two slots never share a cache line
+     * (the kernel aligns per-CPU data to a line).
+     */
+    abstract static class CpuRcacheFields extends SpinLock
     {
-        long p01, p02, p03, p04, p05, p06, p07, p08;
-    }
-
-    /** {@code struct iova_cpu_rcache}. */
-    abstract static class CpuRcacheFields extends CpuRcachePad
-    {
-        final SpinLock lock = new SpinLock();
         IovaMagazine loaded = new IovaMagazine();
         IovaMagazine prev = new IovaMagazine();
-        /** Allocations served by this slot's magazines, under {@link #lock}. */
+        /** Allocations served by this slot's magazines, under the lock. */
         long hits;
+        /** Frees put into this slot's magazines, under the lock. */
+        long inserts;
     }
 
-    /** One slot's magazines, padded on both sides. */
+    /** One slot's magazines and lock, padded on both sides. */
     static final class CpuRcache extends CpuRcacheFields
     {
         long p11, p12, p13, p14, p15, p16, p17, p18;

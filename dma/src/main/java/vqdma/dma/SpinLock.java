@@ -13,9 +13,14 @@ import java.lang.invoke.VarHandle;
  * {@link Thread#onSpinWait()} and yields after a while: unlike a kernel spinlock holder, a Java holder can be
  * descheduled, and on a machine with few cores spinning forever on it would burn the holder's time slice.
  * <p>
+ * A structure guarded by one lock extends this class, so that the lock word sits in the structure it guards (on the
+ * cache line of its first fields), as the kernel embeds a {@code spinlock_t} in {@code struct iova_cpu_rcache} and
+ * {@code struct iova_fq}: taking the lock costs no extra dependent load. The padding before the lock word keeps it
+ * off the cache line of whatever was allocated before it; a subclass pads its own end.
+ * <p>
  * Not reentrant; no fairness. Package-private: an implementation detail of {@link IovaDomain} and {@link IommuDma}.
  */
-final class SpinLock
+class SpinLock extends SpinLockPad
 {
     private static final VarHandle STATE;
     private static final int SPINS_BEFORE_YIELD = 128;
@@ -35,8 +40,8 @@ final class SpinLock
     @SuppressWarnings("unused") // accessed through STATE
     private volatile int state;
 
-    /** Acquires the lock: a CAS 0 -> 1 (acquire), spinning on a plain read while it is held. */
-    void lock()
+    /** Acquires the lock: a CAS 0 -> 1 (acquire), spinning on an opaque read while it is held. */
+    final void lock()
     {
         if (STATE.compareAndSet(this, 0, 1))
         {
@@ -62,8 +67,14 @@ final class SpinLock
     }
 
     /** Releases the lock: a release store of 0; everything written while holding it is visible to the next holder. */
-    void unlock()
+    final void unlock()
     {
         STATE.setRelease(this, 0);
     }
+}
+
+/** Padding before the lock word. */
+abstract class SpinLockPad
+{
+    long p01, p02, p03, p04, p05, p06, p07, p08;
 }

@@ -192,6 +192,70 @@ class IommuDmaTest
         assertEquals(1, lazy.timeoutFlushes(), "flush() does not count as a timeout");
     }
 
+    /** A fake clock that counts its readings. */
+    static final class CountingClock implements NanoClock
+    {
+        long now = 1_000_000_000L;
+        int readings;
+
+        @Override
+        public long nanoTime()
+        {
+            readings++;
+            return now;
+        }
+    }
+
+    @Test
+    void fastUnmapsReadTheClockEverySixteenthTimeSoTheTimerIsAtMostFifteenUnmapsLate()
+    {
+        final CountingClock clock = new CountingClock();
+        final IommuDma lazy = IommuDma.builder(memory).mode(IommuDma.Mode.LAZY).invalidationNanos(0).cacheSlots(1)
+            .clock(clock).build();
+        final long gpa = memory.allocate(4096, 4096);
+        final long armedAt = clock.now;
+        lazy.unmap(lazy.map(gpa, 4096, DmaDirection.TO_DEVICE), 4096, DmaDirection.TO_DEVICE);
+        assertEquals(1, clock.readings, "the first unmap reads the clock once: empty queue, and it arms the timer");
+        clock.now += 10;
+        lazy.unmap(lazy.map(gpa, 4096, DmaDirection.TO_DEVICE), 4096, DmaDirection.TO_DEVICE);
+        assertEquals(2, clock.readings, "the previous reading is too old to trust: read again");
+        for (int i = 1; i < IommuDma.FQ_CLOCK_STRIDE; i++)
+        {
+            clock.now += 10;
+            lazy.unmap(lazy.map(gpa, 4096, DmaDirection.TO_DEVICE), 4096, DmaDirection.TO_DEVICE);
+        }
+        assertEquals(2, clock.readings, "10 ns apart: the next 15 unmaps reuse the reading");
+        clock.now += 10;
+        lazy.unmap(lazy.map(gpa, 4096, DmaDirection.TO_DEVICE), 4096, DmaDirection.TO_DEVICE);
+        assertEquals(3, clock.readings, "the 16th reads it");
+
+        // The deadline passes right after a reading: the timer fires at the 16th unmap, before queueing it.
+        clock.now = armedAt + IommuDma.IOVA_FQ_TIMEOUT_NANOS;
+        for (int i = 1; i < IommuDma.FQ_CLOCK_STRIDE; i++)
+        {
+            lazy.unmap(lazy.map(gpa, 4096, DmaDirection.TO_DEVICE), 4096, DmaDirection.TO_DEVICE);
+            assertEquals(0, lazy.timeoutFlushes(), "unmap " + i + " after the deadline did not read the clock");
+        }
+        assertEquals(2 + 2 * IommuDma.FQ_CLOCK_STRIDE - 1, lazy.pendingUnmaps());
+        lazy.unmap(lazy.map(gpa, 4096, DmaDirection.TO_DEVICE), 4096, DmaDirection.TO_DEVICE);
+        assertEquals(1, lazy.timeoutFlushes(), "15 unmaps late at most");
+        assertEquals(1, lazy.pendingUnmaps(), "flushed before queueing");
+        assertEquals(IommuDma.IOVA_FQ_TIMEOUT_NANOS, lazy.maxStaleNanos(),
+            "the oldest entry was queued into an empty queue: its time is exact");
+        assertTrue(lazy.meanStaleNanos() <= IommuDma.IOVA_FQ_TIMEOUT_NANOS, "" + lazy.meanStaleNanos());
+
+        // Slow unmaps (readings more than FQ_CLOCK_SLOW_NANOS apart) read the clock every time.
+        final int before = clock.readings;
+        for (int i = 0; i < 5; i++)
+        {
+            clock.now += IommuDma.FQ_CLOCK_SLOW_NANOS;
+            lazy.unmap(lazy.map(gpa, 4096, DmaDirection.TO_DEVICE), 4096, DmaDirection.TO_DEVICE);
+        }
+        assertEquals(before + 5, clock.readings);
+        lazy.flush();
+        assertEquals(0, lazy.domain().liveIovas());
+    }
+
     @Test
     void unmapMisuseNamesTheValuesAndChangesNothing()
     {

@@ -70,6 +70,48 @@ class IommuPageTableTest
     }
 
     @Test
+    void checkAndUnmapChecksAsCheckMappingDoesAndChangesNothingOnMisuse()
+    {
+        final IommuPageTable pt = new IommuPageTable(16);
+        final long far = 1L << 27; // another level-3 entry: the last-leaf cache has to move
+        assertTrue(pt.map(100, 1, 4, PTE_READ));
+        assertTrue(pt.map(104, 9, 2, PTE_READ));
+        assertTrue(pt.map(510, 20, 4, PTE_WRITE)); // crosses into the next leaf table
+        assertTrue(pt.map(far, 30, 1, PTE_READ));
+        assertEquals(3, pt.checkAndUnmap(100, 3, PTE_READ), "too short");
+        assertEquals(4, pt.checkAndUnmap(100, 5, PTE_READ), "too long: another mapping's head");
+        assertEquals(0, pt.checkAndUnmap(101, 3, PTE_READ), "not a head");
+        assertEquals(0, pt.checkAndUnmap(100, 4, PTE_WRITE), "other permissions");
+        assertEquals(0, pt.checkAndUnmap(200, 1, PTE_READ), "not mapped");
+        assertEquals(0, pt.checkAndUnmap(far + 512, 1, PTE_READ), "no leaf table there");
+        assertEquals(0, pt.checkAndUnmap(MAX_IOVA_PFN + 1, 1, PTE_READ), "outside the IOVA space");
+        assertEquals(3, pt.checkAndUnmap(510, 3, PTE_WRITE), "too short, across a leaf boundary");
+        assertEquals(2, pt.checkAndUnmap(510, 2, PTE_WRITE), "too short, ending a leaf: continues in the next");
+        assertTrue(pt.map(1023, 40, 1, PTE_READ));
+        assertTrue(pt.map(1024, 41, 2, PTE_READ));
+        assertEquals(-1, pt.checkMapping(1023, 1, PTE_READ), "ends a leaf, the next leaf starts with a head");
+        assertEquals(1, pt.checkAndUnmap(1023, 2, PTE_READ), "the next leaf's first page is another mapping");
+        assertEquals(14, pt.presentPtes(), "nothing changed");
+        assertEquals(-1, pt.checkAndUnmap(1023, 1, PTE_READ));
+        assertEquals(-1, pt.checkAndUnmap(1024, 2, PTE_READ));
+        assertEquals(11, pt.presentPtes());
+
+        assertEquals(-1, pt.checkAndUnmap(100, 4, PTE_READ));
+        assertEquals(0, pt.walk(100));
+        assertEquals(0, pt.walk(103));
+        assertEquals((9L << 12) | PTE_PRESENT | PTE_READ | PTE_HEAD, pt.walk(104), "the neighbour is untouched");
+        assertEquals(0, pt.checkAndUnmap(100, 4, PTE_READ), "already unmapped");
+        assertEquals(-1, pt.checkAndUnmap(far, 1, PTE_READ));
+        assertEquals(-1, pt.checkAndUnmap(510, 4, PTE_WRITE));
+        assertEquals(-1, pt.checkAndUnmap(104, 2, PTE_READ));
+        assertEquals(0, pt.presentPtes());
+        assertEquals(9, pt.tablesInUse(), "root, 3 + 2 tables for the low leaves, 3 for the far one; all kept");
+        assertTrue(pt.map(far, 31, 1, PTE_WRITE), "the kept tables are found again");
+        assertEquals((31L << 12) | PTE_PRESENT | PTE_WRITE | PTE_HEAD, pt.walk(far));
+        assertEquals(9, pt.tablesInUse());
+    }
+
+    @Test
     void exhaustedPoolFailsTheWholeMapAndDoubleMapIsRefused()
     {
         final IommuPageTable pt = new IommuPageTable(LEVELS); // exactly one path from the root
