@@ -77,12 +77,21 @@ public class RingCycleBenchmark
     static final int DESCRIPTORS = 128;
     static final int BUFFER = 512;
 
+    /**
+     * The perf-regression gate's injected regression ({@code scripts/gate-selftest}): with
+     * {@code -Dvqdma.bench.extraCycleEvery=N} every N-th call of {@link #cycle} runs a second complete batch, so the
+     * hot path does 100/N % more real ring work per operation. A {@code static final}: at 0, the default, the JIT
+     * folds the branch away and the benchmark is what it always was.
+     */
+    static final int EXTRA_CYCLE_EVERY = Integer.getInteger("vqdma.bench.extraCycleEvery", 0);
+
     Virtqueue vq;
     VhostVirtqueue device;
     DescriptorChain chain;
     SgList sg;
     long buffers;
     final Object[] tokens = new Object[DESCRIPTORS];
+    int cyclesSinceExtra;
 
     /** Outcomes, per iteration: chains completed and the bytes the device reported. */
     @AuxCounters(AuxCounters.Type.EVENTS)
@@ -184,6 +193,13 @@ public class RingCycleBenchmark
             bh.consume(vq.getBuf());
         }
         counters.chains += added;
+
+        if (EXTRA_CYCLE_EVERY > 0 && ++cyclesSinceExtra >= EXTRA_CYCLE_EVERY)
+        {
+            // -1: the extra batch's own call counts itself back to 0, so the period is exactly N outer calls.
+            cyclesSinceExtra = -1;
+            cycle(counters, bh);
+        }
     }
 
     private void check(final int err)

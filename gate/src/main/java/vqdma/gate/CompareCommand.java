@@ -1,0 +1,125 @@
+package vqdma.gate;
+
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Model.CommandSpec;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.Parameters;
+import picocli.CommandLine.Spec;
+
+import java.io.IOException;
+import java.io.PrintWriter;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardOpenOption;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.Callable;
+
+/** {@code gate compare}: the gate itself. */
+@Command(
+    name = "compare",
+    mixinStandardHelpOptions = true,
+    description = {
+        "Compares a candidate JMH JSON result with a baseline, benchmark by benchmark (name + params), fork by fork.",
+        "Speed ratio = candidate/baseline speed: above 1 the candidate is faster.",
+        "Exit 0: no regression (or --report-only); 1: a benchmark regressed beyond the threshold; 2: bad input."})
+final class CompareCommand implements Callable<Integer>
+{
+    @Spec
+    CommandSpec spec;
+
+    @Parameters(index = "0", paramLabel = "BASELINE", description = "JMH JSON of the baseline run (-rf json).")
+    Path baseline;
+
+    @Parameters(index = "1", paramLabel = "CANDIDATE", description = "JMH JSON of the candidate run.")
+    Path candidate;
+
+    @Option(names = "--threshold", paramLabel = "PERCENT", defaultValue = "5",
+        description = "Minimum effect size in percent (default: ${DEFAULT-VALUE}).")
+    double thresholdPercent;
+
+    @Option(names = "--alpha", defaultValue = "0.05",
+        description = "Family-wise significance level, Holm-Bonferroni over the benchmarks (default: ${DEFAULT-VALUE}).")
+    double alpha;
+
+    @Option(names = "--confidence", defaultValue = "0.95",
+        description = "Confidence level of the bootstrap intervals (default: ${DEFAULT-VALUE}).")
+    double confidence;
+
+    @Option(names = "--replicates", defaultValue = "10000",
+        description = "Bootstrap replicates (default: ${DEFAULT-VALUE}).")
+    int replicates;
+
+    @Option(names = "--seed", defaultValue = "1", description = "Bootstrap seed (default: ${DEFAULT-VALUE}).")
+    long seed;
+
+    @Option(names = "--min-forks", defaultValue = "3",
+        description = "Fewest forks per side for a verdict other than inconclusive (default: ${DEFAULT-VALUE}).")
+    int minForks;
+
+    @Option(names = "--config", paramLabel = "FILE",
+        description = "Configuration file with 'normalize BENCH_REGEX by REF_REGEX' lines (e.g. gate/gate.conf).")
+    Path config;
+
+    @Option(names = "--normalize", paramLabel = "BENCH_REGEX=REF_REGEX",
+        description = "Divide matching benchmarks' ratios by the reference's ratio from the same runs (repeatable; " +
+            "before the config file's rules).")
+    List<String> normalize = new ArrayList<>();
+
+    @Option(names = "--no-normalize", description = "Ignore every normalization rule.")
+    boolean noNormalize;
+
+    @Option(names = "--report-only", description = "Always exit 0 (report regressions without failing).")
+    boolean reportOnly;
+
+    @Option(names = "--markdown", paramLabel = "FILE",
+        description = "Also append the Markdown report to FILE (e.g. $GITHUB_STEP_SUMMARY).")
+    Path markdown;
+
+    @Option(names = "--title", description = "Heading of the report (default: the two file names).")
+    String title;
+
+    @Override
+    public Integer call() throws IOException
+    {
+        NormalizationRules rules = NormalizationRules.NONE;
+        for (final String option : normalize)
+        {
+            rules = rules.and(new NormalizationRules(List.of(NormalizationRules.parseOption(option))));
+        }
+        if (config != null)
+        {
+            rules = rules.and(NormalizationRules.read(config));
+        }
+        if (noNormalize)
+        {
+            rules = NormalizationRules.NONE;
+        }
+        final Gate.Options options = new Gate.Options()
+            .threshold(thresholdPercent / 100)
+            .alpha(alpha)
+            .confidence(confidence)
+            .replicates(replicates)
+            .seed(seed)
+            .minForks(minForks)
+            .rules(rules);
+        final Map<String, JmhResult> base = JmhResults.read(baseline);
+        final Map<String, JmhResult> cand = JmhResults.read(candidate);
+        final Gate.Report report = Gate.compare(base, cand, options);
+        final String heading = title != null ? title : "Perf gate: " + candidate + " vs " + baseline;
+        final String text = MarkdownReport.render(report, heading);
+        final PrintWriter out = spec.commandLine().getOut();
+        out.print(text);
+        out.println();
+        out.println(report.summaryLine() + (reportOnly && report.regressed() ? " (report only)" : ""));
+        out.flush();
+        if (markdown != null)
+        {
+            Files.writeString(markdown, text + "\n", StandardCharsets.UTF_8, StandardOpenOption.CREATE,
+                StandardOpenOption.APPEND);
+        }
+        return report.regressed() && !reportOnly ? GateMain.EXIT_REGRESSED : 0;
+    }
+}
