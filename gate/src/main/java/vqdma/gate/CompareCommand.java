@@ -68,6 +68,11 @@ final class CompareCommand implements Callable<Integer>
             "before the config file's rules).")
     List<String> normalize = new ArrayList<>();
 
+    @Option(names = "--metric", paramLabel = "NAME",
+        description = "Gate on this secondary metric (e.g. cpu.time.norm, from -prof vqdma.bench.CpuTimeProfiler) " +
+            "instead of JMH's score; 'primary' for the score. Default: the config's 'metric' line, else primary.")
+    String metric;
+
     @Option(names = "--no-normalize", description = "Ignore every normalization rule.")
     boolean noNormalize;
 
@@ -89,9 +94,16 @@ final class CompareCommand implements Callable<Integer>
         {
             rules = rules.and(new NormalizationRules(List.of(NormalizationRules.parseOption(option))));
         }
+        String chosenMetric = null;
         if (config != null)
         {
-            rules = rules.and(NormalizationRules.read(config));
+            final GateConfig file = GateConfig.read(config);
+            rules = rules.and(file.rules());
+            chosenMetric = file.metric();
+        }
+        if (metric != null)
+        {
+            chosenMetric = metric.equals("primary") ? null : metric;
         }
         if (noNormalize)
         {
@@ -105,10 +117,17 @@ final class CompareCommand implements Callable<Integer>
             .seed(seed)
             .minForks(minForks)
             .rules(rules);
-        final Map<String, JmhResult> base = JmhResults.read(baseline);
-        final Map<String, JmhResult> cand = JmhResults.read(candidate);
+        final Map<String, JmhResult> base = JmhResults.read(baseline, chosenMetric);
+        final Map<String, JmhResult> cand = JmhResults.read(candidate, chosenMetric);
+        if (chosenMetric != null && (base.isEmpty() || cand.isEmpty()))
+        {
+            throw new IllegalArgumentException("no benchmark in " + (base.isEmpty() ? baseline : candidate) +
+                " has the metric '" + chosenMetric + "'" + (chosenMetric.equals("cpu.time.norm") ?
+                " (run JMH with -prof vqdma.bench.CpuTimeProfiler; scripts/gate run does)" : ""));
+        }
         final Gate.Report report = Gate.compare(base, cand, options);
-        final String heading = title != null ? title : "Perf gate: " + candidate + " vs " + baseline;
+        final String heading = (title != null ? title : "Perf gate: " + candidate + " vs " + baseline) +
+            (chosenMetric == null ? "" : " (metric " + chosenMetric + ")");
         final String text = MarkdownReport.render(report, heading);
         final PrintWriter out = spec.commandLine().getOut();
         out.print(text);

@@ -73,6 +73,24 @@ public final class JmhResult
     }
 
     /**
+     * @return whether more is faster for this result: by the unit where it says ({@code ops/...} more is faster,
+     *         {@code .../op} less is faster: secondary metrics such as {@code cpu.time.norm} are per op whatever the
+     *         mode), else by the mode ({@link #higherIsBetter(String)}).
+     */
+    public boolean higherIsBetter()
+    {
+        if (unit.startsWith("ops/"))
+        {
+            return true;
+        }
+        if (unit.endsWith("/op"))
+        {
+            return false;
+        }
+        return higherIsBetter(mode);
+    }
+
+    /**
      * @param mode JMH's short mode name.
      * @return {@code true} for throughput ({@code thrpt}: ops per time, more is faster), {@code false} for the
      *         time-per-op modes ({@code avgt}, {@code sample}, {@code ss}: less is faster).
@@ -172,7 +190,7 @@ public final class JmhResult
     public double[][] speeds(final String toUnit)
     {
         final double scale = toUnit == null ? 1.0 : unitScale(unit, toUnit);
-        final boolean higher = higherIsBetter(mode);
+        final boolean higher = higherIsBetter();
         final double[][] speeds = new double[forks.length][];
         for (int f = 0; f < forks.length; f++)
         {

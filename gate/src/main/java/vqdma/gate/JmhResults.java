@@ -28,10 +28,23 @@ public final class JmhResults
      */
     public static Map<String, JmhResult> read(final Path file) throws IOException
     {
+        return read(file, null);
+    }
+
+    /**
+     * @param file   a JMH JSON result file.
+     * @param metric {@code null} for the primary metric, else the name of a secondary metric (e.g.
+     *               {@code cpu.time.norm}); benchmarks without it are left out.
+     * @return its benchmarks in file order, keyed by {@link JmhResult#identity()}.
+     * @throws IOException if the file cannot be read.
+     * @throws IllegalArgumentException if it is not a JMH result file, naming the file and what is wrong.
+     */
+    public static Map<String, JmhResult> read(final Path file, final String metric) throws IOException
+    {
         final String text = Files.readString(file, StandardCharsets.UTF_8);
         try
         {
-            return parse(text);
+            return parse(text, metric);
         }
         catch (final IllegalArgumentException ex)
         {
@@ -46,6 +59,18 @@ public final class JmhResults
      */
     public static Map<String, JmhResult> parse(final String text)
     {
+        return parse(text, null);
+    }
+
+    /**
+     * @param text   the contents of a JMH JSON result file.
+     * @param metric {@code null} for the primary metric, else a secondary metric's name; benchmarks without it are
+     *               left out.
+     * @return its benchmarks in file order, keyed by {@link JmhResult#identity()}.
+     * @throws IllegalArgumentException if it is not a JMH result file.
+     */
+    public static Map<String, JmhResult> parse(final String text, final String metric)
+    {
         final Object root = Json.parse(text);
         if (!(root instanceof List))
         {
@@ -56,7 +81,11 @@ public final class JmhResults
         for (final Object entry : (List<?>)root)
         {
             index++;
-            final JmhResult result = toResult(entry, index);
+            final JmhResult result = toResult(entry, index, metric);
+            if (result == null)
+            {
+                continue;
+            }
             if (results.putIfAbsent(result.identity(), result) != null)
             {
                 throw new IllegalArgumentException(result.identity() + " appears twice; to pool runs use 'gate merge'");
@@ -66,47 +95,118 @@ public final class JmhResults
     }
 
     /**
-     * Pools runs of the same benchmarks into one result per benchmark, the forks of each input appended in order:
-     * how {@code scripts/gate run} turns its rounds (one fork of every benchmark per round) into one file.
+     * Pools JMH result files of the same benchmarks into one, the forks of each input appended in order: how
+     * {@code scripts/gate run} turns its rounds (one fork of every benchmark per round) into one file. Works on the
+     * JSON, so that every metric survives: the primary metric and each secondary metric that every input has (with
+     * raw data) get their raw data concatenated and their score recomputed as the mean of it (as JMH computes it;
+     * errors and percentiles are dropped). Other fields are the first input's.
      *
-     * @param runs results of several files, in the order to pool them.
-     * @return one result per identity, in order of first appearance.
-     * @throws IllegalArgumentException if one benchmark has different units in different runs.
+     * @param texts the contents of JMH JSON result files, in the order to pool them.
+     * @return the pooled file's text, benchmarks in order of first appearance.
+     * @throws IllegalArgumentException if an input is not a JMH result file or a metric's unit differs between inputs.
      */
-    public static List<JmhResult> merge(final List<Map<String, JmhResult>> runs)
+    public static String merge(final List<String> texts)
     {
-        final Map<String, List<JmhResult>> byIdentity = new LinkedHashMap<>();
-        for (final Map<String, JmhResult> run : runs)
+        final Map<String, List<Map<String, Object>>> byIdentity = new LinkedHashMap<>();
+        for (final String text : texts)
         {
-            run.forEach((identity, result) -> byIdentity.computeIfAbsent(identity, k -> new ArrayList<>()).add(result));
-        }
-        final List<JmhResult> merged = new ArrayList<>();
-        for (final List<JmhResult> parts : byIdentity.values())
-        {
-            final JmhResult first = parts.get(0);
-            final List<double[]> forks = new ArrayList<>();
-            for (final JmhResult part : parts)
+            // Validates every input (parse) and gives each entry its identity, in file order.
+            final List<JmhResult> results = new ArrayList<>(parse(text).values());
+            final List<?> entries = (List<?>)Json.parse(text);
+            for (int i = 0; i < entries.size(); i++)
             {
-                if (!part.unit().equals(first.unit()))
+                byIdentity.computeIfAbsent(results.get(i).identity(), k -> new ArrayList<>())
+                    .add(object(entries.get(i), "result #" + (i + 1)));
+            }
+        }
+        final List<Object> merged = new ArrayList<>();
+        for (final Map.Entry<String, List<Map<String, Object>>> e : byIdentity.entrySet())
+        {
+            final List<Map<String, Object>> parts = e.getValue();
+            final Map<String, Object> out = new LinkedHashMap<>(parts.get(0));
+            final List<Map<String, Object>> primaries = new ArrayList<>();
+            double forks = 0;
+            for (final Map<String, Object> part : parts)
+            {
+                primaries.add(object(part.get("primaryMetric"), e.getKey() + " 'primaryMetric'"));
+            }
+            out.put("primaryMetric", pool(primaries, e.getKey() + " primary metric"));
+            for (final Map<String, Object> primary : primaries)
+            {
+                final Object raw = primary.get("rawData") != null ? primary.get("rawData")
+                    : primary.get("rawDataHistogram");
+                forks += list(raw, e.getKey() + " raw data").size();
+            }
+            out.put("forks", forks);
+            final Map<String, Object> secondaries = new LinkedHashMap<>();
+            final Object first = parts.get(0).get("secondaryMetrics");
+            if (first != null)
+            {
+                for (final String name : object(first, e.getKey() + " 'secondaryMetrics'").keySet())
                 {
-                    throw new IllegalArgumentException(first.identity() + ": unit " + part.unit() + " in one run and " +
-                        first.unit() + " in another");
-                }
-                for (int f = 0; f < part.forkCount(); f++)
-                {
-                    forks.add(part.fork(f));
+                    final List<Map<String, Object>> metric = new ArrayList<>();
+                    for (final Map<String, Object> part : parts)
+                    {
+                        final Object all = part.get("secondaryMetrics");
+                        final Object one = all instanceof Map ? ((Map<?, ?>)all).get(name) : null;
+                        if (one instanceof Map && ((Map<?, ?>)one).get("rawData") != null)
+                        {
+                            metric.add(object(one, name));
+                        }
+                    }
+                    if (metric.size() == parts.size())
+                    {
+                        secondaries.put(name, pool(metric, e.getKey() + " secondary metric '" + name + "'"));
+                    }
                 }
             }
-            merged.add(new JmhResult(first.benchmark(), first.mode(), first.params(), first.unit(),
-                forks.toArray(new double[0][]), first.source()));
+            out.put("secondaryMetrics", secondaries);
+            merged.add(out);
         }
-        return merged;
+        return Json.write(merged);
+    }
+
+    private static Map<String, Object> pool(final List<Map<String, Object>> metrics, final String what)
+    {
+        final String unit = string(metrics.get(0).get("scoreUnit"), what + " 'scoreUnit'");
+        final boolean histogram = metrics.get(0).get("rawData") == null;
+        final String field = histogram ? "rawDataHistogram" : "rawData";
+        final List<Object> raw = new ArrayList<>();
+        double sum = 0;
+        long n = 0;
+        for (final Map<String, Object> m : metrics)
+        {
+            final String u = string(m.get("scoreUnit"), what + " 'scoreUnit'");
+            if (!u.equals(unit))
+            {
+                throw new IllegalArgumentException(what + ": unit " + u + " in one run and " + unit + " in another");
+            }
+            final List<?> forks = list(m.get(field), what + " '" + field + "'");
+            raw.addAll(forks);
+            if (!histogram)
+            {
+                for (final Object fork : forks)
+                {
+                    for (final Object v : list(fork, what))
+                    {
+                        sum += number(v, what);
+                        n++;
+                    }
+                }
+            }
+        }
+        final Map<String, Object> out = new LinkedHashMap<>();
+        out.put("score", n > 0 ? sum / n : Double.NaN);
+        out.put("scoreError", "NaN");
+        out.put("scoreUnit", unit);
+        out.put(field, raw);
+        return out;
     }
 
     /**
      * Writes results as a JMH JSON result file: each benchmark's original fields (JVM, JDK, iteration settings) with
-     * {@code forks} and the primary metric replaced by the pooled samples (score = their mean, as JMH computes it;
-     * scoreError "NaN"). Secondary metrics are dropped: they are not pooled.
+     * {@code forks} and the primary metric replaced by the result's samples (score = their mean, as JMH computes it;
+     * scoreError "NaN"), and no secondary metrics. For tests and tools that make result files.
      *
      * @param results the results.
      * @param file    where to write.
@@ -167,7 +267,7 @@ public final class JmhResults
 
     // ---------------------------------------------------------------------------------------------------------------
 
-    private static JmhResult toResult(final Object entry, final int index)
+    private static JmhResult toResult(final Object entry, final int index, final String metric)
     {
         final String where = "result #" + index;
         final Map<String, Object> object = object(entry, where);
@@ -180,7 +280,21 @@ public final class JmhResults
         {
             object(rawParams, name + " 'params'").forEach((k, v) -> params.put(k, scalar(v, name + " param " + k)));
         }
-        final Map<String, Object> primary = object(object.get("primaryMetric"), name + " 'primaryMetric'");
+        final Map<String, Object> primary;
+        if (metric == null)
+        {
+            primary = object(object.get("primaryMetric"), name + " 'primaryMetric'");
+        }
+        else
+        {
+            final Object secondary = object.get("secondaryMetrics");
+            final Object found = secondary == null ? null : object(secondary, name + " 'secondaryMetrics'").get(metric);
+            if (found == null)
+            {
+                return null;
+            }
+            primary = object(found, name + " secondary metric '" + metric + "'");
+        }
         final String unit = string(primary.get("scoreUnit"), name + " 'primaryMetric.scoreUnit'");
         final double[][] forks;
         if (primary.get("rawData") != null)

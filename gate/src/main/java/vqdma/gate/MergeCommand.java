@@ -7,10 +7,11 @@ import picocli.CommandLine.Parameters;
 import picocli.CommandLine.Spec;
 
 import java.io.IOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
-import java.util.Map;
 import java.util.concurrent.Callable;
 
 /** {@code gate merge}: pools several JMH runs of the same benchmarks into one file, forks appended in order. */
@@ -34,15 +35,23 @@ final class MergeCommand implements Callable<Integer>
     @Override
     public Integer call() throws IOException
     {
-        final List<Map<String, JmhResult>> runs = new ArrayList<>();
+        final List<String> texts = new ArrayList<>();
         for (final Path input : inputs)
         {
-            runs.add(JmhResults.read(input));
+            texts.add(Files.readString(input, StandardCharsets.UTF_8));
         }
-        final List<JmhResult> merged = JmhResults.merge(runs);
-        JmhResults.write(merged, output);
-        spec.commandLine().getOut().println("merged " + inputs.size() + " runs of " + merged.size() +
-            " benchmarks into " + output);
+        final String merged;
+        try
+        {
+            merged = JmhResults.merge(texts);
+        }
+        catch (final IllegalArgumentException ex)
+        {
+            throw new IllegalArgumentException("merging " + inputs + ": " + ex.getMessage(), ex);
+        }
+        Files.writeString(output, merged, StandardCharsets.UTF_8);
+        spec.commandLine().getOut().println("merged " + inputs.size() + " runs of " +
+            JmhResults.parse(merged).size() + " benchmarks into " + output);
         spec.commandLine().getOut().flush();
         return 0;
     }

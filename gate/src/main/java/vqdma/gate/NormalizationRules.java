@@ -1,9 +1,5 @@
 package vqdma.gate;
 
-import java.io.IOException;
-import java.nio.charset.StandardCharsets;
-import java.nio.file.Files;
-import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Collections;
 import java.util.List;
@@ -14,12 +10,8 @@ import java.util.regex.PatternSyntaxException;
  * Which benchmarks the gate divides by a reference benchmark measured in the same run, so that a machine that is
  * uniformly slower (or faster) in one run is not mistaken for a code change.
  * <p>
- * The configuration file ({@code gate/gate.conf}) has one directive per line; {@code #} starts a comment:
- * <pre>
- *   run VQDMA_JMH_REGEX [JMH options]          what scripts/gate run measures (read by the script, ignored here)
- *   normalize BENCHMARK_REGEX by REFERENCE_REGEX
- * </pre>
- * Both regexes are searched ({@link java.util.regex.Matcher#find()}) in a result's key, the benchmark name with its
+ * They come from {@code normalize BENCHMARK_REGEX by REFERENCE_REGEX} lines of the configuration file
+ * ({@link GateConfig}) or from {@code --normalize}. Both regexes are searched ({@link java.util.regex.Matcher#find()}) in a result's key, the benchmark name with its
  * parameters ({@code vqdma.bench.ring.RingCycleBenchmark.cycle{dma=bypass,...}}). The first rule whose benchmark
  * regex matches applies. The reference regex must match exactly one result of each file. A reference is never
  * normalized itself and never gates: it is reported as the machine's speed ratio.
@@ -84,58 +76,14 @@ public final class NormalizationRules
     }
 
     /**
-     * @param file a configuration file.
-     * @return its rules.
-     * @throws IOException if it cannot be read.
-     * @throws IllegalArgumentException on a malformed line, naming the file and line.
-     */
-    public static NormalizationRules read(final Path file) throws IOException
-    {
-        return parse(Files.readString(file, StandardCharsets.UTF_8), file.toString());
-    }
-
-    /**
-     * @param text   configuration text.
+     * @param text   configuration text ({@link GateConfig}).
      * @param origin its name, for messages.
-     * @return its rules.
+     * @return its normalization rules.
      * @throws IllegalArgumentException on a malformed line.
      */
     public static NormalizationRules parse(final String text, final String origin)
     {
-        final List<Rule> rules = new ArrayList<>();
-        final String[] lines = text.split("\n", -1);
-        for (int i = 0; i < lines.length; i++)
-        {
-            final String where = origin + ":" + (i + 1);
-            String line = lines[i];
-            final int hash = line.indexOf('#');
-            if (hash >= 0)
-            {
-                line = line.substring(0, hash);
-            }
-            final String[] words = line.trim().split("\\s+");
-            if (words.length == 1 && words[0].isEmpty())
-            {
-                continue;
-            }
-            switch (words[0])
-            {
-                case "run":
-                    break;
-                case "normalize":
-                    if (words.length != 4 || !words[2].equals("by"))
-                    {
-                        throw new IllegalArgumentException(where + ": expected 'normalize BENCHMARK_REGEX by " +
-                            "REFERENCE_REGEX', found '" + line.trim() + "'");
-                    }
-                    rules.add(new Rule(compile(words[1], where), compile(words[3], where), where));
-                    break;
-                default:
-                    throw new IllegalArgumentException(where + ": unknown directive '" + words[0] +
-                        "' (expected run or normalize)");
-            }
-        }
-        return new NormalizationRules(rules);
+        return GateConfig.parse(text, origin).rules();
     }
 
     /**
@@ -154,7 +102,7 @@ public final class NormalizationRules
         return new Rule(compile(option.substring(0, eq), where), compile(option.substring(eq + 1), where), where);
     }
 
-    private static Pattern compile(final String regex, final String where)
+    static Pattern compile(final String regex, final String where)
     {
         try
         {

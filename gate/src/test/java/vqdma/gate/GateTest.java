@@ -219,10 +219,15 @@ class GateTest
         assertTrue(bad.getMessage().startsWith("f:1: expected 'normalize"), bad.getMessage());
         final IllegalArgumentException unknown = assertThrows(IllegalArgumentException.class,
             () -> NormalizationRules.parse("\nnormalise a by b", "f"));
-        assertTrue(unknown.getMessage().startsWith("f:2: unknown directive 'normalise'"), unknown.getMessage());
+        assertTrue(unknown.getMessage().startsWith("f:2: unknown directive 'normalise' (expected run, normalize or " +
+            "metric)"), unknown.getMessage());
         final IllegalArgumentException regex = assertThrows(IllegalArgumentException.class,
             () -> NormalizationRules.parse("normalize ring( by ref", "f"));
         assertTrue(regex.getMessage().contains("bad regex 'ring('"), regex.getMessage());
+        assertNull(GateConfig.parse("run x\nnormalize a by b\n", "f").metric(), "primary by default");
+        assertEquals("cpu.time.norm", GateConfig.parse("metric cpu.time.norm\n", "f").metric());
+        assertNull(GateConfig.parse("metric cpu.time.norm\nmetric primary\n", "f").metric(), "the last one wins");
+        assertThrows(IllegalArgumentException.class, () -> GateConfig.parse("metric\n", "f"));
         assertEquals("x\\{a=b", NormalizationRules.parseOption("x\\{a=b=ref").benchmarks().pattern(),
             "the last '=' separates");
         assertThrows(IllegalArgumentException.class, () -> NormalizationRules.parseOption("noequals"));

@@ -75,52 +75,75 @@ class JmhResultsTest
         assertThrows(IllegalArgumentException.class, () -> JmhResult.unitScale("B/op", "ns/op"));
     }
 
-    @Test
-    void mergeAppendsForksInOrderAndWritesJmhJsonBack(@TempDir final Path dir) throws Exception
+    static String entry(final String benchmark, final String params, final String primaryRaw, final String cpuRaw)
     {
-        final SplittableRandom random = new SplittableRandom(7);
-        final Map<String, JmhResult> a = new Synthetic()
-            .add(RING, "avgt", "ns/op", Map.of("q", "1"), 100, 0.1, 0.01, 1, 3, random)
-            .add("x.Ref.compute", "avgt", "ns/op", Map.of(), 50, 0.1, 0.01, 1, 3, random).results();
-        final Map<String, JmhResult> b = new Synthetic()
-            .add("x.Ref.compute", "avgt", "ns/op", Map.of(), 50, 0.1, 0.01, 2, 3, random)
-            .add(RING, "avgt", "ns/op", Map.of("q", "1"), 100, 0.1, 0.01, 1, 4, random).results();
-        final List<JmhResult> merged = JmhResults.merge(List.of(a, b));
-        assertEquals(2, merged.size());
-        final JmhResult ring = merged.get(0);
-        assertEquals(RING + "{q=1}", ring.displayKey(), "order of first appearance");
-        assertEquals(2, ring.forkCount());
-        assertArrayEquals(a.get(ring.identity()).fork(0), ring.fork(0));
-        assertArrayEquals(b.get(ring.identity()).fork(0), ring.fork(1));
-        assertEquals(3, merged.get(1).forkCount());
+        return "{\"jmhVersion\":\"1.37\",\"benchmark\":\"" + benchmark + "\",\"mode\":\"avgt\",\"forks\":1," +
+            (params.isEmpty() ? "" : "\"params\":{" + params + "},") +
+            "\"primaryMetric\":{\"score\":1,\"scoreUnit\":\"ns/op\",\"rawData\":" + primaryRaw + "}," +
+            "\"secondaryMetrics\":{" + (cpuRaw == null ? "" : "\"cpu.time.norm\":{\"score\":1,\"scoreUnit\":" +
+            "\"ns/op\",\"rawData\":" + cpuRaw + "},") + "\"chains\":{\"score\":5,\"scoreUnit\":\"#\"}}}";
+    }
 
-        final Path file = dir.resolve("merged.json");
-        JmhResults.write(merged, file);
+    @Test
+    void mergeAppendsForksInOrderKeepingEverySharedMetric(@TempDir final Path dir) throws Exception
+    {
+        final String a = "[" + entry(RING, "\"q\":\"1\"", "[[10,11]]", "[[5,6]]") + "," +
+            entry("x.Ref.compute", "", "[[1,2]]", "[[1,1]]") + "]";
+        final String b = "[" + entry("x.Ref.compute", "", "[[3],[4]]", null) + "," +
+            entry(RING, "\"q\":\"1\"", "[[12,13,14]]", "[[7]]") + "]";
+        final String merged = JmhResults.merge(List.of(a, b));
+        final Map<String, JmhResult> primary = JmhResults.parse(merged);
+        assertEquals(List.of(RING + "{q=1} avgt", "x.Ref.compute avgt"), List.copyOf(primary.keySet()),
+            "order of first appearance");
+        final JmhResult ring = primary.get(RING + "{q=1} avgt");
+        assertEquals(2, ring.forkCount());
+        assertArrayEquals(new double[] {10, 11}, ring.fork(0));
+        assertArrayEquals(new double[] {12, 13, 14}, ring.fork(1));
+        assertEquals(3, primary.get("x.Ref.compute avgt").forkCount());
+
+        final Map<String, JmhResult> cpu = JmhResults.parse(merged, "cpu.time.norm");
+        assertEquals(1, cpu.size(), "the reference lacks cpu.time.norm in one input: dropped, not half-merged");
+        assertArrayEquals(new double[] {7}, cpu.get(RING + "{q=1} avgt").fork(1));
+        assertFalse(merged.contains("\"chains\""), "a metric without raw data cannot be pooled");
+        final Map<?, ?> first = (Map<?, ?>)((List<?>)Json.parse(merged)).get(0);
+        assertEquals(2.0, first.get("forks"));
+        assertEquals("1.37", first.get("jmhVersion"), "other fields are the first input's");
+        assertEquals(12.0, ((Map<?, ?>)first.get("primaryMetric")).get("score"), "score = mean of the raw data");
+
+        final Path file = dir.resolve("written.json");
+        JmhResults.write(List.copyOf(primary.values()), file);
         final Map<String, JmhResult> back = JmhResults.read(file);
-        assertEquals(2, back.size());
-        for (final JmhResult m : merged)
+        for (final JmhResult m : primary.values())
         {
-            final JmhResult r = back.get(m.identity());
-            assertNotNull(r, m.identity());
             for (int f = 0; f < m.forkCount(); f++)
             {
-                assertArrayEquals(m.fork(f), r.fork(f), m.identity() + " fork " + f);
+                assertArrayEquals(m.fork(f), back.get(m.identity()).fork(f), m.identity() + " fork " + f);
             }
         }
-        assertTrue(Files.readString(file).contains("\"jmhVersion\" : \"1.37\""), "original fields are kept");
     }
 
     @Test
     void mergeRefusesMixedUnits()
     {
-        final SplittableRandom random = new SplittableRandom(1);
-        final Map<String, JmhResult> a = new Synthetic().add(RING, "avgt", "ns/op", Map.of(), 1, 0, 0, 1, 1, random)
-            .results();
-        final Map<String, JmhResult> b = new Synthetic().add(RING, "avgt", "us/op", Map.of(), 1, 0, 0, 1, 1, random)
-            .results();
+        final String a = "[" + entry(RING, "", "[[1]]", null) + "]";
+        final String b = a.replace("\"scoreUnit\":\"ns/op\"", "\"scoreUnit\":\"us/op\"");
         final IllegalArgumentException ex = assertThrows(IllegalArgumentException.class,
             () -> JmhResults.merge(List.of(a, b)));
         assertTrue(ex.getMessage().contains("unit us/op in one run and ns/op in another"), ex.getMessage());
+    }
+
+    @Test
+    void aSecondaryMetricIsReadWithItsOwnDirection()
+    {
+        final String thrpt = "[{\"benchmark\":\"b.B.m\",\"mode\":\"thrpt\",\"primaryMetric\":{\"scoreUnit\":" +
+            "\"ops/s\",\"rawData\":[[100]]},\"secondaryMetrics\":{\"cpu.time.norm\":{\"scoreUnit\":\"ns/op\"," +
+            "\"rawData\":[[4]]}}}]";
+        final JmhResult score = JmhResults.parse(thrpt).values().iterator().next();
+        final JmhResult cpu = JmhResults.parse(thrpt, "cpu.time.norm").values().iterator().next();
+        assertTrue(score.higherIsBetter(), "throughput: more is faster");
+        assertFalse(cpu.higherIsBetter(), "ns/op: less is faster, whatever the mode");
+        assertEquals(0.25, cpu.speeds(null)[0][0], 1e-12);
+        assertTrue(JmhResults.parse(thrpt, "gc.alloc.rate").isEmpty(), "benchmarks without the metric are left out");
     }
 
     private static void assertMessage(final String json, final String expected)
