@@ -25,8 +25,10 @@ import java.util.concurrent.TimeUnit;
  *   <li>{@code compute}: a fixed chain of {@value #ROUNDS} dependent rounds of splitmix64 (add, xor-shift, multiply):
  *   latency-bound integer work with no memory traffic and no data-dependent branch, so there is nothing for the JIT
  *   to profile differently from one fork to the next. It tracks the core's speed and its share of the core.</li>
- *   <li>{@code memcpy}: {@value #COPY_BYTES} bytes copied with {@code System.arraycopy} (the JVM's memcpy intrinsic),
- *   L1/L2-resident like the ring's descriptors and buffers. It tracks the load/store path too.</li>
+ *   <li>{@code memcpy}: {@value #COPY_BYTES} bytes copied with {@code System.arraycopy} (the JVM's memcpy intrinsic):
+ *   as many bytes as RingCycleBenchmark's 128 buffers of 512, L2-resident like them. It tracks the load/store path
+ *   and, unlike {@code compute}, what neighbours sharing the core do to the caches (each time they run, they evict
+ *   some of it), which the CPU time of a benchmark also sees.</li>
  * </ul>
  * Neither touches vqdma code on purpose. There is no separate baseline method: this class is itself the baseline of
  * the other benchmarks.
@@ -52,7 +54,7 @@ import java.util.concurrent.TimeUnit;
 public class ReferenceBenchmark
 {
     static final int ROUNDS = 4096;
-    static final int COPY_BYTES = 16 * 1024;
+    static final int COPY_BYTES = 64 * 1024;
 
     /** Not final: the JIT must not fold the chain into a constant. */
     long seed = 0x5DEECE66DL;

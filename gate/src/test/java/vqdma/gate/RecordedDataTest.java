@@ -1,0 +1,150 @@
+package vqdma.gate;
+
+import org.junit.jupiter.api.Test;
+
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.UncheckedIOException;
+import java.nio.charset.StandardCharsets;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+
+import static org.junit.jupiter.api.Assertions.*;
+
+/**
+ * The gate on data recorded by {@code scripts/gate-selftest} on a 2-core VM shared with other builds and benchmarks
+ * (src/test/resources/vqdma/gate/recorded/, with that run's selftest.md and machine.txt): a baseline, 10 A/A runs of
+ * the same code, 10 runs with the injected 10% slowdown ({@code -Dvqdma.bench.extraCycleEvery=10}), and 4 runs with
+ * CPU burners pinned to both cores. Each run is the gate profile: 6 rounds of one fork of ReferenceBenchmark.compute
+ * and RingCycleBenchmark.cycle (chain128, single128), with both JMH's wall-clock score and cpu.time.norm.
+ * <p>
+ * The bootstrap is seeded, so these verdicts are deterministic: they are the figures in gate/README.md.
+ */
+class RecordedDataTest
+{
+    static final int RUNS = 10;
+    static final int BURN_RUNS = 4;
+    static final String CPU = "cpu.time.norm";
+    static final GateConfig CONFIG = GateConfig.parse(
+        "normalize vqdma\\.bench\\.ring\\. by vqdma\\.bench\\.ref\\.ReferenceBenchmark\\.compute\n", "selftest.conf");
+
+    static Map<String, JmhResult> recorded(final String name, final String metric)
+    {
+        final String path = "recorded/" + name + ".json";
+        try (InputStream in = RecordedDataTest.class.getResourceAsStream(path))
+        {
+            assertNotNull(in, "missing fixture " + path);
+            return JmhResults.parse(new String(in.readAllBytes(), StandardCharsets.UTF_8), metric);
+        }
+        catch (final IOException ex)
+        {
+            throw new UncheckedIOException(ex);
+        }
+    }
+
+    static Gate.Report gate(final Map<String, JmhResult> base, final Map<String, JmhResult> cand,
+        final NormalizationRules rules)
+    {
+        return Gate.compare(base, cand, new Gate.Options().rules(rules));
+    }
+
+    static String name(final String kind, final int i)
+    {
+        return String.format("%s-%02d", kind, i);
+    }
+
+    /** How many of the runs of one kind raise the alarm the test is about, with the reports of those that do not. */
+    static int count(final String kind, final int runs, final String metric, final NormalizationRules rules,
+        final boolean alarm, final List<String> reports)
+    {
+        final Map<String, JmhResult> base = recorded("baseline", metric);
+        int n = 0;
+        for (int i = 1; i <= runs; i++)
+        {
+            final Gate.Report report = gate(base, recorded(name(kind, i), metric), rules);
+            final boolean raised = alarm ? report.count(Verdict.REGRESSED) + report.count(Verdict.IMPROVED) > 0
+                : report.regressed();
+            if (raised)
+            {
+                n++;
+            }
+            reports.add(name(kind, i) + ": " + report.summaryLine());
+        }
+        return n;
+    }
+
+    @Test
+    void aaRunsRaiseNoAlarmOnEitherMetric()
+    {
+        for (final String metric : new String[] {null, CPU})
+        {
+            final List<String> reports = new ArrayList<>();
+            assertEquals(0, count("aa", RUNS, metric, CONFIG.rules(), true, reports),
+                "A/A false alarms (regressed or improved), metric " + metric + ":\n" + String.join("\n", reports));
+        }
+    }
+
+    @Test
+    void injectedTenPercentSlowdownIsDetectedOnCpuTime()
+    {
+        final List<String> reports = new ArrayList<>();
+        final int detected = count("slow", RUNS, CPU, CONFIG.rules(), false, reports);
+        assertTrue(detected >= 9, "detected " + detected + "/" + RUNS + ":\n" + String.join("\n", reports));
+    }
+
+    @Test
+    void cpuBurnersAreNotFlaggedWithNormalization()
+    {
+        for (final String metric : new String[] {null, CPU})
+        {
+            final List<String> reports = new ArrayList<>();
+            assertEquals(0, count("burn", BURN_RUNS, metric, CONFIG.rules(), false, reports),
+                "machine slowdowns flagged, metric " + metric + ":\n" + String.join("\n", reports));
+        }
+    }
+
+    @Test
+    void theBurnersReallySlowedTheMachine()
+    {
+        final Map<String, JmhResult> base = recorded("baseline", null);
+        for (int i = 1; i <= BURN_RUNS; i++)
+        {
+            final Gate.Report raw = gate(base, recorded(name("burn", i), null), NormalizationRules.NONE);
+            for (final Comparison c : raw.rows())
+            {
+                assertTrue(c.ratio() < 0.8, name("burn", i) + " " + c.key() + ": wall-clock speed ratio " + c.ratio() +
+                    " should show the burners' share of the cores");
+            }
+        }
+    }
+
+    /**
+     * A uniformly slower machine, made by scaling every recorded sample of a candidate (benchmarks and reference
+     * alike) by 1.5: normalization must see through it, and without normalization the same data must fail.
+     */
+    @Test
+    void scaledSamplesAreNormalizedAwayAndFailWithoutNormalization()
+    {
+        for (final String metric : new String[] {null, CPU})
+        {
+            final Map<String, JmhResult> base = recorded("baseline", metric);
+            int flaggedNormalized = 0;
+            int flaggedRaw = 0;
+            final List<String> reports = new ArrayList<>();
+            for (int i = 1; i <= RUNS; i++)
+            {
+                final Map<String, JmhResult> slower = Synthetic.scaled(recorded(name("aa", i), metric), "vqdma", 1.5);
+                final Gate.Report normalized = gate(base, slower, CONFIG.rules());
+                final Gate.Report raw = gate(base, slower, NormalizationRules.NONE);
+                flaggedNormalized += normalized.regressed() ? 1 : 0;
+                flaggedRaw += raw.regressed() ? 1 : 0;
+                reports.add(name("aa", i) + " x1.5: normalized " + normalized.summaryLine() + "; raw " +
+                    raw.summaryLine());
+            }
+            assertEquals(0, flaggedNormalized, "metric " + metric + ":\n" + String.join("\n", reports));
+            assertTrue(flaggedRaw >= 9, "metric " + metric + ": without normalization the slower machine fails:\n" +
+                String.join("\n", reports));
+        }
+    }
+}
