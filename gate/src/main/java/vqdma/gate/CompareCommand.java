@@ -16,6 +16,7 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.Callable;
+import java.util.regex.Pattern;
 
 /** {@code gate compare}: the gate itself. */
 @Command(
@@ -73,6 +74,11 @@ final class CompareCommand implements Callable<Integer>
             "instead of JMH's score; 'primary' for the score. Default: the config's 'metric' line, else primary.")
     String metric;
 
+    @Option(names = "--fork-statistic", paramLabel = "median|min",
+        description = "A fork's value: the median of its iterations, or its fastest iteration (for machines shared " +
+            "with other work). Default: the config's 'fork-statistic' line, else median.")
+    String forkStatistic;
+
     @Option(names = "--no-normalize", description = "Ignore every normalization rule.")
     boolean noNormalize;
 
@@ -95,11 +101,28 @@ final class CompareCommand implements Callable<Integer>
             rules = rules.and(new NormalizationRules(List.of(NormalizationRules.parseOption(option))));
         }
         String chosenMetric = null;
+        Stats.ForkStatistic statistic = Stats.ForkStatistic.MEDIAN;
+        List<Pattern> references = List.of();
         if (config != null)
         {
             final GateConfig file = GateConfig.read(config);
             rules = rules.and(file.rules());
+            references = file.references();
             chosenMetric = file.metric();
+            if (file.forkStatistic() != null)
+            {
+                statistic = file.forkStatistic();
+            }
+        }
+        if (forkStatistic != null)
+        {
+            switch (forkStatistic)
+            {
+                case "median": statistic = Stats.ForkStatistic.MEDIAN; break;
+                case "min": statistic = Stats.ForkStatistic.MIN; break;
+                default: throw new IllegalArgumentException("--fork-statistic " + forkStatistic +
+                    ": expected median or min");
+            }
         }
         if (metric != null)
         {
@@ -108,6 +131,7 @@ final class CompareCommand implements Callable<Integer>
         if (noNormalize)
         {
             rules = NormalizationRules.NONE;
+            references = List.of();
         }
         final Gate.Options options = new Gate.Options()
             .threshold(thresholdPercent / 100)
@@ -116,6 +140,8 @@ final class CompareCommand implements Callable<Integer>
             .replicates(replicates)
             .seed(seed)
             .minForks(minForks)
+            .forkStatistic(statistic)
+            .references(references)
             .rules(rules);
         final Map<String, JmhResult> base = JmhResults.read(baseline, chosenMetric);
         final Map<String, JmhResult> cand = JmhResults.read(candidate, chosenMetric);
@@ -127,7 +153,8 @@ final class CompareCommand implements Callable<Integer>
         }
         final Gate.Report report = Gate.compare(base, cand, options);
         final String heading = (title != null ? title : "Perf gate: " + candidate + " vs " + baseline) +
-            (chosenMetric == null ? "" : " (metric " + chosenMetric + ")");
+            (chosenMetric == null ? "" : " (metric " + chosenMetric + ")") +
+            (statistic == Stats.ForkStatistic.MIN ? " (fastest iteration per fork)" : "");
         final String text = MarkdownReport.render(report, heading);
         final PrintWriter out = spec.commandLine().getOut();
         out.print(text);

@@ -6,8 +6,8 @@ package vqdma.gate;
  * @param key            the benchmark name with its parameters ({@link JmhResult#displayKey()}).
  * @param mode           JMH's mode.
  * @param unit           the baseline's unit; the levels are in it.
- * @param baselineLevel  median of the baseline's fork medians, in {@code unit}; NaN if absent.
- * @param candidateLevel median of the candidate's fork medians, in {@code unit}; NaN if absent.
+ * @param baselineLevel  the baseline's level (median over forks of each fork's value), in {@code unit}; NaN if absent.
+ * @param candidateLevel the candidate's level, in {@code unit}; NaN if absent.
  * @param baselineForks  forks in the baseline (0 if absent).
  * @param candidateForks forks in the candidate (0 if absent).
  * @param rawRatio       candidate speed / baseline speed, before normalization (above 1: the candidate is faster).
@@ -16,7 +16,7 @@ package vqdma.gate;
  * @param ciLow          lower end of the bootstrap confidence interval of {@code ratio}.
  * @param ciHigh         upper end.
  * @param reference      the reference benchmark's key when normalized, else {@code null}.
- * @param p              the Mann-Whitney U p-value on fork medians; NaN when not tested.
+ * @param p              the Mann-Whitney U p-value on the fork values; NaN when not tested.
  * @param pAdjusted      {@code p} after Holm-Bonferroni across the benchmarks tested; NaN when not tested.
  * @param verdict        the verdict.
  * @param note           why the verdict is what it is, when that is not obvious; empty otherwise.

@@ -6,6 +6,7 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.regex.Pattern;
 
 /**
  * The gate's configuration file ({@code gate/gate.conf}): one directive per line, {@code #} starts a comment.
@@ -14,12 +15,18 @@ import java.util.List;
  *   normalize BENCHMARK_REGEX by REFERENCE_REGEX see {@link NormalizationRules}
  *   metric NAME                                 gate on this secondary metric instead of JMH's score
  *                                               (e.g. cpu.time.norm from vqdma.bench.CpuTimeProfiler)
+ *   fork-statistic median|min                   a fork's value: its median or its fastest iteration
+ *   reference REGEX                             benchmarks that are references (never gated) even where no
+ *                                               normalize line uses them
  * </pre>
  *
- * @param rules  the normalization rules, in file order.
- * @param metric the metric to gate on; {@code null} for JMH's primary metric (the score).
+ * @param rules         the normalization rules, in file order.
+ * @param metric        the metric to gate on; {@code null} for JMH's primary metric (the score).
+ * @param forkStatistic how a fork's iterations become its value; {@code null} when the file does not say.
+ * @param references    regexes of benchmarks declared references.
  */
-public record GateConfig(NormalizationRules rules, String metric)
+public record GateConfig(NormalizationRules rules, String metric, Stats.ForkStatistic forkStatistic,
+    List<Pattern> references)
 {
     /**
      * @param file a configuration file.
@@ -42,6 +49,8 @@ public record GateConfig(NormalizationRules rules, String metric)
     {
         final List<NormalizationRules.Rule> rules = new ArrayList<>();
         String metric = null;
+        Stats.ForkStatistic forkStatistic = null;
+        final List<Pattern> references = new ArrayList<>();
         final String[] lines = text.split("\n", -1);
         for (int i = 0; i < lines.length; i++)
         {
@@ -78,11 +87,27 @@ public record GateConfig(NormalizationRules rules, String metric)
                     }
                     metric = words[1].equals("primary") ? null : words[1];
                     break;
+                case "fork-statistic":
+                    if (words.length != 2 || !(words[1].equals("median") || words[1].equals("min")))
+                    {
+                        throw new IllegalArgumentException(where + ": expected 'fork-statistic median' or " +
+                            "'fork-statistic min', found '" + line.trim() + "'");
+                    }
+                    forkStatistic = words[1].equals("min") ? Stats.ForkStatistic.MIN : Stats.ForkStatistic.MEDIAN;
+                    break;
+                case "reference":
+                    if (words.length != 2)
+                    {
+                        throw new IllegalArgumentException(where + ": expected 'reference REGEX', found '" +
+                            line.trim() + "'");
+                    }
+                    references.add(NormalizationRules.compile(words[1], where));
+                    break;
                 default:
                     throw new IllegalArgumentException(where + ": unknown directive '" + words[0] +
-                        "' (expected run, normalize or metric)");
+                        "' (expected run, normalize, metric, fork-statistic or reference)");
             }
         }
-        return new GateConfig(new NormalizationRules(rules), metric);
+        return new GateConfig(new NormalizationRules(rules), metric, forkStatistic, List.copyOf(references));
     }
 }

@@ -25,6 +25,26 @@ import java.util.SplittableRandom;
  */
 public final class Stats
 {
+    /**
+     * How a fork's iterations become the fork's one value.
+     * <ul>
+     *   <li>{@link #MEDIAN}: the default; robust to a few disturbed iterations either way.</li>
+     *   <li>{@link #MIN}: the least disturbed iteration, for machines shared with other work, where disturbance only
+     *   ever adds time (or CPU time: a neighbour evicts caches, it never warms them for the benchmark). The minimum
+     *   is then the most robust estimate of the code's own cost (Chen and Revels, "Robust benchmarking in noisy
+     *   environments", 2016, the basis of Julia's BenchmarkTools). Use many short iterations so that some are
+     *   quiet. For scores where more is better (thrpt), "least disturbed" is the maximum: the statistic is applied
+     *   to speeds, so MIN takes the fastest iteration in every mode.</li>
+     * </ul>
+     */
+    public enum ForkStatistic
+    {
+        /** The median of the iterations. */
+        MEDIAN,
+        /** The fastest iteration. */
+        MIN
+    }
+
     private Stats()
     {
     }
@@ -69,6 +89,48 @@ public final class Stats
     }
 
     /**
+     * @param speeds    speeds per fork (more is faster).
+     * @param statistic how a fork's iterations become its value.
+     * @return each fork's value: its median, or its fastest iteration (the largest speed).
+     */
+    public static double[] forkValues(final double[][] speeds, final ForkStatistic statistic)
+    {
+        final double[] values = new double[speeds.length];
+        for (int f = 0; f < speeds.length; f++)
+        {
+            values[f] = forkValue(speeds[f], speeds[f].length, statistic);
+        }
+        return values;
+    }
+
+    /**
+     * @param speeds    speeds per fork (more is faster).
+     * @param statistic how a fork's iterations become its value.
+     * @return the median of the fork values.
+     */
+    public static double level(final double[][] speeds, final ForkStatistic statistic)
+    {
+        return median(forkValues(speeds, statistic));
+    }
+
+    static double forkValue(final double[] speeds, final int n, final ForkStatistic statistic)
+    {
+        if (statistic == ForkStatistic.MIN)
+        {
+            double max = speeds[0];
+            for (int i = 1; i < n; i++)
+            {
+                max = Math.max(max, speeds[i]);
+            }
+            return max;
+        }
+        final double[] copy = Arrays.copyOf(speeds, n);
+        Arrays.sort(copy);
+        final int mid = n / 2;
+        return (n & 1) == 1 ? copy[mid] : (copy[mid - 1] + copy[mid]) / 2;
+    }
+
+    /**
      * The bootstrap distribution of {@code level(candidate) / level(baseline)}, divided by the same ratio of the
      * reference benchmark when one is given (each replicate resamples the reference independently, so its
      * uncertainty widens the interval as it should).
@@ -89,6 +151,31 @@ public final class Stats
         final int replicates,
         final long seed)
     {
+        return bootstrapRatios(baseline, candidate, refBaseline, refCandidate, replicates, seed, ForkStatistic.MEDIAN);
+    }
+
+    /**
+     * As {@link #bootstrapRatios(double[][], double[][], double[][], double[][], int, long)}, with each fork's value
+     * taken by {@code statistic} (the samples must then be speeds: more is faster).
+     *
+     * @param baseline     speeds per fork of the baseline.
+     * @param candidate    speeds per fork of the candidate.
+     * @param refBaseline  speeds per fork of the reference in the baseline run, or {@code null}.
+     * @param refCandidate speeds per fork of the reference in the candidate run, or {@code null}.
+     * @param replicates   number of bootstrap replicates.
+     * @param seed         the random seed.
+     * @param statistic    how a fork's iterations become its value.
+     * @return the replicate ratios, sorted ascending.
+     */
+    public static double[] bootstrapRatios(
+        final double[][] baseline,
+        final double[][] candidate,
+        final double[][] refBaseline,
+        final double[][] refCandidate,
+        final int replicates,
+        final long seed,
+        final ForkStatistic statistic)
+    {
         if (replicates < 1)
         {
             throw new IllegalArgumentException("replicates=" + replicates + ": need at least 1");
@@ -98,10 +185,10 @@ public final class Stats
             throw new IllegalArgumentException("a reference needs both its baseline and its candidate samples");
         }
         final SplittableRandom random = new SplittableRandom(seed);
-        final Resampler base = new Resampler(baseline);
-        final Resampler cand = new Resampler(candidate);
-        final Resampler refBase = refBaseline == null ? null : new Resampler(refBaseline);
-        final Resampler refCand = refCandidate == null ? null : new Resampler(refCandidate);
+        final Resampler base = new Resampler(baseline, statistic);
+        final Resampler cand = new Resampler(candidate, statistic);
+        final Resampler refBase = refBaseline == null ? null : new Resampler(refBaseline, statistic);
+        final Resampler refCand = refCandidate == null ? null : new Resampler(refCandidate, statistic);
         final double[] ratios = new double[replicates];
         for (int r = 0; r < replicates; r++)
         {
@@ -212,9 +299,11 @@ public final class Stats
         private final double[][] forks;
         private final double[] forkValues;
         private final double[] scratch;
+        private final ForkStatistic statistic;
 
-        Resampler(final double[][] forks)
+        Resampler(final double[][] forks, final ForkStatistic statistic)
         {
+            this.statistic = statistic;
             if (forks.length == 0)
             {
                 throw new IllegalArgumentException("no forks to resample");
@@ -244,7 +333,8 @@ public final class Stats
                 {
                     scratch[i] = fork[random.nextInt(k)];
                 }
-                forkValues[f] = medianInPlace(scratch, k);
+                forkValues[f] = statistic == ForkStatistic.MIN ? forkValue(scratch, k, statistic)
+                    : medianInPlace(scratch, k);
             }
             return medianInPlace(forkValues, n);
         }

@@ -126,6 +126,18 @@ class GateTest
     }
 
     @Test
+    void aDeclaredReferenceIsReportedNotGated()
+    {
+        final Map<String, JmhResult> base = run(1, 1000, 500, "avgt");
+        final Map<String, JmhResult> cand = run(2, 1000, 900, "avgt"); // only the reference is slower
+        final Gate.Report report = Gate.compare(base, cand, new Gate.Options().replicates(2000)
+            .references(List.of(java.util.regex.Pattern.compile("ReferenceBenchmark"))));
+        assertEquals(Verdict.REFERENCE, row(report, "ReferenceBenchmark").verdict());
+        assertFalse(report.regressed(), MarkdownReport.render(report, "declared reference"));
+        assertEquals(2, report.tested());
+    }
+
+    @Test
     void tooFewForksIsInconclusive()
     {
         final SplittableRandom random = new SplittableRandom(1);
@@ -219,8 +231,13 @@ class GateTest
         assertTrue(bad.getMessage().startsWith("f:1: expected 'normalize"), bad.getMessage());
         final IllegalArgumentException unknown = assertThrows(IllegalArgumentException.class,
             () -> NormalizationRules.parse("\nnormalise a by b", "f"));
-        assertTrue(unknown.getMessage().startsWith("f:2: unknown directive 'normalise' (expected run, normalize or " +
-            "metric)"), unknown.getMessage());
+        assertTrue(unknown.getMessage().startsWith("f:2: unknown directive 'normalise' (expected run, normalize, " +
+            "metric, fork-statistic or reference)"), unknown.getMessage());
+        assertEquals("Ref\\.memcpy",
+            GateConfig.parse("reference Ref\\.memcpy\n", "f").references().get(0).pattern());
+        assertEquals(Stats.ForkStatistic.MIN, GateConfig.parse("fork-statistic min\n", "f").forkStatistic());
+        assertNull(GateConfig.parse("run x\n", "f").forkStatistic(), "not said: the command line's default");
+        assertThrows(IllegalArgumentException.class, () -> GateConfig.parse("fork-statistic mode\n", "f"));
         final IllegalArgumentException regex = assertThrows(IllegalArgumentException.class,
             () -> NormalizationRules.parse("normalize ring( by ref", "f"));
         assertTrue(regex.getMessage().contains("bad regex 'ring('"), regex.getMessage());

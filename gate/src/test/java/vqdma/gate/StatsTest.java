@@ -30,6 +30,46 @@ class StatsTest
     }
 
     @Test
+    void minTakesTheFastestIterationOfEachFork()
+    {
+        final double[][] speeds = {{1, 5, 3}, {2, 2, 9}, {4, 4, 4}};
+        assertArrayEquals(new double[] {5, 9, 4}, Stats.forkValues(speeds, Stats.ForkStatistic.MIN));
+        assertEquals(5.0, Stats.level(speeds, Stats.ForkStatistic.MIN));
+        assertArrayEquals(new double[] {3, 2, 4}, Stats.forkValues(speeds, Stats.ForkStatistic.MEDIAN));
+    }
+
+    /** One-sided disturbance (a neighbour only ever slows an iteration): the fastest iteration sees through it. */
+    @Test
+    void minSeesThroughOneSidedDisturbance()
+    {
+        final SplittableRandom random = new SplittableRandom(11);
+        final double[][] base = disturbed(random, 100, 8, 10);
+        final double[][] cand = disturbed(random, 90, 8, 10);
+        final double[] byMin = Stats.percentileInterval(Stats.bootstrapRatios(base, cand, null, null, 4000, 3,
+            Stats.ForkStatistic.MIN), 0.95);
+        final double[] byMedian = Stats.percentileInterval(Stats.bootstrapRatios(base, cand, null, null, 4000, 3,
+            Stats.ForkStatistic.MEDIAN), 0.95);
+        assertTrue(byMin[0] < 0.9 && 0.9 < byMin[1] && byMin[1] < 0.95, "min: " + byMin[0] + ".." + byMin[1]);
+        assertTrue(byMedian[1] - byMedian[0] > 2 * (byMin[1] - byMin[0]), "the median's interval is wider: " +
+            byMedian[0] + ".." + byMedian[1]);
+    }
+
+    /** Speeds of forks whose iterations lose 0 to 60% of the time to a neighbour, at random; 1% noise otherwise. */
+    static double[][] disturbed(final SplittableRandom random, final double speed, final int forks, final int iterations)
+    {
+        final double[][] out = new double[forks][iterations];
+        for (int f = 0; f < forks; f++)
+        {
+            for (int i = 0; i < iterations; i++)
+            {
+                final double lost = random.nextDouble() < 0.5 ? 0 : random.nextDouble() * 0.6;
+                out[f][i] = speed * (1 - lost) * (1 + (random.nextDouble() * 2 - 1) * 0.01);
+            }
+        }
+        return out;
+    }
+
+    @Test
     void holmMatchesTheTextbookExample()
     {
         // sorted 0.005 (x4), 0.01 (x3), 0.03 (x2), 0.04 (x1, but never below the previous)
