@@ -29,18 +29,44 @@ class RecordedDataTest
     static final GateConfig CONFIG = GateConfig.parse(
         "normalize vqdma\\.bench\\.ring\\. by vqdma\\.bench\\.ref\\.ReferenceBenchmark\\.compute\n", "selftest.conf");
 
-    static Map<String, JmhResult> recorded(final String name, final String metric)
+    static String text(final String name)
     {
         final String path = "recorded/" + name + ".json";
         try (InputStream in = RecordedDataTest.class.getResourceAsStream(path))
         {
             assertNotNull(in, "missing fixture " + path);
-            return JmhResults.parse(new String(in.readAllBytes(), StandardCharsets.UTF_8), metric);
+            return new String(in.readAllBytes(), StandardCharsets.UTF_8);
         }
         catch (final IOException ex)
         {
             throw new UncheckedIOException(ex);
         }
+    }
+
+    static Map<String, JmhResult> recorded(final String name, final String metric)
+    {
+        return JmhResults.parse(text(name), metric);
+    }
+
+    /** Runs pooled fork by fork, as if one run had measured all their rounds. */
+    static Map<String, JmhResult> pooled(final String metric, final String... names)
+    {
+        final List<String> texts = new ArrayList<>();
+        for (final String name : names)
+        {
+            texts.add(text(name));
+        }
+        return JmhResults.parse(JmhResults.merge(texts), metric);
+    }
+
+    static String[] names(final String kind, final int from, final int to)
+    {
+        final String[] names = new String[to - from + 1];
+        for (int i = from; i <= to; i++)
+        {
+            names[i - from] = name(kind, i);
+        }
+        return names;
     }
 
     static Gate.Report gate(final Map<String, JmhResult> base, final Map<String, JmhResult> cand,
