@@ -79,6 +79,12 @@ final class CompareCommand implements Callable<Integer>
             "with other work). Default: the config's 'fork-statistic' line, else median.")
     String forkStatistic;
 
+    @Option(names = "--level", paramLabel = "median|fast-quartile",
+        description = "A side's level: its median fork (tested with Mann-Whitney U) or its fast quartile (tested " +
+            "with a permutation test), for benchmarks whose forks fall into slower modes. Default: the config's " +
+            "'level' line, else median.")
+    String level;
+
     @Option(names = "--no-normalize", description = "Ignore every normalization rule.")
     boolean noNormalize;
 
@@ -103,9 +109,14 @@ final class CompareCommand implements Callable<Integer>
         String chosenMetric = null;
         Stats.ForkStatistic statistic = Stats.ForkStatistic.MEDIAN;
         List<Pattern> references = List.of();
+        Stats.Level chosenLevel = Stats.Level.MEDIAN;
         if (config != null)
         {
             final GateConfig file = GateConfig.read(config);
+            if (file.level() != null)
+            {
+                chosenLevel = file.level();
+            }
             rules = rules.and(file.rules());
             references = file.references();
             chosenMetric = file.metric();
@@ -113,6 +124,10 @@ final class CompareCommand implements Callable<Integer>
             {
                 statistic = file.forkStatistic();
             }
+        }
+        if (level != null)
+        {
+            chosenLevel = GateConfig.parseLevel(level, "--level");
         }
         if (forkStatistic != null)
         {
@@ -142,6 +157,7 @@ final class CompareCommand implements Callable<Integer>
             .minForks(minForks)
             .forkStatistic(statistic)
             .references(references)
+            .level(chosenLevel)
             .rules(rules);
         final Map<String, JmhResult> base = JmhResults.read(baseline, chosenMetric);
         final Map<String, JmhResult> cand = JmhResults.read(candidate, chosenMetric);
@@ -152,9 +168,12 @@ final class CompareCommand implements Callable<Integer>
                 " (run JMH with -prof vqdma.bench.CpuTimeProfiler; scripts/gate run does)" : ""));
         }
         final Gate.Report report = Gate.compare(base, cand, options);
-        final String heading = (title != null ? title : "Perf gate: " + candidate + " vs " + baseline) +
-            (chosenMetric == null ? "" : " (metric " + chosenMetric + ")") +
-            (statistic == Stats.ForkStatistic.MIN ? " (fastest iteration per fork)" : "");
+        final List<String> how = new ArrayList<>();
+        how.add(chosenMetric == null ? "JMH score" : chosenMetric);
+        how.add(statistic == Stats.ForkStatistic.MIN ? "fastest iteration per fork" : "median iteration per fork");
+        how.add(chosenLevel == Stats.Level.FAST_QUARTILE ? "fast quartile of forks" : "median fork");
+        final String heading = (title != null ? title : "Perf gate: " + candidate + " vs " + baseline) + " (" +
+            String.join(", ", how) + ")";
         final String text = MarkdownReport.render(report, heading);
         final PrintWriter out = spec.commandLine().getOut();
         out.print(text);

@@ -26,7 +26,7 @@ import java.util.stream.Collectors;
  *   <li>its confidence interval is the percentile interval of a two-stage bootstrap (forks, then iterations), the
  *   reference resampled too;</li>
  *   <li>significance is a Mann-Whitney U test on the fork values (each side's divided by its own run's reference
- *   level when normalized), its p-values adjusted with Holm-Bonferroni across all the benchmarks compared.</li>
+ *   level when normalized), or, with {@link Stats.Level#FAST_QUARTILE}, a permutation test of the fast quartile, its p-values adjusted with Holm-Bonferroni across all the benchmarks compared.</li>
  * </ol>
  * Holm rather than Benjamini-Hochberg: the gate fails a merge on a single "regressed", so the error to bound is the
  * chance of any false alarm in the whole table (family-wise error rate), which Holm bounds at alpha under any
@@ -61,6 +61,23 @@ public final class Gate
         Stats.ForkStatistic forkStatistic = Stats.ForkStatistic.MEDIAN;
         NormalizationRules rules = NormalizationRules.NONE;
         List<Pattern> references = List.of();
+        Stats.Level level = Stats.Level.MEDIAN;
+
+        /**
+         * @param level how a side's fork values become its level (and which test goes with it).
+         * @return this.
+         */
+        public Options level(final Stats.Level level)
+        {
+            this.level = level;
+            return this;
+        }
+
+        /** @return how a side's fork values become its level. */
+        public Stats.Level level()
+        {
+            return level;
+        }
 
         /**
          * @param references regexes of benchmarks that are references (reported as the machine's speed ratio, never
@@ -336,7 +353,7 @@ public final class Gate
             final int row = testedRows.get(i);
             rows.set(row, verdict(rows.get(row), adjusted[i], options));
         }
-        if (!testedRows.isEmpty())
+        if (!testedRows.isEmpty() && options.level == Stats.Level.MEDIAN)
         {
             int fewest = Integer.MAX_VALUE;
             int fewestOther = Integer.MAX_VALUE;
@@ -391,8 +408,9 @@ public final class Gate
         final double[][] refBaseSpeeds = refBase == null ? null : refBase.speeds(null);
         final double[][] refCandSpeeds = refCand == null ? null : refCand.speeds(refBase.unit());
         final Stats.ForkStatistic stat = options.forkStatistic;
-        final double baseSpeed = Stats.level(baseSpeeds, stat);
-        final double candSpeed = Stats.level(candSpeeds, stat);
+        final Stats.Level level = options.level;
+        final double baseSpeed = Stats.level(Stats.forkValues(baseSpeeds, stat), level);
+        final double candSpeed = Stats.level(Stats.forkValues(candSpeeds, stat), level);
         final double rawRatio = candSpeed / baseSpeed;
         final double machineRatio = refBase == null ? 1.0 :
             Stats.level(refCandSpeeds, stat) / Stats.level(refBaseSpeeds, stat);
@@ -400,7 +418,7 @@ public final class Gate
         // One seed per benchmark, derived from its key: reports do not change when benchmarks are added or removed.
         final long seed = options.seed * 0x9E3779B97F4A7C15L + base.identity().hashCode();
         final double[] replicates = Stats.bootstrapRatios(baseSpeeds, candSpeeds, refBaseSpeeds, refCandSpeeds,
-            options.replicates, seed, stat);
+            options.replicates, seed, stat, level);
         final double[] ci = Stats.percentileInterval(replicates, options.confidence);
         // Levels back in the baseline's unit (a speed inverted for time-per-op units).
         final boolean higher = base.higherIsBetter();
@@ -425,7 +443,8 @@ public final class Gate
                 1.0 / Stats.level(refBaseSpeeds, stat));
             final double[] candForks = scale(Stats.forkValues(candSpeeds, stat), refCand == null ? 1.0 :
                 1.0 / Stats.level(refCandSpeeds, stat));
-            p = Stats.mannWhitneyP(baseForks, candForks);
+            p = level == Stats.Level.MEDIAN ? Stats.mannWhitneyP(baseForks, candForks)
+                : Stats.permutationP(baseForks, candForks, level, options.replicates, seed);
         }
         final Verdict verdict = isReference ? Verdict.REFERENCE : Verdict.INCONCLUSIVE;
         return new Comparison(base.displayKey(), base.mode(), unit, baseLevel, candLevel, base.forkCount(),

@@ -18,15 +18,18 @@ import java.util.regex.Pattern;
  *   fork-statistic median|min                   a fork's value: its median or its fastest iteration
  *   reference REGEX                             benchmarks that are references (never gated) even where no
  *                                               normalize line uses them
+ *   level median|fast-quartile                  a side's level: its median fork (Mann-Whitney U) or its fast
+ *                                               quartile (permutation test)
  * </pre>
  *
  * @param rules         the normalization rules, in file order.
  * @param metric        the metric to gate on; {@code null} for JMH's primary metric (the score).
  * @param forkStatistic how a fork's iterations become its value; {@code null} when the file does not say.
  * @param references    regexes of benchmarks declared references.
+ * @param level         how a side's fork values become its level; {@code null} when the file does not say.
  */
 public record GateConfig(NormalizationRules rules, String metric, Stats.ForkStatistic forkStatistic,
-    List<Pattern> references)
+    List<Pattern> references, Stats.Level level)
 {
     /**
      * @param file a configuration file.
@@ -51,6 +54,7 @@ public record GateConfig(NormalizationRules rules, String metric, Stats.ForkStat
         String metric = null;
         Stats.ForkStatistic forkStatistic = null;
         final List<Pattern> references = new ArrayList<>();
+        Stats.Level level = null;
         final String[] lines = text.split("\n", -1);
         for (int i = 0; i < lines.length; i++)
         {
@@ -103,11 +107,31 @@ public record GateConfig(NormalizationRules rules, String metric, Stats.ForkStat
                     }
                     references.add(NormalizationRules.compile(words[1], where));
                     break;
+                case "level":
+                    level = parseLevel(words.length == 2 ? words[1] : "", where + ": 'level'");
+                    break;
                 default:
                     throw new IllegalArgumentException(where + ": unknown directive '" + words[0] +
-                        "' (expected run, normalize, metric, fork-statistic or reference)");
+                        "' (expected run, normalize, metric, fork-statistic, reference or level)");
             }
         }
-        return new GateConfig(new NormalizationRules(rules), metric, forkStatistic, List.copyOf(references));
+        return new GateConfig(new NormalizationRules(rules), metric, forkStatistic, List.copyOf(references), level);
+    }
+
+    /**
+     * @param word  {@code median} or {@code fast-quartile}.
+     * @param where for the message.
+     * @return the level.
+     * @throws IllegalArgumentException for any other word.
+     */
+    static Stats.Level parseLevel(final String word, final String where)
+    {
+        switch (word)
+        {
+            case "median": return Stats.Level.MEDIAN;
+            case "fast-quartile": return Stats.Level.FAST_QUARTILE;
+            default: throw new IllegalArgumentException(where + ": expected median or fast-quartile, found '" + word +
+                "'");
+        }
     }
 }

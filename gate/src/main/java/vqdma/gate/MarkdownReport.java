@@ -24,10 +24,13 @@ public final class MarkdownReport
         sb.append("### ").append(title).append("\n\n");
         sb.append(String.format(Locale.ROOT, "Speed ratio = candidate speed / baseline speed: **above 1 the candidate " +
             "is faster** (thrpt: candidate/baseline score; avgt, sample, ss: baseline/candidate time). Levels are " +
-            "medians over forks of each fork's %s. %d%% bootstrap interval over forks then iterations; p: " +
-            "Mann-Whitney U on the fork values, Holm-adjusted over %d benchmarks; threshold %s, alpha %s.%n%n",
+            "the %s over forks of each fork's %s. %d%% bootstrap interval over forks then iterations; p: " +
+            "%s on the fork values, Holm-adjusted over %d benchmarks; threshold %s, alpha %s.%n%n",
+            o.level() == Stats.Level.MEDIAN ? "median" : "fast quartile",
             o.forkStatistic() == Stats.ForkStatistic.MIN ? "fastest iteration" : "median iteration",
-            Math.round(o.confidence() * 100), report.tested(), percent(o.threshold()), num(o.alpha())));
+            Math.round(o.confidence() * 100),
+            o.level() == Stats.Level.MEDIAN ? "Mann-Whitney U" : "permutation test of the fast quartile",
+            report.tested(), percent(o.threshold()), num(o.alpha())));
         sb.append("| benchmark | mode | baseline | candidate | forks | speed ratio | ")
             .append(Math.round(o.confidence() * 100)).append("% CI | p (Holm) | verdict | note |\n");
         sb.append("|---|---|---:|---:|---:|---:|---|---:|---|---|\n");

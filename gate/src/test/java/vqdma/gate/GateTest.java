@@ -232,10 +232,12 @@ class GateTest
         final IllegalArgumentException unknown = assertThrows(IllegalArgumentException.class,
             () -> NormalizationRules.parse("\nnormalise a by b", "f"));
         assertTrue(unknown.getMessage().startsWith("f:2: unknown directive 'normalise' (expected run, normalize, " +
-            "metric, fork-statistic or reference)"), unknown.getMessage());
+            "metric, fork-statistic, reference or level)"), unknown.getMessage());
         assertEquals("Ref\\.memcpy",
             GateConfig.parse("reference Ref\\.memcpy\n", "f").references().get(0).pattern());
         assertEquals(Stats.ForkStatistic.MIN, GateConfig.parse("fork-statistic min\n", "f").forkStatistic());
+        assertEquals(Stats.Level.FAST_QUARTILE, GateConfig.parse("level fast-quartile\n", "f").level());
+        assertThrows(IllegalArgumentException.class, () -> GateConfig.parse("level fastest\n", "f"));
         assertNull(GateConfig.parse("run x\n", "f").forkStatistic(), "not said: the command line's default");
         assertThrows(IllegalArgumentException.class, () -> GateConfig.parse("fork-statistic mode\n", "f"));
         final IllegalArgumentException regex = assertThrows(IllegalArgumentException.class,

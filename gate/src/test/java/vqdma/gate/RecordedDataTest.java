@@ -26,8 +26,12 @@ class RecordedDataTest
     static final int RUNS = 10;
     static final int BURN_RUNS = 4;
     static final String CPU = "cpu.time.norm";
-    static final GateConfig CONFIG = GateConfig.parse(
-        "normalize vqdma\\.bench\\.ring\\. by vqdma\\.bench\\.ref\\.ReferenceBenchmark\\.compute\n", "selftest.conf");
+    /** What gate/selftest.conf and gate/gate.conf say, on the metric each test names. */
+    static final GateConfig CONFIG = GateConfig.parse(String.join("\n",
+        "normalize vqdma\\.bench\\.ring\\. by vqdma\\.bench\\.ref\\.ReferenceBenchmark\\.compute",
+        "reference vqdma\\.bench\\.ref\\.ReferenceBenchmark",
+        "fork-statistic min",
+        "level fast-quartile"), "selftest.conf");
 
     static String text(final String name)
     {
@@ -72,7 +76,8 @@ class RecordedDataTest
     static Gate.Report gate(final Map<String, JmhResult> base, final Map<String, JmhResult> cand,
         final NormalizationRules rules)
     {
-        return Gate.compare(base, cand, new Gate.Options().rules(rules));
+        return Gate.compare(base, cand, new Gate.Options().rules(rules).references(CONFIG.references())
+            .forkStatistic(CONFIG.forkStatistic()).level(CONFIG.level()));
     }
 
     static String name(final String kind, final int i)

@@ -70,6 +70,68 @@ class StatsTest
     }
 
     @Test
+    void fastQuartileLevelAndItsPermutationTest()
+    {
+        final double[] speeds = {1, 2, 3, 4, 5};
+        assertEquals(3.0, Stats.level(speeds, Stats.Level.MEDIAN));
+        assertEquals(4.0, Stats.level(speeds, Stats.Level.FAST_QUARTILE), "0.75 quantile of the speeds");
+        final double[] same = {5, 5, 5, 5};
+        assertEquals(1.0, Stats.permutationP(same, same, Stats.Level.FAST_QUARTILE, 500, 1), "no difference at all");
+        final double[] slow = {1, 1.1, 1.2, 1.3, 1.4, 1.5, 1.6, 1.7};
+        final double[] fast = {2, 2.1, 2.2, 2.3, 2.4, 2.5, 2.6, 2.7};
+        final double p = Stats.permutationP(slow, fast, Stats.Level.FAST_QUARTILE, 5000, 1);
+        assertTrue(p < 0.01, "separated samples: p=" + p);
+        assertEquals(p, Stats.permutationP(slow, fast, Stats.Level.FAST_QUARTILE, 5000, 1), "seeded");
+        assertTrue(Stats.permutationP(slow, slow.clone(), Stats.Level.FAST_QUARTILE, 2000, 2) > 0.5);
+    }
+
+    /**
+     * Forks in two modes, a third of them 40% slower at random: a 10% change of the code shows in the fast quartile
+     * and its permutation test in most of 40 trials of 8 forks a side, while two runs of the same code raise no more
+     * alarms than alpha allows.
+     */
+    @Test
+    void fastQuartileSeesThroughSlowForkModes()
+    {
+        int detected = 0;
+        int detectedByRanks = 0;
+        int alarms = 0;
+        for (long seed = 0; seed < 40; seed++)
+        {
+            final SplittableRandom random = new SplittableRandom(seed);
+            final double[] base = modal(random, 1.0, 8);
+            final double[] same = modal(random, 1.0, 8);
+            final double[] slower = modal(random, 1 / 1.1, 8);
+            if (Stats.permutationP(base, slower, Stats.Level.FAST_QUARTILE, 2000, seed) < 0.05)
+            {
+                detected++;
+            }
+            if (Stats.mannWhitneyP(base, slower) < 0.05)
+            {
+                detectedByRanks++;
+            }
+            if (Stats.permutationP(base, same, Stats.Level.FAST_QUARTILE, 2000, seed) < 0.05)
+            {
+                alarms++;
+            }
+        }
+        assertTrue(detected >= 20, "detected " + detected + "/40 (by ranks of all forks " + detectedByRanks + ")");
+        assertTrue(alarms <= 4, "A/A alarms " + alarms + "/40 at alpha 0.05");
+    }
+
+    /** Fork speeds: 2% noise, and a third of the forks in a mode 40% slower. */
+    static double[] modal(final SplittableRandom random, final double speed, final int forks)
+    {
+        final double[] out = new double[forks];
+        for (int f = 0; f < forks; f++)
+        {
+            final double mode = random.nextInt(3) == 0 ? 1 / 1.4 : 1.0;
+            out[f] = speed * mode * (1 + (random.nextDouble() * 2 - 1) * 0.02);
+        }
+        return out;
+    }
+
+    @Test
     void holmMatchesTheTextbookExample()
     {
         // sorted 0.005 (x4), 0.01 (x3), 0.03 (x2), 0.04 (x1, but never below the previous)
