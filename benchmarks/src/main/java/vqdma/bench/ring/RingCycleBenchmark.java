@@ -77,12 +77,21 @@ public class RingCycleBenchmark
     static final int DESCRIPTORS = 128;
     static final int BUFFER = 512;
 
+    /**
+     * The perf-regression gate's injected regression ({@code scripts/gate-selftest}): with
+     * {@code -Dvqdma.bench.extraCycleEvery=N} every N-th call of {@link #cycle} runs a second complete batch, so the
+     * hot path does 100/N % more real ring work per operation. A {@code static final}: at 0, the default, the JIT
+     * folds the branch away and inlines {@link #batch} into {@link #cycle}: the benchmark is what it always was.
+     */
+    static final int EXTRA_CYCLE_EVERY = Integer.getInteger("vqdma.bench.extraCycleEvery", 0);
+
     Virtqueue vq;
     VhostVirtqueue device;
     DescriptorChain chain;
     SgList sg;
     long buffers;
     final Object[] tokens = new Object[DESCRIPTORS];
+    int cyclesSinceExtra;
 
     /** Outcomes, per iteration: chains completed and the bytes the device reported. */
     @AuxCounters(AuxCounters.Type.EVENTS)
@@ -144,6 +153,22 @@ public class RingCycleBenchmark
 
     @Benchmark
     public void cycle(final Counters counters, final Blackhole bh)
+    {
+        int batches = 1;
+        if (EXTRA_CYCLE_EVERY > 0 && ++cyclesSinceExtra == EXTRA_CYCLE_EVERY)
+        {
+            cyclesSinceExtra = 0;
+            batches = 2;
+        }
+        // One call site, so that the JIT compiles the batch the same way with the flag on as with it off.
+        for (int b = 0; b < batches; b++)
+        {
+            batch(counters, bh);
+        }
+    }
+
+    /** One batch through the ring and back: the operation {@link #cycle} measures. */
+    private void batch(final Counters counters, final Blackhole bh)
     {
         final Virtqueue vq = this.vq;
         final VhostVirtqueue device = this.device;

@@ -1,0 +1,53 @@
+package vqdma.gate;
+
+/**
+ * The gate's finding for one benchmark.
+ *
+ * @param key            the benchmark name with its parameters ({@link JmhResult#displayKey()}).
+ * @param mode           JMH's mode.
+ * @param unit           the baseline's unit; the levels are in it.
+ * @param baselineLevel  the baseline's level (median over forks of each fork's value), in {@code unit}; NaN if absent.
+ * @param candidateLevel the candidate's level, in {@code unit}; NaN if absent.
+ * @param baselineForks  forks in the baseline (0 if absent).
+ * @param candidateForks forks in the candidate (0 if absent).
+ * @param rawRatio       candidate speed / baseline speed, before normalization (above 1: the candidate is faster).
+ * @param ratio          the speed ratio the verdict is on: {@code rawRatio} divided by the reference's when
+ *                       normalized.
+ * @param ciLow          lower end of the bootstrap confidence interval of {@code ratio}.
+ * @param ciHigh         upper end.
+ * @param reference      the reference benchmark's key when normalized, else {@code null}.
+ * @param p              the Mann-Whitney U p-value on the fork values; NaN when not tested.
+ * @param pAdjusted      {@code p} after Holm-Bonferroni across the benchmarks tested; NaN when not tested.
+ * @param verdict        the verdict.
+ * @param note           why the verdict is what it is, when that is not obvious; empty otherwise.
+ */
+public record Comparison(
+    String key,
+    String mode,
+    String unit,
+    double baselineLevel,
+    double candidateLevel,
+    int baselineForks,
+    int candidateForks,
+    double rawRatio,
+    double ratio,
+    double ciLow,
+    double ciHigh,
+    String reference,
+    double p,
+    double pAdjusted,
+    Verdict verdict,
+    String note)
+{
+    /**
+     * @param verdict the new verdict.
+     * @param note    the new note.
+     * @param pAdjusted the adjusted p-value.
+     * @return a copy with those changed.
+     */
+    Comparison with(final Verdict verdict, final String note, final double pAdjusted)
+    {
+        return new Comparison(key, mode, unit, baselineLevel, candidateLevel, baselineForks, candidateForks, rawRatio,
+            ratio, ciLow, ciHigh, reference, p, pAdjusted, verdict, note);
+    }
+}

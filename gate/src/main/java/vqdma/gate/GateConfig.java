@@ -1,0 +1,137 @@
+package vqdma.gate;
+
+import java.io.IOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.regex.Pattern;
+
+/**
+ * The gate's configuration file ({@code gate/gate.conf}): one directive per line, {@code #} starts a comment.
+ * <pre>
+ *   run REGEX [JMH options]                     a selection scripts/gate run measures (read by the script only)
+ *   normalize BENCHMARK_REGEX by REFERENCE_REGEX see {@link NormalizationRules}
+ *   metric NAME                                 gate on this secondary metric instead of JMH's score
+ *                                               (e.g. cpu.time.norm from vqdma.bench.CpuTimeProfiler)
+ *   fork-statistic median|min                   a fork's value: its median or its fastest iteration
+ *   reference REGEX                             benchmarks that are references (never gated) even where no
+ *                                               normalize line uses them
+ *   level median|fast-quartile                  a side's level: its median fork (Mann-Whitney U) or its fast
+ *                                               quartile (permutation test)
+ * </pre>
+ *
+ * @param rules         the normalization rules, in file order.
+ * @param metric        the metric to gate on; {@code null} for JMH's primary metric (the score).
+ * @param forkStatistic how a fork's iterations become its value; {@code null} when the file does not say.
+ * @param references    regexes of benchmarks declared references.
+ * @param level         how a side's fork values become its level; {@code null} when the file does not say.
+ */
+public record GateConfig(NormalizationRules rules, String metric, Stats.ForkStatistic forkStatistic,
+    List<Pattern> references, Stats.Level level)
+{
+    /**
+     * @param file a configuration file.
+     * @return its configuration.
+     * @throws IOException if it cannot be read.
+     * @throws IllegalArgumentException on a malformed line, naming the file and line.
+     */
+    public static GateConfig read(final Path file) throws IOException
+    {
+        return parse(Files.readString(file, StandardCharsets.UTF_8), file.toString());
+    }
+
+    /**
+     * @param text   configuration text.
+     * @param origin its name, for messages.
+     * @return its configuration.
+     * @throws IllegalArgumentException on a malformed line, naming origin and line.
+     */
+    public static GateConfig parse(final String text, final String origin)
+    {
+        final List<NormalizationRules.Rule> rules = new ArrayList<>();
+        String metric = null;
+        Stats.ForkStatistic forkStatistic = null;
+        final List<Pattern> references = new ArrayList<>();
+        Stats.Level level = null;
+        final String[] lines = text.split("\n", -1);
+        for (int i = 0; i < lines.length; i++)
+        {
+            final String where = origin + ":" + (i + 1);
+            String line = lines[i];
+            final int hash = line.indexOf('#');
+            if (hash >= 0)
+            {
+                line = line.substring(0, hash);
+            }
+            final String[] words = line.trim().split("\\s+");
+            if (words.length == 1 && words[0].isEmpty())
+            {
+                continue;
+            }
+            switch (words[0])
+            {
+                case "run":
+                    break;
+                case "normalize":
+                    if (words.length != 4 || !words[2].equals("by"))
+                    {
+                        throw new IllegalArgumentException(where + ": expected 'normalize BENCHMARK_REGEX by " +
+                            "REFERENCE_REGEX', found '" + line.trim() + "'");
+                    }
+                    rules.add(new NormalizationRules.Rule(NormalizationRules.compile(words[1], where),
+                        NormalizationRules.compile(words[3], where), where));
+                    break;
+                case "metric":
+                    if (words.length != 2)
+                    {
+                        throw new IllegalArgumentException(where + ": expected 'metric NAME', found '" + line.trim() +
+                            "'");
+                    }
+                    metric = words[1].equals("primary") ? null : words[1];
+                    break;
+                case "fork-statistic":
+                    if (words.length != 2 || !(words[1].equals("median") || words[1].equals("min")))
+                    {
+                        throw new IllegalArgumentException(where + ": expected 'fork-statistic median' or " +
+                            "'fork-statistic min', found '" + line.trim() + "'");
+                    }
+                    forkStatistic = words[1].equals("min") ? Stats.ForkStatistic.MIN : Stats.ForkStatistic.MEDIAN;
+                    break;
+                case "reference":
+                    if (words.length != 2)
+                    {
+                        throw new IllegalArgumentException(where + ": expected 'reference REGEX', found '" +
+                            line.trim() + "'");
+                    }
+                    references.add(NormalizationRules.compile(words[1], where));
+                    break;
+                case "level":
+                    level = parseLevel(words.length == 2 ? words[1] : "", where + ": 'level'");
+                    break;
+                default:
+                    throw new IllegalArgumentException(where + ": unknown directive '" + words[0] +
+                        "' (expected run, normalize, metric, fork-statistic, reference or level)");
+            }
+        }
+        return new GateConfig(new NormalizationRules(rules), metric, forkStatistic, List.copyOf(references), level);
+    }
+
+    /**
+     * @param word  {@code median} or {@code fast-quartile}.
+     * @param where for the message.
+     * @return the level.
+     * @throws IllegalArgumentException for any other word.
+     */
+    static Stats.Level parseLevel(final String word, final String where)
+    {
+        switch (word)
+        {
+            case "median": return Stats.Level.MEDIAN;
+            case "fast-quartile": return Stats.Level.FAST_QUARTILE;
+            default: throw new IllegalArgumentException(where + ": expected median or fast-quartile, found '" + word +
+                "'");
+        }
+    }
+}
