@@ -77,7 +77,7 @@ final class Charts
         for (final Map<String, String> facet : facets(cells, Set.of("size", "ops")))
         {
             final List<JmhResult> members = members(cells, facet);
-            final String suffix = facet.isEmpty() ? "" : " (" + label(facet) + ")";
+            final String suffix = suffix(facet, members, Set.of("size", "ops"));
             out.add(sizeSweep("dma-size" + slug(facet), "DMA map+unmap: throughput vs request size" + suffix,
                 "Bytes per second through one map + unmap of a buffer of each size, per DMA op, on one thread " +
                     "(log scales; higher is better). memcpy is the copy a bounce buffer must make, the physical " +
@@ -119,7 +119,8 @@ final class Charts
                     continue;
                 }
                 any = true;
-                final String name = "vs " + copy + (lineParams.isEmpty() ? "" : ": " + label(b.params(), lineParams));
+                final String name = (lineParams.contains("ops") ? "" : b.param("ops") + " ") + "vs " + copy +
+                    (lineParams.isEmpty() ? "" : ": " + label(b.params(), lineParams));
                 final Plot.Line line = lines.computeIfAbsent(name, Plot.Line::new);
                 final double x = log2(size(b));
                 if (b.failedCompletely())
@@ -146,7 +147,8 @@ final class Charts
         {
             return List.of();
         }
-        final XYChart chart = Plot.xy("SWIOTLB bounce vs memcpy: fraction of the copy limit achieved",
+        final XYChart chart = Plot.xy("SWIOTLB bounce vs memcpy: fraction of the copy limit achieved" +
+                suffix(Map.of(), bounces, lineParams, Set.of("size", "ops", "pool")),
             "request size", "memcpy time / map+unmap time");
         Plot.sizeAxis(chart);
         Plot.addLines(chart, new ArrayList<>(lines.values()), failedX, 0);
@@ -203,7 +205,7 @@ final class Charts
         notFacet.add("size");
         for (final Map<String, String> facet : facets(cells, notFacet))
         {
-            final String suffix = facet.isEmpty() ? "" : " (" + label(facet) + ")";
+            final String suffix = suffix(facet, members(cells, facet), notFacet);
             out.add(sizeSweep("blk-clamp" + slug(facet), "virtio-blk: clamp off (2019) vs on (the fix)" + suffix,
                 "Bytes per second of virtio-blk requests end to end (driver, ring, device, backend, completion) " +
                     "by request size, with max_segment_size clamped to what the DMA layer can map (clamp=true, the " +
@@ -267,10 +269,19 @@ final class Charts
             JmhResult::opsPerSecond, "operations per second"));
     }
 
+    /** What the peers are, by the name their benchmark class starts with. */
+    private static final Map<String, String> PEERS = Map.of(
+        "Jctools", "JCTools SpscArrayQueue",
+        "Agrona", "Agrona OneToOneRingBuffer");
+
     private static String implementation(final JmhResult r)
     {
         final String name = r.simpleClassName().replace("Benchmark", "").replace("RoundTrip", "");
-        return r.group().equals("ring") ? "vqdma " + (name.isEmpty() ? "ring" : name.toLowerCase(Locale.ROOT)) : name;
+        if (r.group().equals("ring"))
+        {
+            return "vqdma " + (name.isEmpty() ? "ring" : name.toLowerCase(Locale.ROOT));
+        }
+        return PEERS.getOrDefault(name, name);
     }
 
     // ---------------------------------------------------------------------------------------------- IOMMU modes
@@ -413,6 +424,7 @@ final class Charts
             }
         }
         Plot.colourBars(chart);
+        Plot.labelIfFew(chart);
         if (xs.stream().mapToInt(String::length).sum() > 90)
         {
             chart.getStyler().setXAxisLabelRotation(20);
@@ -429,8 +441,8 @@ final class Charts
             final JmhResult.Metric m = r.secondary().get(c);
             if (m != null && m.score() > 0)
             {
-                out.append(' ').append(c).append('=').append(Units.number(m.score())).append(' ')
-                    .append(m.unit());
+                out.append(' ').append(c).append('=').append(Units.number(m.score()))
+                    .append(m.unit().equals("#") ? "" : " " + m.unit());
             }
         }
         return out.toString().trim();
@@ -526,6 +538,37 @@ final class Charts
     private static String label(final Map<String, String> facet)
     {
         return label(facet, facet.keySet());
+    }
+
+    /**
+     * @param facet   the chart's facet.
+     * @param members its results.
+     * @param exclude parameters that are axes or series.
+     * @return " (name=value ...)" of the facet and of the parameters every member has with the same value (what a
+     * reader needs to know about the chart: {@code dir=TO_DEVICE}), or nothing.
+     */
+    private static String suffix(final Map<String, String> facet, final List<JmhResult> members,
+        final Set<String> exclude)
+    {
+        return suffix(facet, members, exclude, Set.of());
+    }
+
+    private static String suffix(final Map<String, String> facet, final List<JmhResult> members,
+        final Set<String> exclude, final Set<String> alsoExclude)
+    {
+        final Map<String, String> shown = new LinkedHashMap<>(facet);
+        if (!members.isEmpty())
+        {
+            members.get(0).params().forEach((k, v) ->
+            {
+                if (!exclude.contains(k) && !alsoExclude.contains(k) && !shown.containsKey(k) &&
+                    members.stream().allMatch(r -> v.equals(r.param(k))))
+                {
+                    shown.put(k, v);
+                }
+            });
+        }
+        return shown.isEmpty() ? "" : " (" + label(shown) + ")";
     }
 
     /** @return {@code -value-value} of a facet, for file names; empty for no facet. */

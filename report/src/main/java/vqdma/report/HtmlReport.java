@@ -1,5 +1,7 @@
 package vqdma.report;
 
+import org.knowm.xchart.CategoryChart;
+
 import java.util.HashMap;
 import java.util.LinkedHashSet;
 import java.util.List;
@@ -32,6 +34,7 @@ final class HtmlReport
         tr.fail td { background: #fff0f0; } td.err { color: #a00000; font-weight: bold; }
         .faster { color: #006400; font-weight: bold; } .slower { color: #a00000; font-weight: bold; }
         nav a { margin-right: 1em; } code { background: #f3f3f3; padding: 0 3px; }
+        .wide { overflow-x: auto; }
         """;
 
     private static final String SCRIPT = """
@@ -151,7 +154,8 @@ final class HtmlReport
                 .append(".</b> ").append(esc(f.caption()));
             if (f.baseline())
             {
-                h.append(" Dashed lines (pale bars): the baseline ").append(esc(r.baselineName())).append('.');
+                h.append(f.chart() instanceof CategoryChart ? " Pale bars: " : " Dashed lines: ").append("the baseline ")
+                    .append(esc(r.baselineName())).append('.');
             }
             h.append("</figcaption>\n");
             if (!f.failed().isEmpty())
@@ -176,7 +180,7 @@ final class HtmlReport
             .append("faster or slower only when JMH's 99.9% intervals do not overlap and the ratio is off by more ")
             .append("than ").append(Math.round(Comparison.THRESHOLD * 100)).append("%. Different machines or ")
             .append("iteration settings make this a hint, not a verdict (<code>scripts/gate</code> is the test).</p>\n");
-        h.append("<table class=\"comparison\">\n<tr><th>benchmark</th><th>parameters</th><th>mode</th>")
+        h.append("<table class=\"comparison\">\n<tr><th>benchmark</th><th>parameters</th><th>jmh mode</th>")
             .append("<th>baseline</th><th>this run</th><th>unit</th><th>ratio</th><th>verdict</th></tr>\n");
         for (final Comparison.Row row : c.rows)
         {
@@ -212,9 +216,9 @@ final class HtmlReport
                 x.secondary().keySet().stream().filter(HtmlReport::shown).forEach(counters::add);
             }
             h.append("<h3 id=\"").append(esc(Charts.slug(e.getKey()))).append("\">").append(esc(e.getKey()))
-                .append("</h3>\n<table class=\"results\">\n<tr><th>method</th>");
+                .append("</h3>\n<div class=\"wide\"><table class=\"results\">\n<tr><th>method</th>");
             params.forEach(p -> h.append("<th>").append(esc(p)).append("</th>"));
-            h.append("<th>mode</th><th>score</th><th>\u00b1</th><th>unit</th>");
+            h.append("<th>jmh mode</th><th>score</th><th>\u00b1</th><th>unit</th>");
             counters.forEach(c -> h.append("<th>").append(esc(c)).append("</th>"));
             final boolean base = r.comparison() != null;
             if (base)
@@ -263,7 +267,7 @@ final class HtmlReport
                 }
                 h.append("</tr>\n");
             }
-            h.append("</table>\n");
+            h.append("</table></div>\n");
         }
     }
 

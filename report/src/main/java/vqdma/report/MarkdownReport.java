@@ -44,7 +44,7 @@ final class MarkdownReport
                 .append("Speed ratio now / baseline (above 1 is faster); faster or slower only when the 99.9% ")
                 .append("intervals do not overlap and the ratio is off by more than ")
                 .append(Math.round(Comparison.THRESHOLD * 100)).append("%.\n\n")
-                .append("| benchmark | parameters | mode | baseline | this run | unit | ratio | verdict |\n")
+                .append("| benchmark | parameters | jmh mode | baseline | this run | unit | ratio | verdict |\n")
                 .append("| --- | --- | --- | ---: | ---: | --- | ---: | --- |\n");
             for (final Comparison.Row row : c.rows)
             {
@@ -70,7 +70,7 @@ final class MarkdownReport
             }
             m.append("### ").append(e.getKey()).append("\n\n| method |");
             params.forEach(p -> m.append(' ').append(p).append(" |"));
-            m.append(" mode | score | \u00b1 | unit |");
+            m.append(" jmh mode | score | \u00b1 | unit |");
             counters.forEach(c -> m.append(' ').append(c).append(" |"));
             m.append("\n| --- |");
             params.forEach(p -> m.append(" --- |"));

@@ -114,8 +114,8 @@ final class Plot
 
     /**
      * @param v a tick value.
-     * @return it with thousands separators up to ten million, scientific beyond or below a thousandth (XChart's
-     * default writes 1E5 for 100,000).
+     * @return it with thousands separators and few decimals up to ten million, scientific beyond or below a
+     * thousandth (XChart's default writes 1E5 for 100,000). Bar labels use it too.
      */
     static String tick(final Double v)
     {
@@ -128,7 +128,8 @@ final class Plot
         {
             return String.format(Locale.ROOT, "%.0e", v);
         }
-        return new DecimalFormat("#,##0.###", DecimalFormatSymbols.getInstance(Locale.ROOT)).format(v);
+        final String pattern = a >= 100 ? "#,##0" : a >= 1 ? "#,##0.#" : "#,##0.###";
+        return new DecimalFormat(pattern, DecimalFormatSymbols.getInstance(Locale.ROOT)).format(v);
     }
 
     /**
@@ -203,13 +204,44 @@ final class Plot
         }
     }
 
-    /** A legend below the plot holds about five entries in a row; more go to the right, one per line. */
+    /** A legend below the plot holds about four entries in a row; more go to the right, one per line. */
     private static void legendFor(final AxesChartStyler s, final int entries)
     {
-        if (entries > 5)
+        if (entries > 4)
         {
             s.setLegendPosition(Styler.LegendPosition.OutsideE);
             s.setLegendLayout(Styler.LegendLayout.Vertical);
+        }
+    }
+
+    /**
+     * Bars that span orders of magnitude (a spinning peer against a sleeping one, a 1 us invalidation against none)
+     * make the small ones invisible, and XChart draws bars on linear axes only: every bar gets its value written on
+     * it, when there are few enough to stay legible.
+     *
+     * @param chart the chart, all series added.
+     */
+    static void labelIfFew(final CategoryChart chart)
+    {
+        int bars = 0;
+        double max = 0;
+        for (final CategorySeries s : chart.getSeriesMap().values())
+        {
+            bars += s.getYData().size();
+            for (final Number n : s.getYData())
+            {
+                max = Math.max(max, n.doubleValue());
+            }
+        }
+        if (bars <= 16)
+        {
+            chart.getStyler().setYAxisMax(max * 1.15); // room for the label of the highest bar
+            chart.getStyler().setLabelsVisible(true);
+            chart.getStyler().setLabelsFont(new Font(Font.SANS_SERIF, Font.PLAIN, 10));
+            chart.getStyler().setLabelsPosition(1.0);
+            chart.getStyler().setLabelsRotation(90);
+            chart.getStyler().setLabelsFontColorAutomaticEnabled(false);
+            chart.getStyler().setLabelsFontColor(Color.DARK_GRAY);
         }
     }
 
