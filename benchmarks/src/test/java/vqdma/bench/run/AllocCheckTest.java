@@ -15,8 +15,8 @@ import static org.junit.jupiter.api.Assertions.*;
 
 /**
  * The zero-allocation claim of every hot path, checked in the build: {@link AllocCheck#HOT_PATHS} under
- * {@code -prof gc}, one fork and one 1 s iteration each (about a minute). JMH's output goes to
- * {@code target/alloc-check.log}.
+ * {@code -prof gc} and {@link ThreadAllocProfiler}, one fork and one 1 s iteration each (about a minute). JMH's
+ * output goes to {@code target/alloc-check.log}.
  */
 class AllocCheckTest
 {
@@ -54,8 +54,8 @@ class AllocCheckTest
         measured.put("ring.RingCycleBenchmark.cycle shape=chain128", 8.0);
         measured.put("blk.Some.request size=4096", 24.0);
         assertEquals(List.of("blk.Some.request size=4096: 24.0 B/op"), AllocCheck.offenders(measured));
-        final AllocCheck.Outcome outcome = new AllocCheck.Outcome(measured, AllocCheck.offenders(measured), List.of(),
-            List.of());
+        final AllocCheck.Outcome outcome = new AllocCheck.Outcome(measured, Map.of(), AllocCheck.offenders(measured),
+            List.of(), List.of());
         assertFalse(outcome.passed());
         assertTrue(outcome.describe().contains("blk.Some.request size=4096: 24.0 B/op"), outcome.describe());
     }
