@@ -286,11 +286,15 @@ final class Charts
 
     // ---------------------------------------------------------------------------------------------- IOMMU modes
 
-    /** Group {@code iommu}, a {@code mode} of strict/lazy: one chart per method, one bar per mode. */
+    /**
+     * Group {@code iommu}, a {@code mode} of strict/lazy: one chart per method (not the baselines, whose page
+     * arithmetic does not depend on the mode), one bar per mode.
+     */
     List<Figure> iommuModes()
     {
         final List<JmhResult> cells = select(r -> r.group().equals("iommu") &&
-            ("strict".equals(r.param("mode")) || "lazy".equals(r.param("mode"))));
+            ("strict".equals(r.param("mode")) || "lazy".equals(r.param("mode"))) &&
+            !r.method().toLowerCase(Locale.ROOT).contains("baseline"));
         final Map<String, List<JmhResult>> byMethod = new LinkedHashMap<>();
         cells.forEach(r -> byMethod.computeIfAbsent(r.shortName(), k -> new ArrayList<>()).add(r));
         final List<Figure> out = new ArrayList<>();
