@@ -112,7 +112,16 @@ public final class BenchRunner implements Callable<Integer>
         final List<Cell> all = new ArrayList<>();
         for (final Selection.Step step : steps)
         {
-            final CommandLineOptions o = options(step, feature);
+            final CommandLineOptions o;
+            try
+            {
+                o = options(step, feature);
+            }
+            catch (final CommandLineOptionException ex)
+            {
+                throw new CommandLine.ParameterException(spec.commandLine(), "JMH rejects " + step.jmhArgs() + ": " +
+                    ex.getMessage() + " (runner options go before --regex and its JMH options)");
+            }
             final Plan plan = Plan.of(BenchmarkList.defaultList(), o);
             options.add(o);
             plans.add(plan);
