@@ -1,0 +1,191 @@
+package vqdma.report;
+
+import java.util.Collections;
+import java.util.LinkedHashMap;
+import java.util.Map;
+import java.util.Set;
+import java.util.TreeMap;
+
+/**
+ * One entry of a JMH JSON result file: a benchmark method in one mode with one combination of parameters, its
+ * primary score and its secondary metrics (aux counters, profiler results).
+ *
+ * @param benchmark fully-qualified name, {@code vqdma.bench.dma.DmaMapBenchmark.mapUnmap}.
+ * @param mode      JMH's short mode name: {@code avgt}, {@code thrpt}, {@code sample}, {@code ss}.
+ * @param params    parameter name to value, in the file's order.
+ * @param primary   the score.
+ * @param secondary every secondary metric by name, in the file's order.
+ * @param samples   how many raw samples the score is made of (forks x iterations).
+ */
+public record JmhResult(String benchmark, String mode, Map<String, String> params, Metric primary,
+    Map<String, Metric> secondary, int samples)
+{
+    /**
+     * Secondary metrics whose non-zero value means failed operations, by the project's convention ({@code errors}
+     * for blk requests, {@code ioerr} for I/O errors a driver saw, {@code mapErrors} for failed DMA mappings).
+     */
+    public static final Set<String> ERROR_COUNTERS = Set.of("errors", "ioerr", "mapErrors");
+
+    /** Counters of operations that succeeded: a failing cell with none of them did no useful work at all. */
+    public static final Set<String> SUCCESS_COUNTERS = Set.of("ok", "mapped");
+
+    /**
+     * A score with its error and unit.
+     *
+     * @param score the value.
+     * @param error half-width of JMH's 99.9% confidence interval ({@code NaN} when there are too few samples).
+     * @param unit  JMH's unit string ({@code ns/op}, {@code ops/s}, {@code #}, {@code B/op}).
+     */
+    public record Metric(double score, double error, String unit)
+    {
+    }
+
+    /** Copies the maps, read-only. */
+    public JmhResult
+    {
+        params = Collections.unmodifiableMap(new LinkedHashMap<>(params));
+        secondary = Collections.unmodifiableMap(new LinkedHashMap<>(secondary));
+    }
+
+    /** @return the package under {@code vqdma.bench.} ({@code dma}), or {@code other}. */
+    public String group()
+    {
+        final String prefix = "vqdma.bench.";
+        if (benchmark.startsWith(prefix))
+        {
+            final int dot = benchmark.indexOf('.', prefix.length());
+            if (dot > 0 && benchmark.indexOf('.', dot + 1) > 0)
+            {
+                return benchmark.substring(prefix.length(), dot);
+            }
+        }
+        return "other";
+    }
+
+    /** @return the fully-qualified class name. */
+    public String className()
+    {
+        return benchmark.substring(0, Math.max(0, benchmark.lastIndexOf('.')));
+    }
+
+    /** @return the class's simple name ({@code DmaMapBenchmark}). */
+    public String simpleClassName()
+    {
+        final String c = className();
+        return c.substring(c.lastIndexOf('.') + 1);
+    }
+
+    /** @return the method name ({@code mapUnmap}). */
+    public String method()
+    {
+        return benchmark.substring(benchmark.lastIndexOf('.') + 1);
+    }
+
+    /**
+     * @param name a parameter name.
+     * @return its value, or {@code null}.
+     */
+    public String param(final String name)
+    {
+        return params.get(name);
+    }
+
+    /** @return benchmark, mode and parameters sorted: what matches a result with its baseline. */
+    public String key()
+    {
+        return benchmark + " " + mode + " " + new TreeMap<>(params);
+    }
+
+    /** @return the sum of the error counters ({@link #ERROR_COUNTERS}) present; 0 if none is. */
+    public double errorCount()
+    {
+        double sum = 0;
+        for (final String name : ERROR_COUNTERS)
+        {
+            final Metric m = secondary.get(name);
+            if (m != null && !Double.isNaN(m.score()))
+            {
+                sum += m.score();
+            }
+        }
+        return sum;
+    }
+
+    /** @return whether any error counter is above zero. */
+    public boolean failed()
+    {
+        return errorCount() > 0;
+    }
+
+    /**
+     * @return whether the cell failed and did no useful work: an error counter above zero and every success
+     * counter ({@link #SUCCESS_COUNTERS}) present at zero, or none present. Its time is then that of the failure path,
+     * and a throughput computed from it would be a lie.
+     */
+    public boolean failedCompletely()
+    {
+        if (!failed())
+        {
+            return false;
+        }
+        for (final String name : SUCCESS_COUNTERS)
+        {
+            final Metric m = secondary.get(name);
+            if (m != null && m.score() > 0)
+            {
+                return false;
+            }
+        }
+        return true;
+    }
+
+    /** @return operations per second, whatever the mode and unit ({@code NaN} if the unit is not a time unit). */
+    public double opsPerSecond()
+    {
+        return Units.opsPerSecond(primary.score(), primary.unit());
+    }
+
+    /** @return nanoseconds per operation, whatever the mode and unit. */
+    public double nanosPerOp()
+    {
+        return 1e9 / opsPerSecond();
+    }
+
+    /**
+     * Bytes per second: the {@code bytes} aux counter when it is a rate ({@code @AuxCounters(OPERATIONS)}), else
+     * {@code size} x operations per second (one operation moves one buffer or request of {@code size} bytes).
+     *
+     * @return bytes per second, or {@code NaN} when neither is known.
+     */
+    public double bytesPerSecond()
+    {
+        final Metric bytes = secondary.get("bytes");
+        if (bytes != null)
+        {
+            final double rate = Units.opsPerSecond(bytes.score(), bytes.unit());
+            if (!Double.isNaN(rate))
+            {
+                return rate;
+            }
+        }
+        final String size = params.get("size");
+        if (size != null)
+        {
+            try
+            {
+                return Long.parseLong(size) * opsPerSecond();
+            }
+            catch (final NumberFormatException ex)
+            {
+                return Double.NaN;
+            }
+        }
+        return Double.NaN;
+    }
+
+    /** @return {@code Class.method}: how tables and charts name the benchmark. */
+    public String shortName()
+    {
+        return simpleClassName() + "." + method();
+    }
+}

@@ -1,0 +1,139 @@
+package vqdma.report;
+
+import org.knowm.xchart.BitmapEncoder;
+
+import java.io.IOException;
+import java.io.OutputStream;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.DirectoryStream;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.Comparator;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * The report of one results folder: reads {@code jmh.json} and the machine facts (and a baseline folder's), draws
+ * the charts ({@link Charts}) into {@code charts/*.png}, and writes {@code report.html} and {@code report.md} next
+ * to them.
+ *
+ * @param name         the run's name (its folder's name).
+ * @param facts        its machine facts.
+ * @param results      its results, grouped by benchmark group and class.
+ * @param figures      the charts.
+ * @param baselineName the baseline folder's name, or {@code null}.
+ * @param baseline     the baseline's facts (empty without one).
+ * @param comparison   the cell-by-cell comparison, or {@code null} without a baseline.
+ */
+public record Report(String name, Map<String, String> facts, List<JmhResult> results, List<Figure> figures,
+    String baselineName, Map<String, String> baseline, Comparison comparison)
+{
+    /** The benchmark groups in the order the report presents them (the packages under {@code vqdma.bench}). */
+    static final List<String> GROUP_ORDER = List.of("ring", "peer", "dma", "iommu", "blk", "ref", "other");
+
+    /**
+     * Reads a results folder (and optionally a baseline folder) and builds the report in memory.
+     *
+     * @param dir         a results folder with {@code jmh.json}, or a JMH JSON file.
+     * @param baselineDir a baseline results folder or JSON file, or {@code null}.
+     * @return the report.
+     * @throws IOException if a file cannot be read.
+     */
+    public static Report of(final Path dir, final Path baselineDir) throws IOException
+    {
+        final Path json = jsonOf(dir);
+        final List<JmhResult> results = ordered(JmhJson.read(json));
+        final Map<String, String> facts = Facts.read(json.getParent() == null ? Path.of(".") : json.getParent());
+        List<JmhResult> base = List.of();
+        Map<String, String> baseFacts = Map.of();
+        String baseName = null;
+        if (baselineDir != null)
+        {
+            final Path baseJson = jsonOf(baselineDir);
+            base = JmhJson.read(baseJson);
+            baseFacts = Facts.read(baseJson.getParent() == null ? Path.of(".") : baseJson.getParent());
+            baseName = nameOf(baselineDir);
+        }
+        final List<Figure> figures = new Charts(results, Comparison.byKey(base)).figures();
+        return new Report(nameOf(dir), facts, results, figures, baseName, baseFacts,
+            baselineDir == null ? null : Comparison.of(results, base));
+    }
+
+    /**
+     * Writes {@code charts/}, {@code report.html} and {@code report.md} into {@code out}.
+     *
+     * @param out the folder (normally the results folder).
+     * @return the HTML file.
+     * @throws IOException if writing fails.
+     */
+    public Path write(final Path out) throws IOException
+    {
+        final Path charts = out.resolve("charts");
+        Files.createDirectories(charts);
+        try (DirectoryStream<Path> old = Files.newDirectoryStream(charts, "*.png"))
+        {
+            for (final Path p : old)
+            {
+                Files.delete(p); // a chart the new results no longer support must not linger
+            }
+        }
+        for (final Figure f : figures)
+        {
+            try (OutputStream png = Files.newOutputStream(charts.resolve(f.fileName())))
+            {
+                BitmapEncoder.saveBitmap(f.chart(), png, BitmapEncoder.BitmapFormat.PNG);
+            }
+        }
+        final Path html = out.resolve("report.html");
+        Files.writeString(html, HtmlReport.render(this), StandardCharsets.UTF_8);
+        Files.writeString(out.resolve("report.md"), MarkdownReport.render(this), StandardCharsets.UTF_8);
+        return html;
+    }
+
+    /** @return the results by class, classes in group order then by name, each class's results in file order. */
+    Map<String, List<JmhResult>> byClass()
+    {
+        final Map<String, List<JmhResult>> out = new LinkedHashMap<>();
+        results.forEach(r -> out.computeIfAbsent(r.className(), k -> new ArrayList<>()).add(r));
+        return out;
+    }
+
+    /** @return the cells whose error counters are above zero. */
+    List<JmhResult> failedCells()
+    {
+        return results.stream().filter(JmhResult::failed).toList();
+    }
+
+    private static List<JmhResult> ordered(final List<JmhResult> results)
+    {
+        final List<JmhResult> out = new ArrayList<>(results);
+        // Stable: within a class, JMH's order (it sorts parameters as it ran them).
+        out.sort(Comparator.comparingInt((JmhResult r) -> groupIndex(r.group())).thenComparing(JmhResult::className));
+        return out;
+    }
+
+    private static int groupIndex(final String group)
+    {
+        final int i = GROUP_ORDER.indexOf(group);
+        return i < 0 ? GROUP_ORDER.size() : i;
+    }
+
+    private static Path jsonOf(final Path dirOrFile) throws IOException
+    {
+        final Path json = Files.isDirectory(dirOrFile) ? dirOrFile.resolve("jmh.json") : dirOrFile;
+        if (!Files.isRegularFile(json))
+        {
+            throw new IOException(json + " not found: a results folder holds the jmh.json that scripts/bench writes");
+        }
+        return json;
+    }
+
+    private static String nameOf(final Path dirOrFile)
+    {
+        final Path abs = dirOrFile.toAbsolutePath().normalize();
+        final Path folder = Files.isDirectory(abs) ? abs : abs.getParent();
+        return folder == null || folder.getFileName() == null ? abs.toString() : folder.getFileName().toString();
+    }
+}

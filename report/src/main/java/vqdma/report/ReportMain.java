@@ -1,0 +1,52 @@
+package vqdma.report;
+
+import picocli.CommandLine;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.Parameters;
+
+import java.io.PrintWriter;
+import java.nio.file.Path;
+import java.util.concurrent.Callable;
+
+/**
+ * {@code scripts/report <results-folder> [--baseline <folder>]}: writes {@code report.html}, {@code report.md} and
+ * {@code charts/*.png} into the results folder (or {@code --out}).
+ */
+@Command(name = "report", mixinStandardHelpOptions = true, sortOptions = false,
+    description = {"Charts and tables from a results folder of scripts/bench (jmh.json, machine.json):",
+        "report.html, report.md and charts/*.png, optionally compared with a baseline folder."})
+public final class ReportMain implements Callable<Integer>
+{
+    @Parameters(index = "0", paramLabel = "RESULTS", description = "a results folder (or a JMH JSON file)")
+    Path results;
+
+    @Option(names = "--baseline", paramLabel = "DIR", description = "a results folder (or JMH JSON) to compare with")
+    Path baseline;
+
+    @Option(names = "--out", paramLabel = "DIR", description = "where to write (default: the results folder)")
+    Path out;
+
+    @Override
+    public Integer call() throws Exception
+    {
+        final Report report = Report.of(results, baseline);
+        final Path dir = out != null ? out : results.toFile().isDirectory() ? results :
+            results.toAbsolutePath().getParent();
+        final Path html = report.write(dir);
+        final PrintWriter console = new PrintWriter(System.out, true);
+        console.printf("report: %s (%d results, %d charts%s)%n", html, report.results().size(),
+            report.figures().size(), report.comparison() == null ? "" : ", compared with " + report.baselineName());
+        console.printf("        %s%n", dir.resolve("report.md"));
+        return 0;
+    }
+
+    /**
+     * @param args the results folder, options.
+     */
+    public static void main(final String[] args)
+    {
+        System.setProperty("java.awt.headless", "true");
+        System.exit(new CommandLine(new ReportMain()).execute(args));
+    }
+}

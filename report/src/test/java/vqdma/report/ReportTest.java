@@ -1,0 +1,202 @@
+package vqdma.report;
+
+import com.google.gson.JsonObject;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+import org.knowm.xchart.XYChart;
+
+import javax.imageio.ImageIO;
+import java.awt.image.BufferedImage;
+import java.io.IOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.HashSet;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+
+import static org.junit.jupiter.api.Assertions.*;
+
+/** The report of the recorded fixture: every chart, every number as in the JSON, failures marked, the baseline. */
+class ReportTest
+{
+    /** One chart of each kind the fixture supports (the fixture has one DMA direction and one blk profile). */
+    static final List<String> CHARTS = List.of("dma-size", "swiotlb-vs-memcpy", "blk-clamp", "ring-vs-peers",
+        "iommu-iommubenchmark-iommumapunmap", "ring-cycle");
+
+    static final String FAILED_DMA = "vqdma.bench.dma.DmaMapBenchmark.mapUnmap avgt {dir=TO_DEVICE, ops=swiotlb-force, " +
+        "pool=67108864, size=1048576}";
+    static final String FAILED_BLK = "vqdma.bench.blk.BlkPrototypeBenchmark.request thrpt {clamp=false, " +
+        "dma=swiotlb-force, size=1048576}";
+
+    /** A results row of report.html: its key, its class, and the rest of the line. */
+    static final Pattern ROW = Pattern.compile("<tr data-key=\"([^\"]+)\"( class=\"fail\")?>(.*)</tr>");
+    static final Pattern SCORE = Pattern.compile("<td class=\"num\" data-score=\"([^\"]+)\">([^<]*)</td>");
+
+    @TempDir
+    Path tmp;
+
+    @Test
+    void everyChartIsDrawnAsAnImage() throws IOException
+    {
+        final Path run = Fixture.copy("run", tmp);
+        Report.of(run, null).write(run);
+        for (final String id : CHARTS)
+        {
+            final Path png = run.resolve("charts").resolve(id + ".png");
+            assertTrue(Files.isRegularFile(png), png + " missing; charts: " + list(run.resolve("charts")));
+            final BufferedImage image = ImageIO.read(png.toFile());
+            assertNotNull(image, png + " is not a readable PNG");
+            assertEquals(Plot.WIDTH, image.getWidth(), id);
+            assertEquals(Plot.HEIGHT, image.getHeight(), id);
+        }
+        assertEquals(CHARTS.size(), list(run.resolve("charts")).size(), "charts: " + list(run.resolve("charts")));
+        final String html = Files.readString(run.resolve("report.html"), StandardCharsets.UTF_8);
+        final String md = Files.readString(run.resolve("report.md"), StandardCharsets.UTF_8);
+        for (final String id : CHARTS)
+        {
+            assertTrue(html.contains("<img src=\"charts/" + id + ".png\""), id + " not on the page");
+            assertTrue(md.contains("](charts/" + id + ".png)"), id + " not in the Markdown");
+        }
+        assertTrue(html.contains("data-charts=\"" + CHARTS.size() + "\""), "body's chart count");
+    }
+
+    @Test
+    void everyTableNumberIsTheJsonValue() throws IOException
+    {
+        final Path run = Fixture.copy("run", tmp);
+        Report.of(run, null).write(run);
+        final Map<String, JsonObject> json = Fixture.entries(run);
+        final String html = Files.readString(run.resolve("report.html"), StandardCharsets.UTF_8);
+        final Set<String> seen = new HashSet<>();
+        final Matcher row = ROW.matcher(html);
+        while (row.find())
+        {
+            final String key = unescape(row.group(1));
+            final JsonObject entry = json.get(key);
+            assertNotNull(entry, "a row for a result not in the JSON: " + key);
+            assertTrue(seen.add(key), "two rows for " + key);
+            final Matcher score = SCORE.matcher(row.group(3));
+            assertTrue(score.find(), "no score cell in the row of " + key);
+            final double expected = Fixture.score(entry);
+            assertEquals(expected, Double.parseDouble(score.group(1)), 0, key);
+            assertEquals(Units.number(expected), score.group(2), key);
+            // The displayed number, read back, is the JSON's to its four significant digits.
+            assertEquals(expected, Double.parseDouble(score.group(2).replace(",", "")), Math.abs(expected) * 1e-3,
+                key + " shows " + score.group(2));
+            assertEquals(key.equals(FAILED_DMA) || key.equals(FAILED_BLK), row.group(2) != null,
+                "failure marking of " + key);
+        }
+        assertEquals(json.keySet(), seen, "one row per JSON entry");
+
+        final String md = Files.readString(run.resolve("report.md"), StandardCharsets.UTF_8);
+        for (final JsonObject entry : json.values())
+        {
+            assertTrue(md.contains("| " + Units.number(Fixture.score(entry)) + " |"),
+                "Markdown lacks " + entry.get("benchmark") + " " + Units.number(Fixture.score(entry)));
+        }
+    }
+
+    @Test
+    void failingCellsAreNamedUnderTheirCharts() throws IOException
+    {
+        final Report report = Report.of(Fixture.copy("run", tmp), null);
+        final Figure dma = figure(report, "dma-size");
+        final Figure blk = figure(report, "blk-clamp");
+        assertEquals(1, dma.failed().size(), dma.failed().toString());
+        assertTrue(dma.failed().get(0).startsWith("DmaMapBenchmark.mapUnmap") &&
+            dma.failed().get(0).contains("size=1048576") && dma.failed().get(0).contains("mapErrors="),
+            dma.failed().get(0));
+        assertEquals(1, blk.failed().size(), blk.failed().toString());
+        assertTrue(blk.failed().get(0).contains("clamp=false") && blk.failed().get(0).contains("errors="),
+            blk.failed().get(0));
+        // In the chart: a red cross series, and no throughput point for the failed cell.
+        final XYChart chart = (XYChart)dma.chart();
+        assertTrue(chart.getSeriesMap().containsKey(Plot.FAILED_LABEL), chart.getSeriesMap().keySet().toString());
+        final double[] swiotlbX = chart.getSeriesMap().get("swiotlb-force").getXData();
+        assertEquals(2, swiotlbX.length, "4 KiB and 256 KiB map, 1 MiB does not");
+        assertEquals(20.0, chart.getSeriesMap().get(Plot.FAILED_LABEL).getXData()[0], 1e-9, "log2(1 MiB)");
+        assertEquals(2, report.failedCells().size());
+    }
+
+    @Test
+    void theBaselineIsComparedCellByCell() throws IOException
+    {
+        final Path run = Fixture.copy("run", tmp);
+        final Path base = Fixture.copy("baseline", tmp);
+        final Report report = Report.of(run, base);
+        final Map<String, JsonObject> now = Fixture.entries(run);
+        final Map<String, JsonObject> then = Fixture.entries(base);
+        final Set<String> both = new HashSet<>(now.keySet());
+        both.retainAll(then.keySet());
+        final Comparison c = report.comparison();
+        assertEquals(both.size(), c.rows.size());
+        assertEquals(now.size() - both.size(), c.onlyInRun.size());
+        assertEquals(then.size() - both.size(), c.onlyInBaseline.size());
+        for (final Comparison.Row row : c.rows)
+        {
+            final String key = row.run().key();
+            final double n = Fixture.score(now.get(key));
+            final double b = Fixture.score(then.get(key));
+            final String mode = now.get(key).get("mode").getAsString();
+            if (key.equals(FAILED_DMA) || key.equals(FAILED_BLK))
+            {
+                assertEquals("fails in both", row.verdict(), key);
+                continue;
+            }
+            // Time per op: faster is a smaller score; operations per time: a larger one.
+            final double expected = mode.equals("thrpt") ? n / b : b / n;
+            assertEquals(expected, row.ratio(), expected * 1e-12, key);
+        }
+        for (final Figure f : report.figures())
+        {
+            // RingCycleBenchmark is not in the baseline; every other chart shows it.
+            assertEquals(!f.id().equals("ring-cycle"), f.baseline(), f.id());
+        }
+        final XYChart dma = (XYChart)figure(report, "dma-size").chart();
+        assertTrue(dma.getSeriesMap().containsKey("swiotlb-force (baseline)"), dma.getSeriesMap().keySet().toString());
+
+        report.write(run);
+        final String html = Files.readString(run.resolve("report.html"), StandardCharsets.UTF_8);
+        assertTrue(html.contains("id=\"comparison\""));
+        assertEquals(c.rows.size(), count(html, "<table class=\"comparison\">", "</table>", "<tr data-key="));
+    }
+
+    private static int count(final String html, final String from, final String to, final String what)
+    {
+        final int start = html.indexOf(from);
+        final String table = html.substring(start, html.indexOf(to, start));
+        int n = 0;
+        for (int i = table.indexOf(what); i >= 0; i = table.indexOf(what, i + 1))
+        {
+            n++;
+        }
+        return n;
+    }
+
+    private static Figure figure(final Report report, final String id)
+    {
+        return report.figures().stream().filter(f -> f.id().equals(id)).findFirst()
+            .orElseThrow(() -> new AssertionError(id + " not among " + report.figures().stream().map(Figure::id).toList()));
+    }
+
+    private static List<String> list(final Path dir) throws IOException
+    {
+        final List<String> out = new ArrayList<>();
+        try (var s = Files.list(dir))
+        {
+            s.forEach(p -> out.add(p.getFileName().toString()));
+        }
+        return out;
+    }
+
+    static String unescape(final String s)
+    {
+        return s.replace("&quot;", "\"").replace("&#39;", "'").replace("&lt;", "<").replace("&gt;", ">")
+            .replace("&amp;", "&");
+    }
+}
