@@ -74,6 +74,15 @@ public final class DescriptorChain
         }
     }
 
+    /**
+     * @return guest memory as one buffer indexed by GPA: {@code memory().getLong((int)runGpa(i))} reads run
+     * {@code i} in place, for handlers that access small buffers without copying them.
+     */
+    public UnsafeBuffer memory()
+    {
+        return mem;
+    }
+
     /** @return the head descriptor index: the id to return in the used ring. */
     public int head()
     {

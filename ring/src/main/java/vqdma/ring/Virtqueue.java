@@ -701,6 +701,26 @@ public final class Virtqueue
         return lastUsedId;
     }
 
+    /**
+     * @return the driver's next {@code avail.idx} (its shadow: what was last published), for diagnostics.
+     */
+    public int availIdx()
+    {
+        return availIdxShadow;
+    }
+
+    /** @return the next used index the driver will take ({@code last_used_idx}), for diagnostics. */
+    public int lastUsedIdx()
+    {
+        return lastUsedIdx;
+    }
+
+    /** @return {@code used.idx} as the device last published it, opaque load, for diagnostics. */
+    public int usedIdx()
+    {
+        return ring.loUsedIdx();
+    }
+
     /** @return the queue size. */
     public int num()
     {
