@@ -56,17 +56,56 @@ final class LoopbackPattern
     }
 
     /**
-     * @return the first position in {@code [p, p + len)} whose byte differs from the pattern, or -1.
+     * Compares {@code mem[index ..]} with the pattern for positions {@code [p, p + len)}, eight bytes at a time.
+     *
+     * @return how many leading bytes match ({@code len} if all do).
      */
-    static long firstMismatch(final UnsafeBuffer mem, final long index, final int head, final long p, final long len)
+    static int matchingPrefix(final UnsafeBuffer mem, final long index, final int head, final long p, final int len)
     {
-        for (long i = 0; i < len; i++)
+        final int from = (int)((head + p) & 0xFF);
+        int i = 0;
+        while (i < len)
         {
-            if (mem.getByte((int)(index + i)) != at(head, p + i))
+            final int n = Math.min(len - i, CHUNK);
+            int j = 0;
+            for (; j + 8 <= n; j += 8)
             {
-                return p + i;
+                if (mem.getLong((int)index + i + j) != SEQUENCE.getLong(from + j))
+                {
+                    break;
+                }
+            }
+            for (; j < n; j++)
+            {
+                if (mem.getByte((int)index + i + j) != SEQUENCE.getByte(from + j))
+                {
+                    return i + j;
+                }
+            }
+            i += n;
+        }
+        return len;
+    }
+
+    /** @return how many leading bytes of {@code mem[index .. index + len)} are {@code poison}. */
+    static int poisonPrefix(final UnsafeBuffer mem, final long index, final int len, final byte poison)
+    {
+        final long eight = (poison & 0xFFL) * 0x0101010101010101L;
+        int j = 0;
+        for (; j + 8 <= len; j += 8)
+        {
+            if (mem.getLong((int)index + j) != eight)
+            {
+                break;
             }
         }
-        return -1;
+        for (; j < len; j++)
+        {
+            if (mem.getByte((int)index + j) != poison)
+            {
+                return j;
+            }
+        }
+        return len;
     }
 }

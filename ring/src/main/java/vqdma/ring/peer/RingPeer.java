@@ -16,6 +16,7 @@ import java.util.concurrent.Callable;
  * <pre>
  *   ring-peer driver|device --file F --queue-size N --data-bytes B --requests R --seed S [--indirect]
  *       [--event-idx] [--max-readable K] [--max-writable K] [--max-len L] [--timeout-s T] [--reorder W]
+ *       [--warmup-requests W]
  *   ring-peer size --queue-size N        prints vring_size(N, 4096)
  * </pre>
  * Exit status 0 with one summary line on stdout; 1 with {@code vring-peer <role>: <message>} on stderr when the
@@ -65,6 +66,10 @@ public final class RingPeer implements Callable<Integer>
         @Option(names = "--reorder", defaultValue = "1", description = "device: completion window (1 = in order)")
         int reorder;
 
+        @Option(names = "--warmup-requests", defaultValue = "0",
+            description = "completions before elapsed_ns starts (both sides must agree; default 0)")
+        long warmup;
+
         long features()
         {
             long features = Vring.feature(Vring.VIRTIO_F_VERSION_1);
@@ -91,6 +96,11 @@ public final class RingPeer implements Callable<Integer>
                 throw new CommandLine.ParameterException(spec.commandLine(),
                     "--requests, --data-bytes and --timeout-s must be >= 1");
             }
+            if (warmup < 0 || warmup >= requests)
+            {
+                throw new CommandLine.ParameterException(spec.commandLine(),
+                    "--warmup-requests " + warmup + " must be below --requests " + requests);
+            }
         }
 
         GuestMemory map() throws Exception
@@ -114,7 +124,7 @@ public final class RingPeer implements Callable<Integer>
             common.validate(spec);
             final Common c = common;
             return report("driver", () -> new LoopbackDriver(c.map(), c.num, c.features(), c.requests,
-                c.timeoutS * 1_000_000_000L, c.seed, c.maxReadable, c.maxWritable, c.maxLen).run());
+                c.timeoutS * 1_000_000_000L, c.seed, c.maxReadable, c.maxWritable, c.maxLen, c.warmup).run());
         }
     }
 
@@ -133,7 +143,7 @@ public final class RingPeer implements Callable<Integer>
             common.validate(spec);
             final Common c = common;
             return report("device", () -> new LoopbackDevice(c.map(), c.num, c.features(), c.requests,
-                c.timeoutS * 1_000_000_000L, Math.min(c.reorder, c.num), c.seed).run());
+                c.timeoutS * 1_000_000_000L, Math.min(c.reorder, c.num), c.seed, c.warmup).run());
         }
     }
 
