@@ -173,10 +173,12 @@ public final class LoopbackDriver
             {
                 if (pending == null)
                 {
+                    // Generated once, as the C peer does: a request that does not fit waits, its list ready.
                     pending = prepare(free[--freeTop]);
+                    sg(pending);
                 }
                 // Published once per batch by kickPrepare(), as the C peer publishes once per batch.
-                final int err = vq.add(sg(pending), pending, false);
+                final int err = vq.add(sg, pending, false);
                 if (err == Virtqueue.ENOSPC)
                 {
                     break;

@@ -216,6 +216,17 @@ public final class VirtqueueGuest
         counters.incSleeps();
         while (true)
         {
+            // Before every sleep: the device's last call (it calls when it ends) may have been read by an earlier
+            // wait, together with a completion; the state it set before that call is still there to see.
+            try
+            {
+                checkDevice(start, timeoutNs);
+            }
+            catch (final DeviceFailure failure)
+            {
+                vq.disableCb();
+                throw failure;
+            }
             final long left = timeoutNs - (System.nanoTime() - start);
             final long calls = call.await(spins, Math.min(Math.max(left, 0), healthSliceNs));
             if (calls > 0)
@@ -231,15 +242,6 @@ public final class VirtqueueGuest
             if (calls > 0)
             {
                 counters.incSpurious();
-            }
-            try
-            {
-                checkDevice(start, timeoutNs);
-            }
-            catch (final DeviceFailure failure)
-            {
-                vq.disableCb();
-                throw failure;
             }
         }
     }

@@ -170,8 +170,13 @@ class TwoThreadQueueTest
         guest.kick();
         assertNotNull(guest.awaitBuf(TimeUnit.SECONDS.toNanos(10)));
         assertNotNull(guest.awaitBuf(TimeUnit.SECONDS.toNanos(10)));
+        // The device's last call may already have been read with a completion: the wait must still see the death
+        // at once, not when its timeout expires.
+        final long start = System.nanoTime();
         final DeviceFailure failure = assertThrows(DeviceFailure.class,
             () -> guest.awaitBuf(TimeUnit.SECONDS.toNanos(20)));
+        assertTrue(System.nanoTime() - start < TimeUnit.SECONDS.toNanos(10),
+            "the death was noticed by the timeout, not by the device's call");
         assertTrue(failure.getMessage().startsWith("the device died with 3 requests in flight"), failure.getMessage());
         assertTrue(failure.getMessage().contains("disk on fire at request 2"), failure.getMessage());
         assertInstanceOf(IllegalStateException.class, failure.getCause());
