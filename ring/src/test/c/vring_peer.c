@@ -6,7 +6,7 @@
  * ring that lives at offset 0 of a MAP_SHARED file; the other side may be
  * this program or the Java implementation.
  *
- *   vring_peer driver|device --file F --queue-size N --data-bytes B
+ *   vring_peer driver|device|loop --file F --queue-size N --data-bytes B
  *              --requests R [--seed S] [--indirect] [--event-idx]
  *              [--max-readable K] [--max-writable K] [--max-len L]
  *              [--timeout-s T] [--reorder W] [--warmup-requests W]
@@ -24,6 +24,11 @@
  * used_event that is never moved) and a vhost device that disables
  * notifications while it has work and enables them (full barrier, re-check)
  * whenever it runs dry, so the two pairs do the same protocol work.
+ *
+ * loop: both roles take turns in one thread (two mappings of the file), and
+ * the summary adds cpu_ns, the thread's CPU time: per-request work without
+ * the cross-core traffic, comparable with the Java peers' loop on a busy
+ * machine.
  *
  * --warmup-requests W: elapsed_ns counts from the W-th completion instead of
  * the first poll (both sides must agree), so that comparisons with the Java
@@ -58,7 +63,7 @@
 /* Configuration and error reporting                                   */
 /* ------------------------------------------------------------------ */
 
-enum role { ROLE_DRIVER, ROLE_DEVICE, ROLE_SIZE };
+enum role { ROLE_DRIVER, ROLE_DEVICE, ROLE_LOOP, ROLE_SIZE };
 
 enum fault {
 	F_NONE,
@@ -114,7 +119,7 @@ static void usage(const char *fmt, ...)
 	va_start(ap, fmt);
 	vfprintf(stderr, fmt, ap);
 	va_end(ap);
-	fputs("\nusage: vring_peer driver|device --file F --queue-size N --data-bytes B"
+	fputs("\nusage: vring_peer driver|device|loop --file F --queue-size N --data-bytes B"
 	      " --requests R [--seed S] [--indirect] [--event-idx]"
 	      " [--max-readable K] [--max-writable K] [--max-len L] [--timeout-s T]"
 	      " [--reorder W] [--warmup-requests W] [--fault KIND]\n"
@@ -201,6 +206,8 @@ static void parse_args(int argc, char **argv, struct config *c)
 		c->role = ROLE_DRIVER;
 	else if (strcmp(argv[1], "device") == 0)
 		c->role = ROLE_DEVICE;
+	else if (strcmp(argv[1], "loop") == 0)
+		c->role = ROLE_LOOP;
 	else if (strcmp(argv[1], "size") == 0)
 		c->role = ROLE_SIZE;
 	else
@@ -1184,6 +1191,71 @@ static void dev_complete(struct device *d, const struct popped *pc)
 	}
 }
 
+/*
+ * One pass of the device: pop the chains available right now (up to the
+ * window), service them and complete them; when there are none, do
+ * vhost_enable_notify() once. Returns the number completed (0: none).
+ */
+static unsigned dev_step(struct device *d, bool *notify)
+{
+	const struct config *c = d->c;
+	/* Acquire: the avail ring entries and the descriptors/tables/data
+	 * they reference are read only after this avail.idx (virtio_rmb). */
+	uint16_t avail_idx = idx_load_acquire(&d->sh.vr.avail->idx);
+	unsigned done = 0;
+
+	if ((uint16_t)(avail_idx - d->last_avail) > d->n)
+		die("guest moved avail index from %u to %u", d->last_avail, avail_idx);
+
+	/* pop up to W chains that are available right now */
+	while (d->nwin < d->window && d->popped < c->requests && d->last_avail != avail_idx) {
+		uint16_t head = rd16(&d->sh.vr.avail->ring[d->last_avail & (d->n - 1)]);
+
+		d->last_avail++;
+		dev_service(d, head, &d->win[d->nwin++]);
+		d->popped++;
+	}
+
+	if (d->nwin == 0) {
+		if (!*notify && d->popped < c->requests) {
+			/* vhost_enable_notify(): we ran dry, ask for kicks
+			 * again (avail_event, or clear NO_NOTIFY) ... */
+			if (c->event_idx)
+				wr16(&vring_avail_event(&d->sh.vr), d->last_avail);
+			else
+				wr16(&d->sh.vr.used->flags, 0);
+			*notify = true;
+			/* ... then make sure that is visible and look again
+			 * (the caller goes round): the driver may have slipped
+			 * one in before it could see our request (its kick
+			 * decision said no). Pairs with the driver's barrier in
+			 * drv_publish. */
+			__atomic_thread_fence(__ATOMIC_SEQ_CST);
+			(void)idx_load_acquire(&d->sh.vr.avail->idx);
+		}
+		return 0;
+	}
+
+	if (*notify) {
+		/* vhost_disable_notify(): busy, no kicks wanted. With
+		 * EVENT_IDX, leaving avail_event behind does that. */
+		if (!c->event_idx)
+			wr16(&d->sh.vr.used->flags, VRING_USED_F_NO_NOTIFY);
+		*notify = false;
+	}
+
+	/* complete the window in pseudo-random order */
+	while (d->nwin) {
+		unsigned j = d->nwin > 1 ? (unsigned)(rng_next(&d->rng) % d->nwin) : 0;
+		struct popped pc = d->win[j];
+
+		d->win[j] = d->win[--d->nwin];
+		dev_complete(d, &pc);
+		done++;
+	}
+	return done;
+}
+
 static int run_device(const struct config *c)
 {
 	struct device d;
@@ -1199,60 +1271,11 @@ static int run_device(const struct config *c)
 	wait_reset(&w, limit);
 
 	while (d.completed < c->requests) {
-		/* Acquire: the avail ring entries and the descriptors/tables/data
-		 * they reference are read only after this avail.idx (virtio_rmb). */
-		uint16_t avail_idx = idx_load_acquire(&d.sh.vr.avail->idx);
-
-		if ((uint16_t)(avail_idx - d.last_avail) > d.n)
-			die("guest moved avail index from %u to %u", d.last_avail, avail_idx);
-
-		/* pop up to W chains that are available right now */
-		while (d.nwin < d.window && d.popped < c->requests && d.last_avail != avail_idx) {
-			uint16_t head = rd16(&d.sh.vr.avail->ring[d.last_avail & (d.n - 1)]);
-
-			d.last_avail++;
-			dev_service(&d, head, &d.win[d.nwin++]);
-			d.popped++;
-		}
-
-		if (d.nwin == 0) {
-			if (!notify && d.popped < c->requests) {
-				/* vhost_enable_notify(): we ran dry, ask for kicks
-				 * again (avail_event, or clear NO_NOTIFY) ... */
-				if (c->event_idx)
-					wr16(&vring_avail_event(&d.sh.vr), d.last_avail);
-				else
-					wr16(&d.sh.vr.used->flags, 0);
-				notify = true;
-				/* ... then make sure that is visible and look again:
-				 * the driver may have slipped one in before it could
-				 * see our request (its kick decision said no). Pairs
-				 * with the driver's barrier in drv_publish. */
-				__atomic_thread_fence(__ATOMIC_SEQ_CST);
-				if (idx_load_acquire(&d.sh.vr.avail->idx) != d.last_avail)
-					continue;
-			}
+		if (dev_step(&d, &notify) == 0) {
 			if (wait_expired(&w))
 				die("timeout after %u s waiting for avail.idx (have %u, want %u)",
 				    c->timeout_s, d.last_avail, (uint16_t)(d.last_avail + 1));
 			continue;
-		}
-
-		if (notify) {
-			/* vhost_disable_notify(): busy, no kicks wanted. With
-			 * EVENT_IDX, leaving avail_event behind does that. */
-			if (!c->event_idx)
-				wr16(&d.sh.vr.used->flags, VRING_USED_F_NO_NOTIFY);
-			notify = false;
-		}
-
-		/* complete the window in pseudo-random order */
-		while (d.nwin) {
-			unsigned j = d.nwin > 1 ? (unsigned)(rng_next(&d.rng) % d.nwin) : 0;
-			struct popped pc = d.win[j];
-
-			d.win[j] = d.win[--d.nwin];
-			dev_complete(&d, &pc);
 		}
 		if (!timing && d.completed >= c->warmup) {
 			t0 = now_ns();
@@ -1265,6 +1288,67 @@ static int run_device(const struct config *c)
 		       PRIu64 " kicks=0 interrupts=%" PRIu64 "\n",
 		       d.completed, d.bytes, now_ns() - t0, d.interrupts);
 	dev_teardown(&d);
+	return 0;
+}
+
+/* ------------------------------------------------------------------ */
+/* Loop: both roles in one thread                                      */
+/* ------------------------------------------------------------------ */
+
+static uint64_t cpu_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+}
+
+/*
+ * The driver and the device take turns in one thread, each on its own
+ * mapping of the file: add as many chains as fit and publish them, let the
+ * device serve everything available, reap. The same work per request as the
+ * two-process pair without the cross-core traffic and the waiting, timed in
+ * thread CPU time, which other processes on a busy machine do not inflate.
+ */
+static int run_loop(const struct config *c)
+{
+	struct driver d;
+	struct device v;
+	bool notify = true, timing = c->warmup == 0;
+	uint64_t t0, cpu0;
+
+	drv_setup(&d, c);
+	dev_setup(&v, c);
+	t0 = now_ns();
+	cpu0 = cpu_ns();
+	while (d.completed < c->requests) {
+		unsigned added = 0, served = 0, got;
+
+		while (d.submitted < c->requests) {
+			if (!d.have_pending)
+				drv_generate(&d);
+			if (!drv_add(&d))
+				break;
+			added++;
+		}
+		if (added)
+			drv_publish(&d);
+		for (unsigned n; (n = dev_step(&v, &notify)) > 0;)
+			served += n;
+		got = drv_reap(&d);
+		if (!added && !served && !got)
+			die("loop: no progress after %" PRIu64 " completions", d.completed);
+		if (!timing && d.completed >= c->warmup) {
+			t0 = now_ns();
+			cpu0 = cpu_ns();
+			timing = true;
+		}
+	}
+	printf("vring-peer loop ok requests=%" PRIu64 " bytes=%" PRIu64 " elapsed_ns=%" PRIu64
+	       " cpu_ns=%" PRIu64 " kicks=%" PRIu64 " interrupts=%" PRIu64 "\n",
+	       d.completed, d.bytes, now_ns() - t0, cpu_ns() - cpu0, d.kicks, v.interrupts);
+	drv_teardown(&d);
+	dev_teardown(&v);
 	return 0;
 }
 
@@ -1294,5 +1378,7 @@ int main(int argc, char **argv)
 			die("CRC32C self-test failed: hardware and table disagree");
 		crc_hw = was;
 	}
+	if (c.role == ROLE_LOOP)
+		return run_loop(&c);
 	return c.role == ROLE_DRIVER ? run_driver(&c) : run_device(&c);
 }

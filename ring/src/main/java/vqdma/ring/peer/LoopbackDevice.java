@@ -35,10 +35,15 @@ public final class LoopbackDevice
     private final VhostVirtqueue vq;
     private final DescriptorChain chain;
     private final UnsafeBuffer mem;
+    private final byte[] memBase;
+    private final long memAddress;
     private final ByteBuffer view;
     private final CRC32C crc = new CRC32C();
     private final int[] heldHead;
     private final int[] heldLen;
+    private long completed;
+    private long bytes;
+    private boolean notifyEnabled = true;
 
     /**
      * @param memory    the mapped file (GPA = file offset).
@@ -90,6 +95,8 @@ public final class LoopbackDevice
             SplitRingDescriptor.usedOffset(num, SharedRingFile.ALIGN)).build();
         this.chain = vq.newChain();
         this.mem = memory.buffer();
+        this.memBase = mem.byteArray();
+        this.memAddress = mem.addressOffset();
         this.view = memory.newByteBufferView();
         this.heldHead = new int[reorder];
         this.heldLen = new int[reorder];
@@ -103,43 +110,14 @@ public final class LoopbackDevice
      */
     public PeerResult run()
     {
-        long completed = 0;
-        long bytes = 0;
-        int held = 0;
-        boolean notifyEnabled = true;
         long start = System.nanoTime();
         boolean timing = warmup == 0;
         long lastProgress = start;
         int spins = 0;
-        while (completed + held < requests || held > 0)
+        while (completed < requests)
         {
-            final int head = completed + held < requests ? vq.pop(chain) : VhostVirtqueue.EMPTY;
-            if (head == VhostVirtqueue.BROKEN)
+            if (step() == 0)
             {
-                throw new PeerFailure(vq.brokenReason());
-            }
-            if (head == VhostVirtqueue.EMPTY)
-            {
-                if (held > 0)
-                {
-                    completed += completeHeld(held);
-                    held = 0;
-                    lastProgress = System.nanoTime();
-                    if (!timing && completed >= warmup)
-                    {
-                        start = lastProgress;
-                        timing = true;
-                    }
-                    continue;
-                }
-                if (!notifyEnabled)
-                {
-                    notifyEnabled = true;
-                    if (vq.enableNotify())
-                    {
-                        continue; // the driver slipped one in: no sleeping on it
-                    }
-                }
                 Thread.onSpinWait();
                 // The clock is read every 64 idle spins, as the C peer does.
                 if ((++spins & 63) == 0 && System.nanoTime() - lastProgress > timeoutNs)
@@ -150,8 +128,41 @@ public final class LoopbackDevice
                 }
                 continue;
             }
+            if (!timing && completed >= warmup)
+            {
+                start = System.nanoTime();
+                timing = true;
+            }
+            lastProgress = System.nanoTime();
+            spins = 0;
+        }
+        return new PeerResult("device", completed, bytes, System.nanoTime() - start, 0, vq.interrupts());
+    }
+
+    /**
+     * One pass, as the C peer's: takes the chains available now (up to the completion window), serves them and
+     * completes them (in a pseudo-random order); when there are none, does vhost's {@code enable_notify} once (the
+     * caller goes round, so a buffer the driver slipped in meanwhile is taken on the next pass, not slept on).
+     *
+     * @return chains completed (0: none were available).
+     */
+    int step()
+    {
+        int held = 0;
+        while (held < reorder && completed + held < requests)
+        {
+            final int head = vq.pop(chain);
+            if (head == VhostVirtqueue.BROKEN)
+            {
+                throw new PeerFailure(vq.brokenReason());
+            }
+            if (head == VhostVirtqueue.EMPTY)
+            {
+                break;
+            }
             if (notifyEnabled)
             {
+                // vhost_disable_notify(): busy, no kicks wanted.
                 vq.disableNotify();
                 notifyEnabled = false;
             }
@@ -159,20 +170,25 @@ public final class LoopbackDevice
             heldLen[held] = serve();
             bytes += chain.readableBytes() + heldLen[held];
             held++;
-            if (held == reorder)
-            {
-                completed += completeHeld(held);
-                held = 0;
-                if (!timing && completed >= warmup)
-                {
-                    start = System.nanoTime();
-                    timing = true;
-                }
-            }
-            lastProgress = System.nanoTime();
-            spins = 0;
         }
-        return new PeerResult("device", completed, bytes, System.nanoTime() - start, 0, vq.interrupts());
+        if (held > 0)
+        {
+            completed += completeHeld(held);
+            return held;
+        }
+        if (!notifyEnabled && completed < requests)
+        {
+            // vhost_enable_notify(): ran dry, ask for kicks again and look again (the next pass pops what slipped in).
+            notifyEnabled = true;
+            vq.enableNotify();
+        }
+        return 0;
+    }
+
+    /** @return chains completed so far. */
+    long completed()
+    {
+        return completed;
     }
 
     private int completeHeld(final int held)
@@ -199,12 +215,20 @@ public final class LoopbackDevice
     private int serve()
     {
         crc.reset();
+        // Runs that follow each other in memory are checksummed in one call (the driver often lays them out so).
+        long spanStart = 0;
+        long spanEnd = 0;
         for (int r = 0; r < chain.outRuns(); r++)
         {
-            final int gpa = (int)chain.runGpa(r);
-            view.clear().position(gpa).limit(gpa + (int)chain.runLen(r));
-            crc.update(view);
+            final long gpa = chain.runGpa(r);
+            if (gpa != spanEnd)
+            {
+                crcSpan(spanStart, spanEnd);
+                spanStart = gpa;
+            }
+            spanEnd = gpa + chain.runLen(r);
         }
+        crcSpan(spanStart, spanEnd);
         final long writable = chain.writableBytes();
         if (writable < LoopbackPattern.CRC_BYTES)
         {
@@ -215,17 +239,26 @@ public final class LoopbackDevice
         long p = 0;
         for (int r = chain.outRuns(), end = r + chain.inRuns(); r < end; r++)
         {
-            final long gpa = chain.runGpa(r);
+            final long at = memAddress + chain.runGpa(r);
             final long len = chain.runLen(r);
             long i = 0;
             for (; i < len && p < LoopbackPattern.CRC_BYTES; i++, p++)
             {
-                mem.putByte((int)(gpa + i), (byte)(value >>> (8 * p)));
+                LoopbackPattern.putByte(memBase, at + i, (byte)(value >>> (8 * p)));
             }
-            LoopbackPattern.write(mem, gpa + i, head, p, len - i);
+            LoopbackPattern.write(memBase, at + i, head, p, len - i);
             p += len - i;
         }
         return (int)writable;
+    }
+
+    private void crcSpan(final long start, final long end)
+    {
+        if (end > start)
+        {
+            view.clear().position((int)start).limit((int)end);
+            crc.update(view);
+        }
     }
 
     /** @return the device-side queue (for tests). */
