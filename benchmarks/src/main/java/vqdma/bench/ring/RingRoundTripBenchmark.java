@@ -73,6 +73,7 @@ import java.util.concurrent.TimeUnit;
  *   java -jar benchmarks/target/benchmarks.jar 'RoundTripBenchmark' -p queueSize=256 -p indirect=false
  *   java -jar benchmarks/target/benchmarks.jar RingRoundTripBenchmark -p queueSize=256 -p batch=32 -prof gc
  *   java -jar benchmarks/target/benchmarks.jar RingRoundTripBenchmark -p mode=notify,notify:spin:2000
+ *   java -jar benchmarks/target/benchmarks.jar RingRoundTripBenchmark -p batch=32 -p publish=add,kick
  * </pre>
  * The first line runs the ring and both peers in one run with the same shape (about 2 minutes).
  */
@@ -106,6 +107,10 @@ public class RingRoundTripBenchmark
         @Param({"poll", "notify"})
         String mode;
 
+        /** When {@code avail.idx} is published: every add (the kernel), or once per batch at the kick. */
+        @Param({"add"})
+        String publish;
+
         TwoThreadQueue queue;
         VirtqueueGuest guest;
         SgList[] requests;
@@ -137,8 +142,13 @@ public class RingRoundTripBenchmark
                 throw new IllegalArgumentException("batch " + batch + " of " + (indirect ? 1 : 2) +
                     "-descriptor requests does not fit a queue of " + queueSize);
             }
+            if (!publish.equals("add") && !publish.equals("kick"))
+            {
+                throw new IllegalArgumentException("publish=" + publish + ": expected add or kick");
+            }
             queue = TwoThreadQueue.builder(queueSize).eventIdx(notify).indirect(indirect).strategy(strategy)
-                .name("vhost-bench").handler(RingRoundTripBenchmark::status).build();
+                .publishOnKick(publish.equals("kick")).name("vhost-bench").handler(RingRoundTripBenchmark::status)
+                .build();
             guest = queue.guest();
             final long buffers = queue.memory().allocate((long)batch * (HEADER + STATUS), 64);
             requests = new SgList[batch];

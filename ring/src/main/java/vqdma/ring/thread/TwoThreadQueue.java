@@ -76,7 +76,8 @@ public final class TwoThreadQueue implements AutoCloseable
         this.call = new EventFd("call");
         this.worker = new VhostWorker(b.name, device, b.handler, kick, call, b.deviceStrategy, b.maxBatch,
             b.idleSliceNs);
-        this.guest = new VirtqueueGuest(vq, kick, call, b.driverStrategy, worker, b.healthSliceNs);
+        this.guest = new VirtqueueGuest(vq, kick, call, b.driverStrategy, worker, b.healthSliceNs)
+            .publishOnKick(b.publishOnKick);
     }
 
     /**
@@ -204,6 +205,7 @@ public final class TwoThreadQueue implements AutoCloseable
         private String name = "vhost-vq";
         private long idleSliceNs = VhostWorker.DEFAULT_IDLE_SLICE_NS;
         private long healthSliceNs = VirtqueueGuest.DEFAULT_HEALTH_SLICE_NS;
+        private boolean publishOnKick;
 
         private Builder(final int num)
         {
@@ -294,6 +296,16 @@ public final class TwoThreadQueue implements AutoCloseable
         public Builder maxBatch(final int maxBatch)
         {
             this.maxBatch = maxBatch;
+            return this;
+        }
+
+        /**
+         * @param onKick publish {@code avail.idx} once per batch, at the guest's kick, instead of on every add
+         *               ({@link VirtqueueGuest#publishOnKick(boolean)}). @return this.
+         */
+        public Builder publishOnKick(final boolean onKick)
+        {
+            this.publishOnKick = onKick;
             return this;
         }
 

@@ -39,6 +39,7 @@ public final class VirtqueueGuest
     private final long pollBudgetNs;
     private final VhostWorker device;
     private final long healthSliceNs;
+    private boolean publishOnKick;
     private final NotifyCounters counters = new NotifyCounters();
 
     /**
@@ -86,6 +87,21 @@ public final class VirtqueueGuest
     }
 
     /**
+     * Chooses when {@code avail.idx} is published: on every {@link #add} (the kernel's way, the default), or once per
+     * batch, when the guest {@link #kick()}s ({@link Virtqueue#add(SgList, Object, boolean)}): the device then sees a
+     * batch at once instead of request by request, and the line holding {@code avail.idx} moves once per batch. With
+     * it, every batch must end with a {@link #kick()}.
+     *
+     * @param onKick true to publish on kick.
+     * @return this.
+     */
+    public VirtqueueGuest publishOnKick(final boolean onKick)
+    {
+        this.publishOnKick = onKick;
+        return this;
+    }
+
+    /**
      * {@code virtqueue_add_sgs()}: see {@link Virtqueue#add(SgList, Object)}.
      *
      * @param sg    the request's buffers.
@@ -94,13 +110,14 @@ public final class VirtqueueGuest
      */
     public int add(final SgList sg, final Object token)
     {
-        return vq.add(sg, token);
+        return vq.add(sg, token, !publishOnKick);
     }
 
     /**
      * {@code virtqueue_kick()}: tells the device about the buffers added since the last kick, if it wants to know
      * ({@link Virtqueue#kickPrepare()}: {@code NO_NOTIFY} or {@code avail_event}). In busy-poll mode the device polls
-     * and nobody kicks, as in ringtest without {@code --sleep}.
+     * and nobody kicks, as in ringtest without {@code --sleep}; with publication on kick, the buffers are published
+     * here in both modes.
      *
      * @return true if a kick was sent.
      */
@@ -108,6 +125,7 @@ public final class VirtqueueGuest
     {
         if (!notify)
         {
+            vq.publishAvail();
             return false;
         }
         if (vq.kickPrepare())

@@ -22,7 +22,7 @@ import java.util.concurrent.TimeUnit;
  * notifications ({@code --sleep}), and every buffer makes one round trip.
  * <pre>
  *   ringtest [--poll | --sleep] [--ring-size R] [--run-cycles C] [--batch B] [--outstanding O] [--no-event-idx]
- *            [--indirect] [--spin N] [--poll-budget-ns T] [--runs K] [--warmup-runs W]
+ *            [--indirect] [--spin N] [--poll-budget-ns T] [--publish-on-kick] [--runs K] [--warmup-runs W]
  * </pre>
  * As in ringtest, the guest kicks after every {@code --batch} buffers it adds (and before it waits, so that no
  * added buffer is left unannounced), takes back whatever is used as it goes, and never has more than
@@ -72,6 +72,9 @@ public final class RingTest implements Callable<Integer>
 
     @Option(names = "--poll-budget-ns", defaultValue = "0", description = "sleep mode: poll the ring this long before enabling notifications (default ${DEFAULT-VALUE})")
     long pollBudgetNs;
+
+    @Option(names = "--publish-on-kick", description = "publish avail.idx once per batch (at the kick), not per add")
+    boolean publishOnKick;
 
     @Option(names = "--max-batch", defaultValue = "64", description = "host: used elements published at once at most (default ${DEFAULT-VALUE})")
     int maxBatch;
@@ -131,9 +134,10 @@ public final class RingTest implements Callable<Integer>
 
     private String describe(final boolean sleep)
     {
-        return String.format(Locale.ROOT, "%s%s ring %d batch %d%s", sleep ? "sleep" : "poll",
+        return String.format(Locale.ROOT, "%s%s ring %d batch %d%s%s", sleep ? "sleep" : "poll",
             sleep ? (noEventIdx ? " (flags)" : " (event-idx)") + " " + WaitStrategy.spinThenPark(spin)
-                .withPollBudget(pollBudgetNs) : "", ringSize, batch, indirect ? " indirect" : "");
+                .withPollBudget(pollBudgetNs) : "", ringSize, batch, indirect ? " indirect" : "",
+            publishOnKick ? " publish-on-kick" : "");
     }
 
     private List<Run> mode(final boolean sleep)
@@ -142,7 +146,7 @@ public final class RingTest implements Callable<Integer>
             WaitStrategy.busyPoll();
         final List<Run> results = new ArrayList<>();
         try (TwoThreadQueue q = TwoThreadQueue.builder(ringSize).eventIdx(sleep && !noEventIdx).indirect(indirect)
-            .strategy(strategy).maxBatch(maxBatch).name("ringtest-host")
+            .strategy(strategy).maxBatch(maxBatch).publishOnKick(publishOnKick).name("ringtest-host")
             .handler(chain -> (int)chain.writableBytes() - 1).build())
         {
             final long buffer = q.memory().allocate(HEADER + BUFFER, 64);

@@ -54,6 +54,7 @@ class TwoThreadTrafficTest
         return cases.stream();
     }
 
+    /** Half the seeds (the odd ones) publish {@code avail.idx} on kick instead of on every add. */
     @ParameterizedTest(name = "{0} event-idx={1} indirect={2} seed={3}")
     @MethodSource("cases")
     @Timeout(value = 120, unit = TimeUnit.SECONDS)
@@ -65,7 +66,8 @@ class TwoThreadTrafficTest
         final String name = "traffic-" + seed;
         final SplittableRandom deviceRandom = new SplittableRandom(seed ^ 0x9E3779B97F4A7C15L);
         final TwoThreadQueue q = TwoThreadQueue.builder(num).eventIdx(eventIdx).indirect(indirect)
-            .strategy(strategy).maxBatch(1 + (int)(seed % 16)).name(name).safetySlices(SLICE_NS, SLICE_NS)
+            .strategy(strategy).maxBatch(1 + (int)(seed % 16)).publishOnKick(seed % 2 == 1).name(name)
+            .safetySlices(SLICE_NS, SLICE_NS)
             .handler(new Echo(deviceRandom)).build();
         final UnsafeBuffer mem = q.memory().buffer();
         final int slots = indirect ? num : num / 2;
