@@ -54,6 +54,10 @@ public class AgronaRoundTripBenchmark
     @Param({"1", "32"})
     int batch;
 
+    /** {@code split}: the driver on CPU 0, the echo thread on CPU 1; {@code none}. */
+    @Param({"none"})
+    String affinity;
+
     static final int MSG_TYPE = 1;
     static final int RECORD = 16;
 
@@ -102,7 +106,10 @@ public class AgronaRoundTripBenchmark
             sum += buffer.getLong(index);
         };
         echo = new EchoThread("agrona-echo", () -> in.read(echoHandler));
+        final boolean split = Affinities.split(affinity);
+        echo.onStart(() -> Affinities.pin(split, 1));
         echo.start();
+        Affinities.pin(split, 0);
     }
 
     @TearDown(Level.Trial)

@@ -18,6 +18,7 @@ final class EchoThread
     }
 
     private final Thread thread;
+    private Runnable onStart = () -> { };
     private volatile boolean running = true;
     private volatile Throwable failure;
 
@@ -27,6 +28,7 @@ final class EchoThread
         {
             try
             {
+                onStart.run();
                 while (running)
                 {
                     if (step.echo() == 0)
@@ -41,6 +43,11 @@ final class EchoThread
             }
         }, name);
         thread.setDaemon(true);
+    }
+
+    void onStart(final Runnable action)
+    {
+        this.onStart = action;
     }
 
     void start()

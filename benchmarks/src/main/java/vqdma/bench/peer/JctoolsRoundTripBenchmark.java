@@ -52,6 +52,10 @@ public class JctoolsRoundTripBenchmark
     @Param({"1", "32"})
     int batch;
 
+    /** {@code split}: the driver on CPU 0, the echo thread on CPU 1; {@code none}. */
+    @Param({"none"})
+    String affinity;
+
     SpscArrayQueue<Integer> requests;
     SpscArrayQueue<Integer> responses;
     Integer[] tokens;
@@ -92,7 +96,10 @@ public class JctoolsRoundTripBenchmark
             }
             return n;
         });
+        final boolean split = Affinities.split(affinity);
+        echo.onStart(() -> Affinities.pin(split, 1));
         echo.start();
+        Affinities.pin(split, 0);
     }
 
     @TearDown(Level.Trial)

@@ -21,6 +21,7 @@ import vqdma.ring.thread.NotifyCounters;
 import vqdma.ring.thread.TwoThreadQueue;
 import vqdma.ring.thread.VirtqueueGuest;
 import vqdma.ring.thread.WaitStrategy;
+import vqdma.bench.peer.Affinities;
 
 import java.util.concurrent.TimeUnit;
 
@@ -74,7 +75,11 @@ import java.util.concurrent.TimeUnit;
  *   java -jar benchmarks/target/benchmarks.jar RingRoundTripBenchmark -p queueSize=256 -p batch=32 -prof gc
  *   java -jar benchmarks/target/benchmarks.jar RingRoundTripBenchmark -p mode=notify,notify:spin:2000
  *   java -jar benchmarks/target/benchmarks.jar RingRoundTripBenchmark -p batch=32 -p publish=add,kick
+ *   java -jar benchmarks/target/benchmarks.jar 'RoundTripBenchmark' -p queueSize=256 -p affinity=split
  * </pre>
+ * On a machine shared with other busy processes, {@code -p affinity=split} (driver on CPU 0, device or echo thread
+ * on CPU 1, in all three benchmarks) keeps the scheduler from putting the two spinning threads on one CPU, where a
+ * round trip waits for a time slice (iterations of a few thousand round trips per second).
  * The first line runs the ring and both peers in one run with the same shape (about 2 minutes).
  */
 @BenchmarkMode(Mode.Throughput)
@@ -111,6 +116,10 @@ public class RingRoundTripBenchmark
         @Param({"add"})
         String publish;
 
+        /** {@code split}: the driver on CPU 0, the device on CPU 1 (ringtest's affinity options); {@code none}. */
+        @Param({"none"})
+        String affinity;
+
         TwoThreadQueue queue;
         VirtqueueGuest guest;
         SgList[] requests;
@@ -146,9 +155,11 @@ public class RingRoundTripBenchmark
             {
                 throw new IllegalArgumentException("publish=" + publish + ": expected add or kick");
             }
+            final boolean split = Affinities.split(affinity);
             queue = TwoThreadQueue.builder(queueSize).eventIdx(notify).indirect(indirect).strategy(strategy)
                 .publishOnKick(publish.equals("kick")).name("vhost-bench").handler(RingRoundTripBenchmark::status)
-                .build();
+                .onDeviceStart(() -> Affinities.pin(split, 1)).build();
+            Affinities.pin(split, 0);
             guest = queue.guest();
             final long buffers = queue.memory().allocate((long)batch * (HEADER + STATUS), 64);
             requests = new SgList[batch];

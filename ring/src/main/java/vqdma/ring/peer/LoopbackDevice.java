@@ -1,5 +1,6 @@
 package vqdma.ring.peer;
 
+import org.agrona.UnsafeApi;
 import org.agrona.concurrent.UnsafeBuffer;
 import vqdma.dma.DirectDma;
 import vqdma.dma.GuestMemory;
@@ -8,6 +9,7 @@ import vqdma.ring.SplitRingDescriptor;
 import vqdma.ring.VhostVirtqueue;
 
 import java.nio.ByteBuffer;
+import java.nio.ByteOrder;
 import java.util.SplittableRandom;
 import java.util.zip.CRC32C;
 
@@ -25,6 +27,8 @@ import java.util.zip.CRC32C;
  */
 public final class LoopbackDevice
 {
+    private static final boolean NATIVE_LE = ByteOrder.nativeOrder() == ByteOrder.LITTLE_ENDIAN;
+
     private final GuestMemory memory;
     private final int num;
     private final long requests;
@@ -236,18 +240,45 @@ public final class LoopbackDevice
         }
         final int value = (int)crc.getValue();
         final int head = chain.head();
+        // The CRC (one little-endian int when the first writable run holds it), then the pattern, which runs on from
+        // run to run: runs that follow each other in memory get it in one write.
         long p = 0;
+        long patStart = -1;
+        long patEnd = -1;
+        long patP = 0;
         for (int r = chain.outRuns(), end = r + chain.inRuns(); r < end; r++)
         {
-            final long at = memAddress + chain.runGpa(r);
+            final long gpa = chain.runGpa(r);
             final long len = chain.runLen(r);
             long i = 0;
+            if (p == 0 && len >= LoopbackPattern.CRC_BYTES)
+            {
+                UnsafeApi.putInt(memBase, memAddress + gpa, NATIVE_LE ? value : Integer.reverseBytes(value));
+                i = LoopbackPattern.CRC_BYTES;
+                p = LoopbackPattern.CRC_BYTES;
+            }
             for (; i < len && p < LoopbackPattern.CRC_BYTES; i++, p++)
             {
-                LoopbackPattern.putByte(memBase, at + i, (byte)(value >>> (8 * p)));
+                LoopbackPattern.putByte(memBase, memAddress + gpa + i, (byte)(value >>> (8 * p)));
             }
-            LoopbackPattern.write(memBase, at + i, head, p, len - i);
-            p += len - i;
+            if (i < len)
+            {
+                if (gpa + i != patEnd)
+                {
+                    if (patStart >= 0)
+                    {
+                        LoopbackPattern.write(memBase, memAddress + patStart, head, patP, patEnd - patStart);
+                    }
+                    patStart = gpa + i;
+                    patP = p;
+                }
+                patEnd = gpa + len;
+                p += len - i;
+            }
+        }
+        if (patStart >= 0)
+        {
+            LoopbackPattern.write(memBase, memAddress + patStart, head, patP, patEnd - patStart);
         }
         return (int)writable;
     }

@@ -75,7 +75,7 @@ public final class TwoThreadQueue implements AutoCloseable
         this.kick = new EventFd("kick");
         this.call = new EventFd("call");
         this.worker = new VhostWorker(b.name, device, b.handler, kick, call, b.deviceStrategy, b.maxBatch,
-            b.idleSliceNs);
+            b.idleSliceNs).onStart(b.deviceStart);
         this.guest = new VirtqueueGuest(vq, kick, call, b.driverStrategy, worker, b.healthSliceNs)
             .publishOnKick(b.publishOnKick);
     }
@@ -206,6 +206,7 @@ public final class TwoThreadQueue implements AutoCloseable
         private long idleSliceNs = VhostWorker.DEFAULT_IDLE_SLICE_NS;
         private long healthSliceNs = VirtqueueGuest.DEFAULT_HEALTH_SLICE_NS;
         private boolean publishOnKick;
+        private Runnable deviceStart = () -> { };
 
         private Builder(final int num)
         {
@@ -306,6 +307,16 @@ public final class TwoThreadQueue implements AutoCloseable
         public Builder publishOnKick(final boolean onKick)
         {
             this.publishOnKick = onKick;
+            return this;
+        }
+
+        /**
+         * @param action run first on the device thread ({@link VhostWorker#onStart(Runnable)}), e.g. to pin it.
+         * @return this.
+         */
+        public Builder onDeviceStart(final Runnable action)
+        {
+            this.deviceStart = action;
             return this;
         }
 

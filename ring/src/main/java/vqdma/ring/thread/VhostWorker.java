@@ -73,6 +73,7 @@ public final class VhostWorker
     private final long idleSliceNs;
     private final NotifyCounters counters = new NotifyCounters();
     private final Thread thread;
+    private Runnable onStart = () -> { };
     private volatile boolean running;
     private volatile State state = State.NEW;
     private volatile Throwable failure;
@@ -125,6 +126,21 @@ public final class VhostWorker
         this.idleSliceNs = idleSliceNs;
         this.thread = new Thread(this::run, name);
         this.thread.setDaemon(true);
+    }
+
+    /**
+     * @param action run first on the device thread when it starts (to pin it to a CPU, say); an exception there is
+     *               the worker's failure. Set before {@link #start()}.
+     * @return this.
+     */
+    public VhostWorker onStart(final Runnable action)
+    {
+        if (state != State.NEW)
+        {
+            throw new IllegalStateException("device thread " + thread.getName() + " already started");
+        }
+        this.onStart = action;
+        return this;
     }
 
     /**
@@ -244,6 +260,7 @@ public final class VhostWorker
         boolean woken = false;
         try
         {
+            onStart.run();
             // The worker starts busy: the driver's kicks are not wanted until the ring is seen empty.
             vq.disableNotify();
             while (running)

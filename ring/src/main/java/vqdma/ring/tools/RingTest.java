@@ -23,6 +23,7 @@ import java.util.concurrent.TimeUnit;
  * <pre>
  *   ringtest [--poll | --sleep] [--ring-size R] [--run-cycles C] [--batch B] [--outstanding O] [--no-event-idx]
  *            [--indirect] [--spin N] [--poll-budget-ns T] [--publish-on-kick] [--runs K] [--warmup-runs W]
+ *            [--guest-affinity CPU] [--host-affinity CPU]
  * </pre>
  * As in ringtest, the guest kicks after every {@code --batch} buffers it adds (and before it waits, so that no
  * added buffer is left unannounced), takes back whatever is used as it goes, and never has more than
@@ -73,6 +74,12 @@ public final class RingTest implements Callable<Integer>
     @Option(names = "--poll-budget-ns", defaultValue = "0", description = "sleep mode: poll the ring this long before enabling notifications (default ${DEFAULT-VALUE})")
     long pollBudgetNs;
 
+    @Option(names = "--guest-affinity", defaultValue = "-1", description = "pin the guest thread to this CPU")
+    int guestAffinity;
+
+    @Option(names = "--host-affinity", defaultValue = "-1", description = "pin the host (device) thread to this CPU")
+    int hostAffinity;
+
     @Option(names = "--publish-on-kick", description = "publish avail.idx once per batch (at the kick), not per add")
     boolean publishOnKick;
 
@@ -113,6 +120,10 @@ public final class RingTest implements Callable<Integer>
             throw new CommandLine.ParameterException(spec.commandLine(),
                 "--run-cycles, --batch, --runs, --timeout-s must be >= 1; --outstanding, --warmup-runs >= 0");
         }
+        if (guestAffinity >= 0)
+        {
+            Affinity.pinCurrentThreadOrFail(guestAffinity);
+        }
         final List<Boolean> modes = new ArrayList<>();
         if (!sleepOnly)
         {
@@ -147,6 +158,13 @@ public final class RingTest implements Callable<Integer>
         final List<Run> results = new ArrayList<>();
         try (TwoThreadQueue q = TwoThreadQueue.builder(ringSize).eventIdx(sleep && !noEventIdx).indirect(indirect)
             .strategy(strategy).maxBatch(maxBatch).publishOnKick(publishOnKick).name("ringtest-host")
+            .onDeviceStart(() ->
+            {
+                if (hostAffinity >= 0)
+                {
+                    Affinity.pinCurrentThreadOrFail(hostAffinity);
+                }
+            })
             .handler(chain -> (int)chain.writableBytes() - 1).build())
         {
             final long buffer = q.memory().allocate(HEADER + BUFFER, 64);
