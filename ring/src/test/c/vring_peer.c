@@ -6,10 +6,11 @@
  * ring that lives at offset 0 of a MAP_SHARED file; the other side may be
  * this program or the Java implementation.
  *
- *   vring_peer driver|device --file F --queue-size N --data-bytes B
+ *   vring_peer driver|device|loop --file F --queue-size N --data-bytes B
  *              --requests R [--seed S] [--indirect] [--event-idx]
  *              [--max-readable K] [--max-writable K] [--max-len L]
- *              [--timeout-s T] [--reorder W] [--fault KIND]
+ *              [--timeout-s T] [--reorder W] [--warmup-requests W]
+ *              [--fault KIND]
  *   vring_peer size --queue-size N
  *
  * File layout: [ring: vring_init(N, base, 4096), padded to 4096]
@@ -17,6 +18,21 @@
  * A descriptor's addr is a file offset. All shared fields are little-endian.
  *
  * Build: gcc -O2 -std=gnu11 -Wall -Wextra -Werror -o vring_peer vring_peer.c
+ *
+ * Both roles poll and never sleep. Like the Java peers they behave as a
+ * kernel driver without a virtqueue callback (avail.flags NO_INTERRUPT, or a
+ * used_event that is never moved) and a vhost device that disables
+ * notifications while it has work and enables them (full barrier, re-check)
+ * whenever it runs dry, so the two pairs do the same protocol work.
+ *
+ * loop: both roles take turns in one thread (two mappings of the file), and
+ * the summary adds cpu_ns, the thread's CPU time: per-request work without
+ * the cross-core traffic, comparable with the Java peers' loop on a busy
+ * machine.
+ *
+ * --warmup-requests W: elapsed_ns counts from the W-th completion instead of
+ * the first poll (both sides must agree), so that comparisons with the Java
+ * peers exclude JIT warm-up and process start-up.
  *
  * Exit status: 0 ok, 1 protocol violation / timeout / file error, 2 usage.
  */
@@ -47,7 +63,7 @@
 /* Configuration and error reporting                                   */
 /* ------------------------------------------------------------------ */
 
-enum role { ROLE_DRIVER, ROLE_DEVICE, ROLE_SIZE };
+enum role { ROLE_DRIVER, ROLE_DEVICE, ROLE_LOOP, ROLE_SIZE };
 
 enum fault {
 	F_NONE,
@@ -70,6 +86,7 @@ struct config {
 	uint32_t max_len;
 	unsigned timeout_s;
 	unsigned reorder;
+	uint64_t warmup;        /* completions before the clock starts */
 	enum fault fault;
 };
 
@@ -102,10 +119,10 @@ static void usage(const char *fmt, ...)
 	va_start(ap, fmt);
 	vfprintf(stderr, fmt, ap);
 	va_end(ap);
-	fputs("\nusage: vring_peer driver|device --file F --queue-size N --data-bytes B"
+	fputs("\nusage: vring_peer driver|device|loop --file F --queue-size N --data-bytes B"
 	      " --requests R [--seed S] [--indirect] [--event-idx]"
 	      " [--max-readable K] [--max-writable K] [--max-len L] [--timeout-s T]"
-	      " [--reorder W] [--fault KIND]\n"
+	      " [--reorder W] [--warmup-requests W] [--fault KIND]\n"
 	      "       vring_peer size --queue-size N\n", stderr);
 	exit(2);
 }
@@ -189,6 +206,8 @@ static void parse_args(int argc, char **argv, struct config *c)
 		c->role = ROLE_DRIVER;
 	else if (strcmp(argv[1], "device") == 0)
 		c->role = ROLE_DEVICE;
+	else if (strcmp(argv[1], "loop") == 0)
+		c->role = ROLE_LOOP;
 	else if (strcmp(argv[1], "size") == 0)
 		c->role = ROLE_SIZE;
 	else
@@ -239,6 +258,8 @@ static void parse_args(int argc, char **argv, struct config *c)
 			c->timeout_s = (unsigned)parse_num(o, v, 1, 31536000);
 		} else if (strcmp(o, "--reorder") == 0) {
 			c->reorder = (unsigned)parse_num(o, v, 1, 65536);
+		} else if (strcmp(o, "--warmup-requests") == 0) {
+			c->warmup = parse_num(o, v, 0, UINT64_MAX);
 		} else if (strcmp(o, "--fault") == 0) {
 			fault = v;
 		} else {
@@ -257,6 +278,8 @@ static void parse_args(int argc, char **argv, struct config *c)
 		usage("--file, --data-bytes and --requests are required");
 	if (c->max_r + c->max_w == 0)
 		usage("--max-readable and --max-writable are both 0");
+	if (c->warmup >= c->requests)
+		usage("--warmup-requests %" PRIu64 " must be below --requests %" PRIu64, c->warmup, c->requests);
 	/* Worst-case writable total of a chain must fit in used.len (u32). */
 	if ((uint64_t)(c->max_w < c->n ? c->max_w : c->n) * c->max_len > UINT32_MAX)
 		usage("--max-writable x --max-len does not fit a 32-bit used.len");
@@ -336,6 +359,7 @@ static uint64_t rng_range(uint64_t *s, uint64_t lo, uint64_t hi)
 /* CRC32C (Castagnoli), reflected polynomial 0x82F63B78, table driven.
  * crc32c(0xFFFFFFFF, data) ^ 0xFFFFFFFF == java.util.zip.CRC32C. */
 static uint32_t crc_table[256];
+static bool crc_hw;
 
 static void crc_init(void)
 {
@@ -345,10 +369,45 @@ static void crc_init(void)
 			c = (c & 1) ? (c >> 1) ^ 0x82F63B78u : c >> 1;
 		crc_table[i] = c;
 	}
+#if defined(__x86_64__)
+	crc_hw = __builtin_cpu_supports("sse4.2") && getenv("VRING_PEER_CRC_TABLE") == NULL;
+#endif
 }
+
+/*
+ * The SSE4.2 crc32 instruction computes CRC32C: where the CPU has it, use it
+ * 8 bytes at a time, as java.util.zip.CRC32C's intrinsic does, so that both
+ * peers spend comparable time per byte. The table is the portable fallback
+ * (and forced with VRING_PEER_CRC_TABLE set in the environment).
+ */
+
+#if defined(__x86_64__)
+#include <nmmintrin.h>
+
+__attribute__((target("sse4.2")))
+static uint32_t crc_update_hw(uint32_t crc, const uint8_t *p, uint64_t n)
+{
+	uint64_t c = crc;
+
+	for (; n >= 8; n -= 8, p += 8) {
+		uint64_t v;
+
+		memcpy(&v, p, 8);
+		c = _mm_crc32_u64(c, v);
+	}
+	crc = (uint32_t)c;
+	while (n--)
+		crc = _mm_crc32_u8(crc, *p++);
+	return crc;
+}
+#endif
 
 static uint32_t crc_update(uint32_t crc, const uint8_t *p, uint64_t n)
 {
+#if defined(__x86_64__)
+	if (crc_hw)
+		return crc_update_hw(crc, p, n);
+#endif
 	while (n--)
 		crc = crc_table[(crc ^ *p++) & 0xFF] ^ (crc >> 8);
 	return crc;
@@ -504,6 +563,11 @@ static void drv_setup(struct driver *d, const struct config *c)
 		      c->indirect ? " plus indirect tables" : "");
 
 	map_file(c, &d->sh);
+	/* A polling driver is a virtqueue without a callback: it asks for no
+	 * interrupts (vring_create_virtqueue with callback == NULL). With
+	 * EVENT_IDX the flag is not used; used_event simply never moves. */
+	if (!c->event_idx)
+		wr16(&d->sh.vr.avail->flags, VRING_AVAIL_F_NO_INTERRUPT);
 	d->chain = calloc(n, sizeof(*d->chain));
 	d->buf = calloc((size_t)n * d->m, sizeof(*d->buf));
 	d->free_stack = calloc(n, sizeof(*d->free_stack));
@@ -780,11 +844,9 @@ static unsigned drv_reap(struct driver *d)
 		d->last_used++;
 		d->completed++;
 		got++;
-		if (d->c->event_idx)
-			/* virtio_store_mb: ask for an interrupt at the next completion;
-			 * the store must be visible before we next read used.idx. */
-			__atomic_store_n(&vring_used_event(vr), htole16(d->last_used),
-					 __ATOMIC_SEQ_CST);
+		/* No interrupt is wanted (we poll): used_event is never moved, as
+		 * virtqueue_get_buf() does not move it for a queue without a
+		 * callback (avail_flags_shadow has NO_INTERRUPT). */
 	}
 	return got;
 }
@@ -795,7 +857,7 @@ static int run_driver(const struct config *c)
 	struct waiter w;
 	uint64_t limit = (uint64_t)c->timeout_s * 1000000000ull;
 	uint64_t t0;
-	bool stop_submitting = false;
+	bool stop_submitting = false, timing = c->warmup == 0;
 
 	drv_setup(&d, c);
 	t0 = now_ns();
@@ -824,6 +886,10 @@ static int run_driver(const struct config *c)
 		}
 
 		got = drv_reap(&d);
+		if (!timing && d.completed >= c->warmup) {
+			t0 = now_ns();
+			timing = true;
+		}
 
 		if (c->fault == F_DRV_STALL && stop_submitting && d.completed == 2) {
 			/* stall: never submit the 3rd request; idle until our timeout */
@@ -1125,53 +1191,95 @@ static void dev_complete(struct device *d, const struct popped *pc)
 	}
 }
 
+/*
+ * One pass of the device: pop the chains available right now (up to the
+ * window), service them and complete them; when there are none, do
+ * vhost_enable_notify() once. Returns the number completed (0: none).
+ */
+static unsigned dev_step(struct device *d, bool *notify)
+{
+	const struct config *c = d->c;
+	/* Acquire: the avail ring entries and the descriptors/tables/data
+	 * they reference are read only after this avail.idx (virtio_rmb). */
+	uint16_t avail_idx = idx_load_acquire(&d->sh.vr.avail->idx);
+	unsigned done = 0;
+
+	if ((uint16_t)(avail_idx - d->last_avail) > d->n)
+		die("guest moved avail index from %u to %u", d->last_avail, avail_idx);
+
+	/* pop up to W chains that are available right now */
+	while (d->nwin < d->window && d->popped < c->requests && d->last_avail != avail_idx) {
+		uint16_t head = rd16(&d->sh.vr.avail->ring[d->last_avail & (d->n - 1)]);
+
+		d->last_avail++;
+		dev_service(d, head, &d->win[d->nwin++]);
+		d->popped++;
+	}
+
+	if (d->nwin == 0) {
+		if (!*notify && d->popped < c->requests) {
+			/* vhost_enable_notify(): we ran dry, ask for kicks
+			 * again (avail_event, or clear NO_NOTIFY) ... */
+			if (c->event_idx)
+				wr16(&vring_avail_event(&d->sh.vr), d->last_avail);
+			else
+				wr16(&d->sh.vr.used->flags, 0);
+			*notify = true;
+			/* ... then make sure that is visible and look again
+			 * (the caller goes round): the driver may have slipped
+			 * one in before it could see our request (its kick
+			 * decision said no). Pairs with the driver's barrier in
+			 * drv_publish. */
+			__atomic_thread_fence(__ATOMIC_SEQ_CST);
+			(void)idx_load_acquire(&d->sh.vr.avail->idx);
+		}
+		return 0;
+	}
+
+	if (*notify) {
+		/* vhost_disable_notify(): busy, no kicks wanted. With
+		 * EVENT_IDX, leaving avail_event behind does that. */
+		if (!c->event_idx)
+			wr16(&d->sh.vr.used->flags, VRING_USED_F_NO_NOTIFY);
+		*notify = false;
+	}
+
+	/* complete the window in pseudo-random order */
+	while (d->nwin) {
+		unsigned j = d->nwin > 1 ? (unsigned)(rng_next(&d->rng) % d->nwin) : 0;
+		struct popped pc = d->win[j];
+
+		d->win[j] = d->win[--d->nwin];
+		dev_complete(d, &pc);
+		done++;
+	}
+	return done;
+}
+
 static int run_device(const struct config *c)
 {
 	struct device d;
 	struct waiter w;
 	uint64_t limit = (uint64_t)c->timeout_s * 1000000000ull;
 	uint64_t t0;
+	bool timing = c->warmup == 0;
+	/* Notifications are enabled on a fresh ring (used.flags 0, avail_event 0). */
+	bool notify = true;
 
 	dev_setup(&d, c);
 	t0 = now_ns();
 	wait_reset(&w, limit);
 
 	while (d.completed < c->requests) {
-		/* Acquire: the avail ring entries and the descriptors/tables/data
-		 * they reference are read only after this avail.idx (virtio_rmb). */
-		uint16_t avail_idx = idx_load_acquire(&d.sh.vr.avail->idx);
-
-		if ((uint16_t)(avail_idx - d.last_avail) > d.n)
-			die("guest moved avail index from %u to %u", d.last_avail, avail_idx);
-
-		/* pop up to W chains that are available right now */
-		while (d.nwin < d.window && d.popped < c->requests && d.last_avail != avail_idx) {
-			uint16_t head = rd16(&d.sh.vr.avail->ring[d.last_avail & (d.n - 1)]);
-
-			d.last_avail++;
-			if (c->event_idx)
-				/* avail_event: we would like a kick for the next entry.
-				 * (A sleeping device would need a full barrier and a
-				 * re-check of avail.idx here; we poll anyway.) */
-				wr16(&vring_avail_event(&d.sh.vr), d.last_avail);
-			dev_service(&d, head, &d.win[d.nwin++]);
-			d.popped++;
-		}
-
-		if (d.nwin == 0) {
+		if (dev_step(&d, &notify) == 0) {
 			if (wait_expired(&w))
 				die("timeout after %u s waiting for avail.idx (have %u, want %u)",
 				    c->timeout_s, d.last_avail, (uint16_t)(d.last_avail + 1));
 			continue;
 		}
-
-		/* complete the window in pseudo-random order */
-		while (d.nwin) {
-			unsigned j = d.nwin > 1 ? (unsigned)(rng_next(&d.rng) % d.nwin) : 0;
-			struct popped pc = d.win[j];
-
-			d.win[j] = d.win[--d.nwin];
-			dev_complete(&d, &pc);
+		if (!timing && d.completed >= c->warmup) {
+			t0 = now_ns();
+			timing = true;
 		}
 		wait_reset(&w, g_fault_injected && GRACE_NS < limit ? GRACE_NS : limit);
 	}
@@ -1180,6 +1288,67 @@ static int run_device(const struct config *c)
 		       PRIu64 " kicks=0 interrupts=%" PRIu64 "\n",
 		       d.completed, d.bytes, now_ns() - t0, d.interrupts);
 	dev_teardown(&d);
+	return 0;
+}
+
+/* ------------------------------------------------------------------ */
+/* Loop: both roles in one thread                                      */
+/* ------------------------------------------------------------------ */
+
+static uint64_t cpu_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+}
+
+/*
+ * The driver and the device take turns in one thread, each on its own
+ * mapping of the file: add as many chains as fit and publish them, let the
+ * device serve everything available, reap. The same work per request as the
+ * two-process pair without the cross-core traffic and the waiting, timed in
+ * thread CPU time, which other processes on a busy machine do not inflate.
+ */
+static int run_loop(const struct config *c)
+{
+	struct driver d;
+	struct device v;
+	bool notify = true, timing = c->warmup == 0;
+	uint64_t t0, cpu0;
+
+	drv_setup(&d, c);
+	dev_setup(&v, c);
+	t0 = now_ns();
+	cpu0 = cpu_ns();
+	while (d.completed < c->requests) {
+		unsigned added = 0, served = 0, got;
+
+		while (d.submitted < c->requests) {
+			if (!d.have_pending)
+				drv_generate(&d);
+			if (!drv_add(&d))
+				break;
+			added++;
+		}
+		if (added)
+			drv_publish(&d);
+		for (unsigned n; (n = dev_step(&v, &notify)) > 0;)
+			served += n;
+		got = drv_reap(&d);
+		if (!added && !served && !got)
+			die("loop: no progress after %" PRIu64 " completions", d.completed);
+		if (!timing && d.completed >= c->warmup) {
+			t0 = now_ns();
+			cpu0 = cpu_ns();
+			timing = true;
+		}
+	}
+	printf("vring-peer loop ok requests=%" PRIu64 " bytes=%" PRIu64 " elapsed_ns=%" PRIu64
+	       " cpu_ns=%" PRIu64 " kicks=%" PRIu64 " interrupts=%" PRIu64 "\n",
+	       d.completed, d.bytes, now_ns() - t0, cpu_ns() - cpu0, d.kicks, v.interrupts);
+	drv_teardown(&d);
+	dev_teardown(&v);
 	return 0;
 }
 
@@ -1199,5 +1368,17 @@ int main(int argc, char **argv)
 	pattern_init();
 	if ((crc_update(0xFFFFFFFFu, check, 9) ^ 0xFFFFFFFFu) != 0xE3069283u)
 		die("CRC32C self-test failed");
+	{
+		static const uint8_t longer[] = "The quick brown fox jumps over the lazy dog";
+		uint32_t hw = crc_update(0xFFFFFFFFu, longer, sizeof(longer) - 1);
+		bool was = crc_hw;
+
+		crc_hw = false;
+		if (crc_update(0xFFFFFFFFu, longer, sizeof(longer) - 1) != hw)
+			die("CRC32C self-test failed: hardware and table disagree");
+		crc_hw = was;
+	}
+	if (c.role == ROLE_LOOP)
+		return run_loop(&c);
 	return c.role == ROLE_DRIVER ? run_driver(&c) : run_device(&c);
 }

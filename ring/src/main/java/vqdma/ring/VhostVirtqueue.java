@@ -7,6 +7,58 @@ import vqdma.dma.DmaFault;
 import static vqdma.ring.SplitRingDescriptor.*;
 import static vqdma.ring.Vring.*;
 
+
+/**
+ * Padding before the hot fields of {@link VhostVirtqueue}: 128 bytes (two cache lines, for the adjacent-line prefetcher), so
+ * that no neighbouring object in the heap shares a line with them. Byte fields leave no hole for the JVM's field
+ * layout to fill with a subclass field.
+ */
+abstract class VhostVirtqueuePad0
+{
+    byte a000, a001, a002, a003, a004, a005, a006, a007, a008, a009, a010, a011, a012, a013, a014, a015;
+    byte a016, a017, a018, a019, a020, a021, a022, a023, a024, a025, a026, a027, a028, a029, a030, a031;
+    byte a032, a033, a034, a035, a036, a037, a038, a039, a040, a041, a042, a043, a044, a045, a046, a047;
+    byte a048, a049, a050, a051, a052, a053, a054, a055, a056, a057, a058, a059, a060, a061, a062, a063;
+    byte a064, a065, a066, a067, a068, a069, a070, a071, a072, a073, a074, a075, a076, a077, a078, a079;
+    byte a080, a081, a082, a083, a084, a085, a086, a087, a088, a089, a090, a091, a092, a093, a094, a095;
+    byte a096, a097, a098, a099, a100, a101, a102, a103, a104, a105, a106, a107, a108, a109, a110, a111;
+    byte a112, a113, a114, a115, a116, a117, a118, a119, a120, a121, a122, a123, a124, a125, a126, a127;
+}
+
+/**
+ * The device's private state ({@code vhost_virtqueue}'s indices): plain fields, written by the device thread on
+ * every pop and used element and never by the driver. Padded on both sides so that the driver thread's hot state
+ * (a {@link Virtqueue} next to this object in the heap) never shares their cache lines.
+ */
+abstract class VhostVirtqueueFields extends VhostVirtqueuePad0
+{
+    int lastAvailIdx;
+    int availIdxCache;
+    int usedIdxShadow;
+    int usedFlagsShadow;
+    int signalledUsed;
+    boolean signalledUsedValid;
+    long interrupts;
+    long interruptsSuppressed;
+    long badChains;
+    String lastError;
+    String brokenReason;
+    boolean broken;
+}
+
+/** Padding after the hot fields of {@link VhostVirtqueue}: 128 bytes. */
+abstract class VhostVirtqueuePad1 extends VhostVirtqueueFields
+{
+    byte b000, b001, b002, b003, b004, b005, b006, b007, b008, b009, b010, b011, b012, b013, b014, b015;
+    byte b016, b017, b018, b019, b020, b021, b022, b023, b024, b025, b026, b027, b028, b029, b030, b031;
+    byte b032, b033, b034, b035, b036, b037, b038, b039, b040, b041, b042, b043, b044, b045, b046, b047;
+    byte b048, b049, b050, b051, b052, b053, b054, b055, b056, b057, b058, b059, b060, b061, b062, b063;
+    byte b064, b065, b066, b067, b068, b069, b070, b071, b072, b073, b074, b075, b076, b077, b078, b079;
+    byte b080, b081, b082, b083, b084, b085, b086, b087, b088, b089, b090, b091, b092, b093, b094, b095;
+    byte b096, b097, b098, b099, b100, b101, b102, b103, b104, b105, b106, b107, b108, b109, b110, b111;
+    byte b112, b113, b114, b115, b116, b117, b118, b119, b120, b121, b122, b123, b124, b125, b126, b127;
+}
+
 /**
  * The device side of a split virtqueue, as vhost ({@code drivers/vhost/vhost.c}) implements it:
  * {@link #pop(DescriptorChain)} is {@code vhost_get_vq_desc()}, {@link #addUsed(int, int)}/{@link #flushUsed()} are
@@ -29,7 +81,7 @@ import static vqdma.ring.Vring.*;
  * One device thread per queue. The ring parts are translated once at set-up (vhost's {@code vq_meta_prefetch()});
  * all entry offsets come from masked indices, so no value from the ring becomes an unchecked offset.
  */
-public final class VhostVirtqueue
+public final class VhostVirtqueue extends VhostVirtqueuePad1
 {
     /** {@link #pop} result: nothing available. */
     public static final int EMPTY = -1;
@@ -54,18 +106,6 @@ public final class VhostVirtqueue
     private final BadChainPolicy policy;
     private final int maxRuns;
 
-    private int lastAvailIdx;
-    private int availIdxCache;
-    private int usedIdxShadow;
-    private int usedFlagsShadow;
-    private int signalledUsed;
-    private boolean signalledUsedValid;
-    private long interrupts;
-    private long interruptsSuppressed;
-    private long badChains;
-    private String lastError;
-    private String brokenReason;
-    private boolean broken;
 
     private VhostVirtqueue(final Builder b)
     {

@@ -12,6 +12,63 @@ import java.nio.ByteOrder;
 import static vqdma.ring.SplitRingDescriptor.*;
 import static vqdma.ring.Vring.*;
 
+
+/**
+ * Padding before the hot fields of {@link Virtqueue}: 128 bytes (two cache lines, for the adjacent-line prefetcher), so
+ * that no neighbouring object in the heap shares a line with them. Byte fields leave no hole for the JVM's field
+ * layout to fill with a subclass field.
+ */
+abstract class VirtqueuePad0
+{
+    byte a000, a001, a002, a003, a004, a005, a006, a007, a008, a009, a010, a011, a012, a013, a014, a015;
+    byte a016, a017, a018, a019, a020, a021, a022, a023, a024, a025, a026, a027, a028, a029, a030, a031;
+    byte a032, a033, a034, a035, a036, a037, a038, a039, a040, a041, a042, a043, a044, a045, a046, a047;
+    byte a048, a049, a050, a051, a052, a053, a054, a055, a056, a057, a058, a059, a060, a061, a062, a063;
+    byte a064, a065, a066, a067, a068, a069, a070, a071, a072, a073, a074, a075, a076, a077, a078, a079;
+    byte a080, a081, a082, a083, a084, a085, a086, a087, a088, a089, a090, a091, a092, a093, a094, a095;
+    byte a096, a097, a098, a099, a100, a101, a102, a103, a104, a105, a106, a107, a108, a109, a110, a111;
+    byte a112, a113, a114, a115, a116, a117, a118, a119, a120, a121, a122, a123, a124, a125, a126, a127;
+}
+
+/**
+ * The driver's private state ({@code vring_virtqueue}'s mutable part): plain fields, written by the driver thread
+ * on every add and get and never by the device. Padded on both sides because the device thread's own hot state (a
+ * {@link VhostVirtqueue}, often allocated right after this object, and moved next to it by any copying GC) must not
+ * share their cache lines.
+ */
+abstract class VirtqueueFields extends VirtqueuePad0
+{
+    int freeHead;
+    int numFree;
+    int inFlight;
+    int availIdxShadow;
+    int availIdxPublished;
+    int numAdded;
+    int availFlagsShadow;
+    int lastUsedIdx;
+    int usedIdxCache;
+    int lastUsedLen;
+    int lastUsedId;
+    int indirFreeTop;
+    long kicks;
+    long kicksSuppressed;
+    String brokenReason;
+    boolean broken;
+}
+
+/** Padding after the hot fields of {@link Virtqueue}: 128 bytes. */
+abstract class VirtqueuePad1 extends VirtqueueFields
+{
+    byte b000, b001, b002, b003, b004, b005, b006, b007, b008, b009, b010, b011, b012, b013, b014, b015;
+    byte b016, b017, b018, b019, b020, b021, b022, b023, b024, b025, b026, b027, b028, b029, b030, b031;
+    byte b032, b033, b034, b035, b036, b037, b038, b039, b040, b041, b042, b043, b044, b045, b046, b047;
+    byte b048, b049, b050, b051, b052, b053, b054, b055, b056, b057, b058, b059, b060, b061, b062, b063;
+    byte b064, b065, b066, b067, b068, b069, b070, b071, b072, b073, b074, b075, b076, b077, b078, b079;
+    byte b080, b081, b082, b083, b084, b085, b086, b087, b088, b089, b090, b091, b092, b093, b094, b095;
+    byte b096, b097, b098, b099, b100, b101, b102, b103, b104, b105, b106, b107, b108, b109, b110, b111;
+    byte b112, b113, b114, b115, b116, b117, b118, b119, b120, b121, b122, b123, b124, b125, b126, b127;
+}
+
 /**
  * The driver side of a split virtqueue, as {@code drivers/virtio/virtio_ring.c} implements it:
  * {@link #add(SgList, Object)} is {@code virtqueue_add_split()}, {@link #kickPrepare()} is
@@ -45,7 +102,7 @@ import static vqdma.ring.Vring.*;
  * One driver thread at a time, as the kernel requires callers to serialize; the device runs concurrently on the
  * other side of the shared memory. Hot paths allocate nothing.
  */
-public final class Virtqueue
+public final class Virtqueue extends VirtqueuePad1
 {
     /** {@code -ENOSPC}: not enough free descriptors; retry after {@link #getBuf()} returned some. */
     public static final int ENOSPC = -28;
@@ -93,23 +150,6 @@ public final class Virtqueue
     private final int[] indirFlags;
     private final int[] indirCount;
     private final int[] indirFree;
-    private int indirFreeTop;
-
-    // Driver state: plain fields, only the driver thread touches them.
-    private int freeHead;
-    private int numFree;
-    private int inFlight;
-    private int availIdxShadow;
-    private int numAdded;
-    private int availFlagsShadow;
-    private int lastUsedIdx;
-    private int usedIdxCache;
-    private int lastUsedLen;
-    private int lastUsedId;
-    private long kicks;
-    private long kicksSuppressed;
-    private String brokenReason;
-    private boolean broken;
 
     /**
      * The transport's notification hook: {@code vq->notify}, a write to the device's doorbell.
@@ -239,6 +279,26 @@ public final class Virtqueue
      */
     public int add(final SgList sg, final Object token)
     {
+        return add(sg, token, true);
+    }
+
+    /**
+     * {@code virtqueue_add_sgs()}, optionally without publishing {@code avail.idx}: with {@code publish == false} the
+     * request is written (descriptors and avail ring entry) but the device cannot see it until
+     * {@link #publishAvail()} or {@link #kickPrepare()} publishes every request added so far with one store.
+     * <p>
+     * A departure from the kernel, whose {@code virtqueue_add_split()} stores {@code avail->idx} on every add: a
+     * driver that adds a batch and then kicks (or, polling, publishes) moves the cache line holding {@code avail.idx}
+     * to the device once per batch instead of once per request, as a C driver that publishes once per batch does.
+     *
+     * @param sg      the request's buffers: device-readable first, then device-writable.
+     * @param token   the caller's object for this request, returned by {@link #getBuf()}; not null.
+     * @param publish false to leave {@code avail.idx} for {@link #publishAvail()} or {@link #kickPrepare()}.
+     * @return as {@link #add(SgList, Object)}.
+     * @throws IllegalArgumentException if the list is empty, longer than the queue, or the token is null.
+     */
+    public int add(final SgList sg, final Object token, final boolean publish)
+    {
         final int total = sg.size();
         if (total == 0 || total > num || token == null)
         {
@@ -350,10 +410,10 @@ public final class Virtqueue
         // Put entry in available array (but don't update avail->idx until they do sync).
         ring.spAvailRing(availIdxShadow & mask, head);
         availIdxShadow = (availIdxShadow + 1) & 0xFFFF;
-        // Descriptors and available array need to be set before we expose the new available array entries.
-        // Pairs with the device's virtio_rmb() after it loads avail.idx.
-        VirtioBarriers.virtioWmb();
-        ring.soAvailIdx(availIdxShadow);
+        if (publish)
+        {
+            publishAvail();
+        }
         numAdded++;
         // This is very unlikely, but theoretically possible. Kick just in case.
         if (numAdded == 0xFFFF)
@@ -361,6 +421,23 @@ public final class Virtqueue
             kick();
         }
         return 0;
+    }
+
+    /**
+     * Publishes {@code avail.idx} if requests were added without publishing it ({@link #add(SgList, Object, boolean)});
+     * does nothing otherwise.
+     */
+    public void publishAvail()
+    {
+        final int idx = availIdxShadow;
+        if (idx != availIdxPublished)
+        {
+            // Descriptors and available array need to be set before we expose the new available array entries.
+            // Pairs with the device's virtio_rmb() after it loads avail.idx.
+            VirtioBarriers.virtioWmb();
+            ring.soAvailIdx(idx);
+            availIdxPublished = idx;
+        }
     }
 
     private long mapBuffer(final long gpa, final int len, final int flags)
@@ -406,11 +483,13 @@ public final class Virtqueue
     /**
      * {@code virtqueue_kick_prepare_split()}: does the device want a notification for what was added since the last
      * call? With EVENT_IDX: did the new avail.idx pass {@code avail_event}; otherwise: is {@code NO_NOTIFY} clear.
+     * Requests added without publishing ({@link #add(SgList, Object, boolean)}) are published first.
      *
      * @return true if the caller should notify the device.
      */
     public boolean kickPrepare()
     {
+        publishAvail();
         // We need to expose available array entries before checking avail event (or used.flags). Pairs with the
         // device's virtio_mb() between writing avail_event/used.flags and re-reading avail.idx.
         VirtioBarriers.virtioMb();
@@ -573,6 +652,7 @@ public final class Virtqueue
                 detachBuf(head);
                 availIdxShadow = (availIdxShadow - 1) & 0xFFFF;
                 ring.soAvailIdx(availIdxShadow);
+                availIdxPublished = availIdxShadow;
                 return token;
             }
         }
@@ -699,6 +779,26 @@ public final class Virtqueue
     public int usedId()
     {
         return lastUsedId;
+    }
+
+    /**
+     * @return the driver's next {@code avail.idx} (its shadow: what was last published), for diagnostics.
+     */
+    public int availIdx()
+    {
+        return availIdxShadow;
+    }
+
+    /** @return the next used index the driver will take ({@code last_used_idx}), for diagnostics. */
+    public int lastUsedIdx()
+    {
+        return lastUsedIdx;
+    }
+
+    /** @return {@code used.idx} as the device last published it, opaque load, for diagnostics. */
+    public int usedIdx()
+    {
+        return ring.loUsedIdx();
     }
 
     /** @return the queue size. */

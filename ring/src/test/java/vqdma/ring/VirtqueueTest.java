@@ -55,6 +55,37 @@ class VirtqueueTest
     }
 
     @Test
+    void requestsAddedWithoutPublishingBecomeVisibleAtOnceOnPublishOrKickPrepare()
+    {
+        final Virtqueue vq = queue(16, PLATFORM);
+        final SplitRing raw = raw(vq);
+        final VhostVirtqueue device = vq.deviceBuilder().build();
+        final DescriptorChain chain = device.newChain();
+        assertEquals(0, vq.add(chain(1, 1), "a", false));
+        assertEquals(0, vq.add(chain(1, 1), "b", false));
+        assertEquals(0, raw.loAvailIdx(), "nothing published yet");
+        assertEquals(VhostVirtqueue.EMPTY, device.pop(chain), "the device sees nothing unpublished");
+        vq.publishAvail();
+        assertEquals(2, raw.loAvailIdx(), "one store publishes both");
+        vq.publishAvail();
+        assertEquals(2, raw.loAvailIdx(), "publishing again changes nothing");
+        assertEquals(0, vq.add(chain(1, 1), "c", false));
+        assertTrue(vq.kickPrepare(), "the device wants kicks: NO_NOTIFY is clear");
+        assertEquals(3, raw.loAvailIdx(), "kickPrepare publishes first");
+        for (final String token : new String[] {"a", "b", "c"})
+        {
+            final int head = device.pop(chain);
+            assertTrue(head >= 0);
+            device.pushUsed(head, 0);
+            assertEquals(token, vq.getBuf());
+        }
+        assertEquals(0, vq.add(chain(1, 1), "d", false));
+        assertEquals("d", vq.detachUnusedBuf(), "an unpublished request is taken back too");
+        assertEquals(3, raw.loAvailIdx());
+        assertEquals(16, vq.numFree());
+    }
+
+    @Test
     void directChainsUseOneDescriptorPerBufferAndFreeThemOnGet()
     {
         final Virtqueue vq = queue(16, PLATFORM);

@@ -1,5 +1,6 @@
 package vqdma.ring.peer;
 
+import org.agrona.UnsafeApi;
 import org.agrona.concurrent.UnsafeBuffer;
 import vqdma.dma.DirectDma;
 import vqdma.dma.GuestMemory;
@@ -8,6 +9,7 @@ import vqdma.ring.SplitRingDescriptor;
 import vqdma.ring.VhostVirtqueue;
 
 import java.nio.ByteBuffer;
+import java.nio.ByteOrder;
 import java.util.SplittableRandom;
 import java.util.zip.CRC32C;
 
@@ -25,19 +27,27 @@ import java.util.zip.CRC32C;
  */
 public final class LoopbackDevice
 {
+    private static final boolean NATIVE_LE = ByteOrder.nativeOrder() == ByteOrder.LITTLE_ENDIAN;
+
     private final GuestMemory memory;
     private final int num;
     private final long requests;
+    private final long warmup;
     private final long timeoutNs;
     private final int reorder;
     private final SplittableRandom random;
     private final VhostVirtqueue vq;
     private final DescriptorChain chain;
     private final UnsafeBuffer mem;
+    private final byte[] memBase;
+    private final long memAddress;
     private final ByteBuffer view;
     private final CRC32C crc = new CRC32C();
     private final int[] heldHead;
     private final int[] heldLen;
+    private long completed;
+    private long bytes;
+    private boolean notifyEnabled = true;
 
     /**
      * @param memory    the mapped file (GPA = file offset).
@@ -52,10 +62,32 @@ public final class LoopbackDevice
         final GuestMemory memory, final int num, final long features, final long requests, final long timeoutNs,
         final int reorder, final long seed)
     {
+        this(memory, num, features, requests, timeoutNs, reorder, seed, 0);
+    }
+
+    /**
+     * @param memory    the mapped file (GPA = file offset).
+     * @param num       queue size.
+     * @param features  negotiated features (INDIRECT_DESC, EVENT_IDX).
+     * @param requests  chains to complete before stopping.
+     * @param timeoutNs longest wait without progress.
+     * @param reorder   completion window (1 = in order).
+     * @param seed      seed of the completion order.
+     * @param warmup    completions before the clock of the summary starts ({@code < requests}).
+     */
+    public LoopbackDevice(
+        final GuestMemory memory, final int num, final long features, final long requests, final long timeoutNs,
+        final int reorder, final long seed, final long warmup)
+    {
         if (reorder < 1 || reorder > num)
         {
             throw new IllegalArgumentException("reorder window " + reorder + " must be 1.." + num);
         }
+        if (warmup < 0 || warmup >= requests)
+        {
+            throw new IllegalArgumentException("warm-up " + warmup + " must be in 0.." + (requests - 1));
+        }
+        this.warmup = warmup;
         this.memory = memory;
         this.num = num;
         this.requests = requests;
@@ -67,6 +99,8 @@ public final class LoopbackDevice
             SplitRingDescriptor.usedOffset(num, SharedRingFile.ALIGN)).build();
         this.chain = vq.newChain();
         this.mem = memory.buffer();
+        this.memBase = mem.byteArray();
+        this.memAddress = mem.addressOffset();
         this.view = memory.newByteBufferView();
         this.heldHead = new int[reorder];
         this.heldLen = new int[reorder];
@@ -80,48 +114,59 @@ public final class LoopbackDevice
      */
     public PeerResult run()
     {
-        long completed = 0;
-        long bytes = 0;
-        int held = 0;
-        boolean notifyEnabled = true;
-        final long start = System.nanoTime();
+        long start = System.nanoTime();
+        boolean timing = warmup == 0;
         long lastProgress = start;
-        while (completed + held < requests || held > 0)
+        int spins = 0;
+        while (completed < requests)
         {
-            final int head = completed + held < requests ? vq.pop(chain) : VhostVirtqueue.EMPTY;
+            if (step() == 0)
+            {
+                Thread.onSpinWait();
+                // The clock is read every 64 idle spins, as the C peer does.
+                if ((++spins & 63) == 0 && System.nanoTime() - lastProgress > timeoutNs)
+                {
+                    throw new PeerFailure(String.format(
+                        "timeout after %d s waiting for avail.idx (have %d, completed %d of %d)",
+                        timeoutNs / 1_000_000_000L, vq.lastAvailIdx(), completed, requests));
+                }
+                continue;
+            }
+            if (!timing && completed >= warmup)
+            {
+                start = System.nanoTime();
+                timing = true;
+            }
+            lastProgress = System.nanoTime();
+            spins = 0;
+        }
+        return new PeerResult("device", completed, bytes, System.nanoTime() - start, 0, vq.interrupts());
+    }
+
+    /**
+     * One pass, as the C peer's: takes the chains available now (up to the completion window), serves them and
+     * completes them (in a pseudo-random order); when there are none, does vhost's {@code enable_notify} once (the
+     * caller goes round, so a buffer the driver slipped in meanwhile is taken on the next pass, not slept on).
+     *
+     * @return chains completed (0: none were available).
+     */
+    int step()
+    {
+        int held = 0;
+        while (held < reorder && completed + held < requests)
+        {
+            final int head = vq.pop(chain);
             if (head == VhostVirtqueue.BROKEN)
             {
                 throw new PeerFailure(vq.brokenReason());
             }
             if (head == VhostVirtqueue.EMPTY)
             {
-                if (held > 0)
-                {
-                    completed += completeHeld(held);
-                    held = 0;
-                    lastProgress = System.nanoTime();
-                    continue;
-                }
-                if (!notifyEnabled)
-                {
-                    notifyEnabled = true;
-                    if (vq.enableNotify())
-                    {
-                        continue; // the driver slipped one in: no sleeping on it
-                    }
-                }
-                final long now = System.nanoTime();
-                if (now - lastProgress > timeoutNs)
-                {
-                    throw new PeerFailure(String.format(
-                        "timeout after %d s waiting for avail.idx (have %d, completed %d of %d)",
-                        timeoutNs / 1_000_000_000L, vq.lastAvailIdx(), completed, requests));
-                }
-                Thread.onSpinWait();
-                continue;
+                break;
             }
             if (notifyEnabled)
             {
+                // vhost_disable_notify(): busy, no kicks wanted.
                 vq.disableNotify();
                 notifyEnabled = false;
             }
@@ -129,14 +174,25 @@ public final class LoopbackDevice
             heldLen[held] = serve();
             bytes += chain.readableBytes() + heldLen[held];
             held++;
-            if (held == reorder)
-            {
-                completed += completeHeld(held);
-                held = 0;
-            }
-            lastProgress = System.nanoTime();
         }
-        return new PeerResult("device", completed, bytes, System.nanoTime() - start, 0, vq.interrupts());
+        if (held > 0)
+        {
+            completed += completeHeld(held);
+            return held;
+        }
+        if (!notifyEnabled && completed < requests)
+        {
+            // vhost_enable_notify(): ran dry, ask for kicks again and look again (the next pass pops what slipped in).
+            notifyEnabled = true;
+            vq.enableNotify();
+        }
+        return 0;
+    }
+
+    /** @return chains completed so far. */
+    long completed()
+    {
+        return completed;
     }
 
     private int completeHeld(final int held)
@@ -163,12 +219,20 @@ public final class LoopbackDevice
     private int serve()
     {
         crc.reset();
+        // Runs that follow each other in memory are checksummed in one call (the driver often lays them out so).
+        long spanStart = 0;
+        long spanEnd = 0;
         for (int r = 0; r < chain.outRuns(); r++)
         {
-            final int gpa = (int)chain.runGpa(r);
-            view.clear().position(gpa).limit(gpa + (int)chain.runLen(r));
-            crc.update(view);
+            final long gpa = chain.runGpa(r);
+            if (gpa != spanEnd)
+            {
+                crcSpan(spanStart, spanEnd);
+                spanStart = gpa;
+            }
+            spanEnd = gpa + chain.runLen(r);
         }
+        crcSpan(spanStart, spanEnd);
         final long writable = chain.writableBytes();
         if (writable < LoopbackPattern.CRC_BYTES)
         {
@@ -176,20 +240,56 @@ public final class LoopbackDevice
         }
         final int value = (int)crc.getValue();
         final int head = chain.head();
+        // The CRC (one little-endian int when the first writable run holds it), then the pattern, which runs on from
+        // run to run: runs that follow each other in memory get it in one write.
         long p = 0;
+        long patStart = -1;
+        long patEnd = -1;
+        long patP = 0;
         for (int r = chain.outRuns(), end = r + chain.inRuns(); r < end; r++)
         {
             final long gpa = chain.runGpa(r);
             final long len = chain.runLen(r);
             long i = 0;
+            if (p == 0 && len >= LoopbackPattern.CRC_BYTES)
+            {
+                UnsafeApi.putInt(memBase, memAddress + gpa, NATIVE_LE ? value : Integer.reverseBytes(value));
+                i = LoopbackPattern.CRC_BYTES;
+                p = LoopbackPattern.CRC_BYTES;
+            }
             for (; i < len && p < LoopbackPattern.CRC_BYTES; i++, p++)
             {
-                mem.putByte((int)(gpa + i), (byte)(value >>> (8 * p)));
+                LoopbackPattern.putByte(memBase, memAddress + gpa + i, (byte)(value >>> (8 * p)));
             }
-            LoopbackPattern.write(mem, gpa + i, head, p, len - i);
-            p += len - i;
+            if (i < len)
+            {
+                if (gpa + i != patEnd)
+                {
+                    if (patStart >= 0)
+                    {
+                        LoopbackPattern.write(memBase, memAddress + patStart, head, patP, patEnd - patStart);
+                    }
+                    patStart = gpa + i;
+                    patP = p;
+                }
+                patEnd = gpa + len;
+                p += len - i;
+            }
+        }
+        if (patStart >= 0)
+        {
+            LoopbackPattern.write(memBase, memAddress + patStart, head, patP, patEnd - patStart);
         }
         return (int)writable;
+    }
+
+    private void crcSpan(final long start, final long end)
+    {
+        if (end > start)
+        {
+            view.clear().position((int)start).limit((int)end);
+            crc.update(view);
+        }
     }
 
     /** @return the device-side queue (for tests). */

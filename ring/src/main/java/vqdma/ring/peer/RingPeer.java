@@ -14,15 +14,16 @@ import java.util.concurrent.Callable;
  * {@code scripts/ring-peer}: the Java side of the shared-ring file protocol v1 (design.md §5), command-line
  * compatible with the C peer built from {@code linux/virtio_ring.h}.
  * <pre>
- *   ring-peer driver|device --file F --queue-size N --data-bytes B --requests R --seed S [--indirect]
+ *   ring-peer driver|device|loop --file F --queue-size N --data-bytes B --requests R --seed S [--indirect]
  *       [--event-idx] [--max-readable K] [--max-writable K] [--max-len L] [--timeout-s T] [--reorder W]
+ *       [--warmup-requests W]
  *   ring-peer size --queue-size N        prints vring_size(N, 4096)
  * </pre>
  * Exit status 0 with one summary line on stdout; 1 with {@code vring-peer <role>: <message>} on stderr when the
  * other side broke the protocol or stopped responding; 2 for a usage error.
  */
 @Command(name = "ring-peer", mixinStandardHelpOptions = true, subcommands = {
-    RingPeer.Driver.class, RingPeer.Device.class, RingPeer.Size.class},
+    RingPeer.Driver.class, RingPeer.Device.class, RingPeer.Loop.class, RingPeer.Size.class},
     description = "Java peer of the vqdma shared-ring file protocol v1.")
 public final class RingPeer implements Callable<Integer>
 {
@@ -65,6 +66,10 @@ public final class RingPeer implements Callable<Integer>
         @Option(names = "--reorder", defaultValue = "1", description = "device: completion window (1 = in order)")
         int reorder;
 
+        @Option(names = "--warmup-requests", defaultValue = "0",
+            description = "completions before elapsed_ns starts (both sides must agree; default 0)")
+        long warmup;
+
         long features()
         {
             long features = Vring.feature(Vring.VIRTIO_F_VERSION_1);
@@ -91,6 +96,11 @@ public final class RingPeer implements Callable<Integer>
                 throw new CommandLine.ParameterException(spec.commandLine(),
                     "--requests, --data-bytes and --timeout-s must be >= 1");
             }
+            if (warmup < 0 || warmup >= requests)
+            {
+                throw new CommandLine.ParameterException(spec.commandLine(),
+                    "--warmup-requests " + warmup + " must be below --requests " + requests);
+            }
         }
 
         GuestMemory map() throws Exception
@@ -114,7 +124,8 @@ public final class RingPeer implements Callable<Integer>
             common.validate(spec);
             final Common c = common;
             return report("driver", () -> new LoopbackDriver(c.map(), c.num, c.features(), c.requests,
-                c.timeoutS * 1_000_000_000L, c.seed, c.maxReadable, c.maxWritable, c.maxLen).run());
+                c.timeoutS * 1_000_000_000L, c.seed, c.maxReadable, c.maxWritable, c.maxLen, c.warmup).run()
+                .summary());
         }
     }
 
@@ -133,7 +144,34 @@ public final class RingPeer implements Callable<Integer>
             common.validate(spec);
             final Common c = common;
             return report("device", () -> new LoopbackDevice(c.map(), c.num, c.features(), c.requests,
-                c.timeoutS * 1_000_000_000L, Math.min(c.reorder, c.num), c.seed).run());
+                c.timeoutS * 1_000_000_000L, Math.min(c.reorder, c.num), c.seed, c.warmup).run().summary());
+        }
+    }
+
+    @Command(name = "loop", description = "Both roles taking turns in one thread; adds cpu_ns to the summary.")
+    static final class Loop implements Callable<Integer>
+    {
+        @Mixin
+        Common common = new Common();
+
+        @CommandLine.Spec
+        CommandLine.Model.CommandSpec spec;
+
+        @Override
+        public Integer call() throws Exception
+        {
+            common.validate(spec);
+            final Common c = common;
+            return report("loop", () ->
+            {
+                final GuestMemory driverMemory = c.map();
+                final GuestMemory deviceMemory = c.map();
+                return new LoopbackLoop(driverMemory, deviceMemory,
+                    new LoopbackDriver(driverMemory, c.num, c.features(), c.requests, c.timeoutS * 1_000_000_000L,
+                        c.seed, c.maxReadable, c.maxWritable, c.maxLen, c.warmup),
+                    new LoopbackDevice(deviceMemory, c.num, c.features(), c.requests, c.timeoutS * 1_000_000_000L,
+                        Math.min(c.reorder, c.num), c.seed, c.warmup)).run();
+            });
         }
     }
 
@@ -164,14 +202,15 @@ public final class RingPeer implements Callable<Integer>
     @FunctionalInterface
     interface Run
     {
-        PeerResult run() throws Exception;
+        /** @return the summary line. */
+        String run() throws Exception;
     }
 
     static int report(final String role, final Run run)
     {
         try
         {
-            System.out.println(run.run().summary());
+            System.out.println(run.run());
             return 0;
         }
         catch (final PeerFailure | IllegalArgumentException | java.io.IOException ex)
