@@ -59,11 +59,12 @@ final class BusMap
      */
     void translate(final long busStart, final long length, final boolean forWrite, final Ranges out)
     {
-        if (length <= 0)
+        // Bus addresses are unsigned: a "negative" one lies above every mapped range (which all start below 2^63).
+        if (length <= 0 || busStart < 0)
         {
             return;
         }
-        // Clip the end at the top of the address space rather than wrap (the view refuses a wrap anyway).
+        // Clip the end at 2^63 rather than go negative: still above every mapped range.
         final long busEnd = busStart + length < busStart ? Long.MAX_VALUE : busStart + length;
         for (int i = 0; i < count; i++)
         {

@@ -46,6 +46,15 @@ class DmaOpsFuzzTest
     private static final DmaDirection[] DIRECTIONS = DmaDirection.values();
     private static final UnsafeBuffer SCRATCH = new UnsafeBuffer(new byte[DATA_BYTES]);
     private static final UnsafeBuffer PATTERN = new UnsafeBuffer(new byte[DATA_BYTES]);
+    private static final byte[] DATA_PATTERN = new byte[DATA_BYTES];
+
+    static
+    {
+        for (int i = 0; i < DATA_BYTES; i++)
+        {
+            DATA_PATTERN[i] = (byte)(i * 37 + (i >>> 9));
+        }
+    }
 
     /** A mapping the model holds. */
     static final class Mapping
@@ -83,10 +92,7 @@ class DmaOpsFuzzTest
         final boolean strict = iommu && ((IommuDma)ops).mode() == IommuDma.Mode.STRICT;
         final long dataGpa = memory.allocate(DATA_BYTES, GuestMemory.PAGE_SIZE);
         final UnsafeBuffer mem = memory.buffer();
-        for (int i = 0; i < DATA_BYTES; i += 8)
-        {
-            mem.putLong((int)dataGpa + i, 0x9E37_79B9_7F4A_7C15L * (i + 1));
-        }
+        mem.putBytes((int)dataGpa, DATA_PATTERN);
         if (memory.isConfidential() && data.consumeBoolean())
         {
             memory.share(dataGpa + (long)data.consumeInt(0, DATA_BYTES / GuestMemory.PAGE_SIZE - 4) *
@@ -255,10 +261,12 @@ class DmaOpsFuzzTest
         }
         if (dir.deviceWrites() && data.consumeBoolean())
         {
-            final long seed = data.consumeLong();
-            for (int i = 0; i < n; i++)
+            // A fill byte and a position mark every 512 bytes, so that a shifted or partial copy back shows.
+            final byte fill = data.consumeByte();
+            PATTERN.setMemory(0, n, fill);
+            for (int i = 0; i + 4 <= n; i += 512)
             {
-                PATTERN.putByte(i, (byte)((seed >>> ((i & 7) * 8)) + i));
+                PATTERN.putInt(i, i ^ fill);
             }
             call(at, "device write through " + m, () -> view.write(dma, PATTERN, 0, n));
             m.written = new byte[n];
