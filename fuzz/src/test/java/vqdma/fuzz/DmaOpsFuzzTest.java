@@ -126,6 +126,7 @@ class DmaOpsFuzzTest
                         final Mapping m = live.remove(data.consumeInt(0, live.size() - 1));
                         call(at, "unmap of " + m, () -> ops.unmap(m.dma, m.len, m.dir));
                         checkCopyBack(at, mem, m, m.len);
+                        copiedBack(live, m, m.gpa, m.len);
                         dead.add(m);
                     }
                     break;
@@ -151,10 +152,12 @@ class DmaOpsFuzzTest
                     break;
             }
         }
-        for (final Mapping m : live)
+        while (!live.isEmpty())
         {
+            final Mapping m = live.remove(live.size() - 1);
             call(context + " final unmap", "unmap of " + m, () -> ops.unmap(m.dma, m.len, m.dir));
             checkCopyBack(context + " final unmap", mem, m, m.len);
+            copiedBack(live, m, m.gpa, m.len);
         }
         DmaUsage.settle(ops);
         DmaUsage.of(ops).checkBackTo(baseline, context);
@@ -272,6 +275,7 @@ class DmaOpsFuzzTest
             m.written = new byte[n];
             PATTERN.getBytes(0, m.written);
             guard.allow(gpa, len);
+            copiedBack(live, m, gpa, n);
         }
         if (ops instanceof IommuDma && dir != DmaDirection.BIDIRECTIONAL)
         {
@@ -391,6 +395,7 @@ class DmaOpsFuzzTest
             dead.add(accepted);
             // Only bytes up to the unmapped length are copied back... none of the tracked ops copies partially.
             checkCopyBack(at, memory.buffer(), accepted, accepted.len);
+            copiedBack(live, accepted, accepted.gpa, accepted.len);
             return;
         }
         final DmaUsage before = DmaUsage.of(ops);
@@ -443,6 +448,10 @@ class DmaOpsFuzzTest
             if (forCpu && m.written != null && offset == 0)
             {
                 checkCopyBack(at + " after " + what, mem, m, len);
+            }
+            if (forCpu)
+            {
+                copiedBack(live, m, m.gpa + offset, len);
             }
             return;
         }
@@ -529,6 +538,7 @@ class DmaOpsFuzzTest
             {
                 allowMappedPages(guard, live, bus, len);
                 allowMappedPages(guard, dead, bus, len);
+                forgetWrites(live);
             }
             return;
         }
@@ -552,6 +562,35 @@ class DmaOpsFuzzTest
         if (write)
         {
             guard.allow(bus, len);
+            forgetWrites(live);
+        }
+    }
+
+    /**
+     * Bytes of {@code [gpa, gpa + len)} changed through {@code source} (a device write, a copy back): other mappings
+     * of overlapping buffers can no longer predict what their buffer holds.
+     */
+    private static void copiedBack(final List<Mapping> live, final Mapping source, final long gpa, final long len)
+    {
+        if (!source.dir.deviceWrites())
+        {
+            return;
+        }
+        for (final Mapping m : live)
+        {
+            if (m != source && m.gpa < gpa + len && gpa < m.gpa + m.len)
+            {
+                m.written = null;
+            }
+        }
+    }
+
+    /** An arbitrary device write may have hit any mapping's buffer or bounce slot. */
+    private static void forgetWrites(final List<Mapping> live)
+    {
+        for (final Mapping m : live)
+        {
+            m.written = null;
         }
     }
 

@@ -95,6 +95,7 @@ class VhostVirtqueueFuzzTest
         final List<long[]> expectedUsed = new ArrayList<>();
         int published = 0;
         int heads = 0;
+        int checkedUsed = 0;
         final int steps = data.consumeInt(1, 2 * num + 4);
         for (int step = 0; step < steps; step++)
         {
@@ -171,6 +172,10 @@ class VhostVirtqueueFuzzTest
                     expectedUsed.add(new long[] {entryHead, 0});
                 }
             }
+            // Check each used element as soon as it is written: a later chain may legitimately overwrite it (the
+            // driver can hand the device its own used ring as a writable buffer).
+            checkUsed(at, driver, base, expectedUsed, checkedUsed);
+            checkedUsed = expectedUsed.size();
             if (head >= 0)
             {
                 heads++;
@@ -181,6 +186,8 @@ class VhostVirtqueueFuzzTest
                 chain.copyToWritable(0, PATTERN, 0, written);
                 vq.pushUsed(head, written);
                 expectedUsed.add(new long[] {head, written});
+                checkUsed(at, driver, base, expectedUsed, checkedUsed);
+                checkedUsed = expectedUsed.size();
             }
         }
 
@@ -189,18 +196,25 @@ class VhostVirtqueueFuzzTest
             "%d bad chains)", context, usedPublished, expectedUsed.size(), heads, vq.badChains());
         Invariant.check(driver.raw.loUsedIdx() == vq.usedIdx(), "%s: used.idx in memory %d, device says %d",
             context, driver.raw.loUsedIdx(), vq.usedIdx());
-        for (int i = Math.max(0, expectedUsed.size() - num); i < expectedUsed.size(); i++)
-        {
-            final int slot = (base + i) & (num - 1);
-            final long[] e = expectedUsed.get(i);
-            Invariant.check(driver.raw.lpUsedId(slot) == e[0] && driver.raw.lpUsedLen(slot) == e[1],
-                "%s: used element %d is (%d, %d), expected (%d, %d)", context, i, driver.raw.lpUsedId(slot),
-                driver.raw.lpUsedLen(slot), e[0], e[1]);
-        }
 
         driver.allowCopyBack(guard);
         driver.unmapAll(context);
         guard.check(context);
+    }
+
+    /** The used elements written since the last check hold the heads and lengths expected, in order. */
+    private static void checkUsed(
+        final String at, final HostileDriver driver, final int base, final List<long[]> expected, final int from)
+    {
+        final int num = driver.num;
+        for (int i = Math.max(from, expected.size() - num); i < expected.size(); i++)
+        {
+            final int slot = (base + i) & (num - 1);
+            final long[] e = expected.get(i);
+            Invariant.check(driver.raw.lpUsedId(slot) == e[0] && driver.raw.lpUsedLen(slot) == e[1],
+                "%s: used element %d is (%d, %d), expected (%d, %d)", at, i, driver.raw.lpUsedId(slot),
+                driver.raw.lpUsedLen(slot), e[0], e[1]);
+        }
     }
 
     /**
