@@ -458,6 +458,11 @@ class DmaOpsFuzzTest
             {
                 copiedBack(live, m, m.gpa + offset, len);
             }
+            else if (m.dir == DmaDirection.BIDIRECTIONAL && pool != null && pool.isSwiotlbBuffer(m.dma))
+            {
+                // The CPU handed the buffer back to the device: original -> slot, over what the device wrote.
+                m.written = null;
+            }
             return;
         }
         final long dma = m != null ? m.dma + data.consumeLong(-4096, m.len + 4096) : data.consumeLong();
