@@ -38,7 +38,8 @@ package vqdma.dma;
  * reaches the original buffer because nothing is copied back for {@code TO_DEVICE}.
  *
  * <h2>Misuse</h2>
- * Unmap or sync of an address that is not mapped, a double unmap, or another size or direction than mapped is an
+ * A buffer that overlaps the bounce pool itself is an {@link IllegalArgumentException} (map and mapCoherent): it could
+ * never be unmapped, since every pool address is taken for a bounce slot. Unmap or sync of an address that is not mapped, a double unmap, or another size or direction than mapped is an
  * {@link IllegalStateException} naming them (see {@link Swiotlb}). Direct (non-bounced) mappings are not tracked,
  * like dma-direct without {@code CONFIG_DMA_API_DEBUG}: only an address no direct mapping could have (outside guest
  * memory, private memory of a confidential guest, or anything outside the pool under {@code force}) is refused.
@@ -98,6 +99,15 @@ public final class SwiotlbDma implements DmaOps
             throw new IllegalArgumentException(String.format(
                 "%s of gpa=0x%x len=%d: the buffer must be non-empty and inside guest memory of %d bytes",
                 op, gpa, len, memory.size()));
+        }
+        // The pool is the bounce buffers' memory, never a buffer itself (the kernel reserves it at boot). A buffer
+        // there would be "mapped" at its own GPA, which is_swiotlb_buffer() then takes for a bounce slot: the device
+        // could not reach it (no live mapping owns the slot) and the unmap would be refused as not mapped.
+        if (gpa < pool.end() && gpa + len > pool.start())
+        {
+            throw new IllegalArgumentException(String.format(
+                "%s of gpa=0x%x len=%d: the buffer overlaps the SWIOTLB pool [0x%x, 0x%x)",
+                op, gpa, len, pool.start(), pool.end()));
         }
     }
 

@@ -49,4 +49,22 @@ class SwiotlbDmaTest extends DmaOpsContract
             () -> ops.unmap(pool.start() + 4096, 100, DmaDirection.FROM_DEVICE));
         assertTrue(inPool.getMessage().contains("slot 2 is free"), inPool.getMessage());
     }
+
+    /** Found by the DMA ops fuzz target: a buffer inside the pool mapped "directly" could never be unmapped. */
+    @Test
+    void aBufferInsideTheBouncePoolIsRefused()
+    {
+        final Swiotlb pool = ((SwiotlbDma)ops).pool();
+        for (final long gpa : new long[] {pool.start(), pool.start() + 5000, pool.end() - 1, Math.max(0, pool.start() - 10)})
+        {
+            final IllegalArgumentException ex = assertThrows(IllegalArgumentException.class,
+                () -> ops.map(gpa, 100, DmaDirection.BIDIRECTIONAL), "map of gpa 0x" + Long.toHexString(gpa));
+            assertTrue(ex.getMessage().contains("overlaps the SWIOTLB pool"), ex.getMessage());
+            assertThrows(IllegalArgumentException.class, () -> ops.mapCoherent(gpa, 100));
+        }
+        assertEquals(0, pool.usedSlots());
+        final long after = pool.end();
+        assertEquals(after, ops.map(after, 100, DmaDirection.BIDIRECTIONAL), "the first byte after the pool maps");
+        ops.unmap(after, 100, DmaDirection.BIDIRECTIONAL);
+    }
 }

@@ -1,0 +1,643 @@
+package vqdma.fuzz;
+
+import com.code_intelligence.jazzer.api.FuzzedDataProvider;
+import com.code_intelligence.jazzer.junit.FuzzTest;
+import org.agrona.concurrent.UnsafeBuffer;
+import vqdma.dma.DeviceView;
+import vqdma.dma.DirectDma;
+import vqdma.dma.DmaDirection;
+import vqdma.dma.DmaFault;
+import vqdma.dma.DmaOps;
+import vqdma.dma.DmaProfile;
+import vqdma.dma.GuestMemory;
+import vqdma.dma.IommuDma;
+import vqdma.dma.Swiotlb;
+import vqdma.dma.SwiotlbDma;
+
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.List;
+
+/**
+ * The DMA ops of every profile driven by arbitrary sequences of map, unmap, syncForCpu, syncForDevice and device
+ * accesses, with arbitrary addresses, sizes (zero, negative, beyond memory, beyond the mapping limit, wrapping) and
+ * directions, correct calls and misuse mixed. A model of the live mappings says which calls are correct.
+ *
+ * <h2>Invariants</h2>
+ * <ul>
+ *   <li>Correct calls never throw. A map either returns a bus address or {@code DMA_MAPPING_ERROR}: always the error
+ *   above {@code maxMappingSize()}, never from dma-direct, never from an empty SWIOTLB pool for a size it can map.</li>
+ *   <li>Misuse (a bad buffer; an unmap or sync of what is not mapped, twice, with another size or direction) is an
+ *   {@link IllegalArgumentException} or {@link IllegalStateException} wherever the implementation tracks mappings
+ *   (bounced SWIOTLB mappings, the IOMMU), and then nothing changed: the slots, IOVAs and PTEs in use
+ *   ({@link DmaUsage}) are the same. No other exception type escapes, ever.</li>
+ *   <li>Data: the device reads exactly the buffer through a mapping it may read (the bounce copy at map time), and
+ *   after unmap or syncForCpu the buffer holds what the device wrote through a mapping it may write (the copy
+ *   back). An IOMMU refuses a write through a read-only mapping and a read through a write-only one.</li>
+ *   <li>Every device access the view refuses is a {@link DmaFault} counted exactly once; every one it allows lies
+ *   inside guest memory and, for strict IOMMU and SWIOTLB, inside a live mapping the model knows.</li>
+ *   <li>At the end, after unmapping everything: usage back to the baseline, and no guest memory changed except the
+ *   bounce pool, the buffers the device wrote and their copies back ({@link MemoryGuard}).</li>
+ * </ul>
+ */
+class DmaOpsFuzzTest
+{
+    private static final int DATA_BYTES = 512 * 1024;
+    private static final DmaDirection[] DIRECTIONS = DmaDirection.values();
+    private static final UnsafeBuffer SCRATCH = new UnsafeBuffer(new byte[DATA_BYTES]);
+    private static final UnsafeBuffer PATTERN = new UnsafeBuffer(new byte[DATA_BYTES]);
+    private static final byte[] DATA_PATTERN = new byte[DATA_BYTES];
+
+    static
+    {
+        for (int i = 0; i < DATA_BYTES; i++)
+        {
+            DATA_PATTERN[i] = (byte)(i * 37 + (i >>> 9));
+        }
+    }
+
+    /** A mapping the model holds. */
+    static final class Mapping
+    {
+        final long dma;
+        final long gpa;
+        final long len;
+        final DmaDirection dir;
+        byte[] written;
+
+        Mapping(final long dma, final long gpa, final long len, final DmaDirection dir)
+        {
+            this.dma = dma;
+            this.gpa = gpa;
+            this.len = len;
+            this.dir = dir;
+        }
+
+        @Override
+        public String toString()
+        {
+            return String.format("mapping dma=0x%x gpa=0x%x len=%d %s", dma, gpa, len, dir);
+        }
+    }
+
+    @FuzzTest(maxDuration = "60s")
+    void ops(final FuzzedDataProvider data)
+    {
+        final DmaProfile profile = FuzzProfiles.pick(data.consumeInt(0, 4));
+        final GuestMemory memory = FuzzProfiles.memory(profile);
+        final DmaOps ops = FuzzProfiles.create(profile, memory);
+        final DeviceView view = ops.deviceView();
+        final Swiotlb pool = ops instanceof SwiotlbDma ? ((SwiotlbDma)ops).pool() : null;
+        final boolean iommu = ops instanceof IommuDma;
+        final boolean strict = iommu && ((IommuDma)ops).mode() == IommuDma.Mode.STRICT;
+        final long dataGpa = memory.allocate(DATA_BYTES, GuestMemory.PAGE_SIZE);
+        final UnsafeBuffer mem = memory.buffer();
+        mem.putBytes((int)dataGpa, DATA_PATTERN);
+        if (memory.isConfidential() && data.consumeBoolean())
+        {
+            memory.share(dataGpa + (long)data.consumeInt(0, DATA_BYTES / GuestMemory.PAGE_SIZE - 4) *
+                GuestMemory.PAGE_SIZE, 4L * GuestMemory.PAGE_SIZE);
+        }
+        final DmaUsage baseline = DmaUsage.of(ops);
+        final MemoryGuard guard = MemoryGuard.watch(memory);
+        if (pool != null)
+        {
+            guard.allow(pool.start(), pool.end() - pool.start());
+        }
+        final List<Mapping> live = new ArrayList<>();
+        final List<Mapping> dead = new ArrayList<>();
+        final String context = profile.id();
+
+        final int steps = data.consumeInt(1, 64);
+        for (int step = 0; step < steps; step++)
+        {
+            final String at = context + " step " + step;
+            switch (data.consumeInt(0, 9))
+            {
+                case 0:
+                case 1:
+                case 2:
+                    map(at, data, ops, memory, dataGpa, pool, live, guard);
+                    break;
+                case 3:
+                case 4:
+                    if (!live.isEmpty())
+                    {
+                        final Mapping m = live.remove(data.consumeInt(0, live.size() - 1));
+                        call(at, "unmap of " + m, () -> ops.unmap(m.dma, m.len, m.dir));
+                        checkCopyBack(at, mem, m, m.len);
+                        copiedBack(live, m, m.gpa, m.len);
+                        dead.add(m);
+                    }
+                    break;
+                case 5:
+                    misuse(at, data, ops, memory, pool, live, dead);
+                    break;
+                case 6:
+                    sync(at, data, ops, mem, pool, live);
+                    break;
+                case 7:
+                case 8:
+                    deviceAccess(at, data, ops, view, memory, pool, strict, live, dead, guard);
+                    break;
+                default:
+                    if (iommu)
+                    {
+                        ((IommuDma)ops).flush();
+                    }
+                    final long max = ops.maxMappingSize();
+                    final long want = pool != null && (((SwiotlbDma)ops).isForce() || memory.isConfidential()) ?
+                        Swiotlb.maxMappingSize(0) : Long.MAX_VALUE;
+                    Invariant.check(max == want, "%s: maxMappingSize %d, expected %d", at, max, want);
+                    break;
+            }
+        }
+        while (!live.isEmpty())
+        {
+            final Mapping m = live.remove(live.size() - 1);
+            call(context + " final unmap", "unmap of " + m, () -> ops.unmap(m.dma, m.len, m.dir));
+            checkCopyBack(context + " final unmap", mem, m, m.len);
+            copiedBack(live, m, m.gpa, m.len);
+        }
+        DmaUsage.settle(ops);
+        DmaUsage.of(ops).checkBackTo(baseline, context);
+        guard.check(context);
+    }
+
+    /** A call that must succeed: anything thrown is a finding. */
+    private static void call(final String at, final String what, final Runnable call)
+    {
+        try
+        {
+            call.run();
+        }
+        catch (final RuntimeException ex)
+        {
+            throw new Invariant(at + ": correct call " + what + " threw " + ex, ex);
+        }
+    }
+
+    private static long nextLen(final FuzzedDataProvider data, final DmaOps ops)
+    {
+        switch (data.consumeInt(0, 7))
+        {
+            case 0:
+            case 1:
+            case 2:
+                return data.consumeLong(1, 4096);
+            case 3:
+                return data.consumeLong(1, DATA_BYTES);
+            case 4:
+                return Swiotlb.maxMappingSize(0) + data.consumeLong(-2, 2);
+            case 5:
+                return data.consumeLong(-4, 0);
+            default:
+                return data.consumeLong();
+        }
+    }
+
+    private static long nextGpa(final FuzzedDataProvider data, final GuestMemory memory, final long dataGpa)
+    {
+        switch (data.consumeInt(0, 5))
+        {
+            case 0:
+                return data.consumeLong();
+            case 1:
+                return memory.size() - data.consumeLong(0, 64);
+            default:
+                return dataGpa + data.consumeLong(0, DATA_BYTES);
+        }
+    }
+
+    private static void map(
+        final String at, final FuzzedDataProvider data, final DmaOps ops, final GuestMemory memory,
+        final long dataGpa, final Swiotlb pool, final List<Mapping> live, final MemoryGuard guard)
+    {
+        final long gpa = nextGpa(data, memory, dataGpa);
+        final long len = nextLen(data, ops);
+        final DmaDirection dir = DIRECTIONS[data.consumeInt(0, DIRECTIONS.length - 1)];
+        final String what = String.format("map of gpa=0x%x len=%d %s", gpa, len, dir);
+        final DmaUsage before = DmaUsage.of(ops);
+        // The SWIOTLB pool is not a buffer (it could never be unmapped: every pool address is a bounce slot).
+        final boolean valid = len > 0 && memory.contains(gpa, len) &&
+            (pool == null || gpa >= pool.end() || gpa + len <= pool.start());
+        final long dma;
+        try
+        {
+            dma = ops.map(gpa, len, dir);
+        }
+        catch (final IllegalArgumentException | IllegalStateException ex)
+        {
+            Invariant.check(!valid, "%s: %s of a buffer inside memory threw %s", at, what, ex);
+            DmaUsage.of(ops).checkBackTo(before, at + ": refused " + what);
+            return;
+        }
+        catch (final RuntimeException ex)
+        {
+            throw new Invariant(at + ": " + what + " threw " + ex, ex);
+        }
+        Invariant.check(valid, "%s: %s (outside memory or empty) was accepted: 0x%x", at, what, dma);
+        if (DmaOps.isMappingError(dma))
+        {
+            DmaUsage.of(ops).checkBackTo(before, at + ": failed " + what);
+            Invariant.check(!(ops instanceof DirectDma), "%s: dma-direct failed %s", at, what);
+            Invariant.check(pool == null || len > ops.maxMappingSize() || pool.usedSlots() > 0,
+                "%s: %s failed with the bounce pool empty", at, what);
+            return;
+        }
+        Invariant.check(len <= ops.maxMappingSize(), "%s: %s succeeded beyond maxMappingSize %d", at, what,
+            ops.maxMappingSize());
+        final Mapping m = new Mapping(dma, gpa, len, dir);
+        live.add(m);
+        if (dir.deviceWrites())
+        {
+            // The buffer of a mapping the device may write is the device's to write (directly, or by the copy back
+            // of whatever reached its bounce slot).
+            guard.allow(gpa, len);
+        }
+        final DeviceView view = ops.deviceView();
+        final int n = (int)Math.min(len, DATA_BYTES);
+        if (dir.deviceReads())
+        {
+            // The device must read exactly the buffer (for a bounce: the copy made at map time).
+            call(at, "device read of " + m, () -> view.read(dma, SCRATCH, 0, n));
+            final byte[] want = new byte[n];
+            memory.buffer().getBytes((int)gpa, want);
+            final byte[] got = new byte[n];
+            SCRATCH.getBytes(0, got);
+            Invariant.check(Arrays.equals(got, want), "%s: the device reads other bytes than the buffer through %s " +
+                "(first difference at %d)", at, m, Arrays.mismatch(got, want));
+        }
+        if (dir.deviceWrites() && data.consumeBoolean())
+        {
+            // A fill byte and a position mark every 512 bytes, so that a shifted or partial copy back shows.
+            final byte fill = data.consumeByte();
+            PATTERN.setMemory(0, n, fill);
+            for (int i = 0; i + 4 <= n; i += 512)
+            {
+                PATTERN.putInt(i, i ^ fill);
+            }
+            call(at, "device write through " + m, () -> view.write(dma, PATTERN, 0, n));
+            m.written = new byte[n];
+            PATTERN.getBytes(0, m.written);
+            copiedBack(live, m, gpa, n);
+        }
+        if (ops instanceof IommuDma && dir != DmaDirection.BIDIRECTIONAL)
+        {
+            // The IOMMU enforces the direction: the forbidden access faults, is counted, and changes nothing.
+            final long faults = view.faults();
+            try
+            {
+                if (dir.deviceReads())
+                {
+                    view.write(dma, PATTERN, 0, 1);
+                }
+                else
+                {
+                    view.read(dma, SCRATCH, 0, 1);
+                }
+                throw new Invariant(at + ": the IOMMU let the device " + (dir.deviceReads() ? "write" : "read") +
+                    " through " + m);
+            }
+            catch (final DmaFault expected)
+            {
+                Invariant.check(view.faults() == faults + 1, "%s: a refused access counted %d faults", at,
+                    view.faults() - faults);
+            }
+        }
+    }
+
+    /** After unmap (or a full syncForCpu): the buffer holds what the device wrote. */
+    private static void checkCopyBack(final String at, final UnsafeBuffer mem, final Mapping m, final long len)
+    {
+        if (m.written == null)
+        {
+            return;
+        }
+        final int n = (int)Math.min(len, m.written.length);
+        final byte[] got = new byte[n];
+        mem.getBytes((int)m.gpa, got);
+        Invariant.check(Arrays.equals(got, Arrays.copyOf(m.written, n)), "%s: after the copy back the buffer of %s " +
+            "differs from what the device wrote (first difference at %d)", at, m,
+            Arrays.mismatch(got, Arrays.copyOf(m.written, n)));
+    }
+
+    /** Would the implementation accept {@code unmap(dma, len, dir)}? Returns the live mapping it releases, or null. */
+    private static Mapping acceptedUnmap(
+        final DmaOps ops, final Swiotlb pool, final List<Mapping> live, final long dma, final long len,
+        final DmaDirection dir)
+    {
+        for (final Mapping m : live)
+        {
+            if (ops instanceof IommuDma)
+            {
+                // Compared in pages, as the kernel's WARN_ON(unmapped != size): same first page and page count.
+                if ((m.dma >>> 12) == (dma >>> 12) && len > 0 && pages(m.dma, m.len) == pages(dma, len) &&
+                    IommuDma.prot(m.dir) == IommuDma.prot(dir))
+                {
+                    return m;
+                }
+            }
+            else if (m.dma == dma && m.len == len && m.dir == dir)
+            {
+                return m;
+            }
+        }
+        return null;
+    }
+
+    private static long pages(final long address, final long len)
+    {
+        return ((address & 4095) + len + 4095) >>> 12;
+    }
+
+    /** Does the implementation track this address, so that misuse must be refused? */
+    private static boolean tracked(final DmaOps ops, final Swiotlb pool, final GuestMemory memory, final long dma,
+        final long len)
+    {
+        if (ops instanceof IommuDma)
+        {
+            return true;
+        }
+        if (pool != null)
+        {
+            // Pool addresses are tracked; outside the pool only an address no direct mapping could have is refused.
+            return pool.isSwiotlbBuffer(dma) || ((SwiotlbDma)ops).isForce() || len <= 0 ||
+                !memory.contains(dma, len) || !memory.hostAccessible(dma, len);
+        }
+        return false;
+    }
+
+    private static void misuse(
+        final String at, final FuzzedDataProvider data, final DmaOps ops, final GuestMemory memory,
+        final Swiotlb pool, final List<Mapping> live, final List<Mapping> dead)
+    {
+        long dma;
+        long len;
+        DmaDirection dir;
+        final int kind = data.consumeInt(0, 4);
+        final Mapping base = kind == 0 ? pick(data, dead) : kind < 4 ? pick(data, live) : null;
+        if (base == null)
+        {
+            dma = data.consumeBoolean() ? data.consumeLong() :
+                (pool != null ? pool.start() : 0) + data.consumeLong(0, memory.size());
+            len = data.consumeBoolean() ? data.consumeLong(-2, 8192) : data.consumeLong();
+            dir = DIRECTIONS[data.consumeInt(0, DIRECTIONS.length - 1)];
+        }
+        else
+        {
+            dma = base.dma + (kind == 3 ? data.consumeLong(1, Math.max(1, base.len)) : 0);
+            len = base.len + (kind == 1 ? data.consumeLong(-8192, 8192) : 0);
+            dir = kind == 2 ? DIRECTIONS[data.consumeInt(0, DIRECTIONS.length - 1)] : base.dir;
+        }
+        final Mapping accepted = acceptedUnmap(ops, pool, live, dma, len, dir);
+        final String what = String.format("unmap of dma=0x%x len=%d %s", dma, len, dir);
+        if (accepted != null)
+        {
+            // Not misuse after all (the IOMMU compares sizes in pages): the mapping is released.
+            call(at, what + " (matches " + accepted + ")", () -> ops.unmap(dma, len, dir));
+            live.remove(accepted);
+            dead.add(accepted);
+            // Only bytes up to the unmapped length are copied back... none of the tracked ops copies partially.
+            checkCopyBack(at, memory.buffer(), accepted, accepted.len);
+            copiedBack(live, accepted, accepted.gpa, accepted.len);
+            return;
+        }
+        final DmaUsage before = DmaUsage.of(ops);
+        try
+        {
+            ops.unmap(dma, len, dir);
+            Invariant.check(!tracked(ops, pool, memory, dma, len), "%s: %s was accepted, but it matches no live " +
+                "mapping (live: %s)", at, what, live);
+        }
+        catch (final IllegalArgumentException | IllegalStateException ex)
+        {
+            Invariant.check(ex.getMessage() != null && !ex.getMessage().isEmpty(), "%s: %s refused without a message",
+                at, what);
+        }
+        catch (final RuntimeException ex)
+        {
+            throw new Invariant(at + ": " + what + " threw " + ex, ex);
+        }
+        DmaUsage.of(ops).checkBackTo(before, at + ": misused " + what);
+    }
+
+    private static Mapping pick(final FuzzedDataProvider data, final List<Mapping> from)
+    {
+        return from.isEmpty() ? null : from.get(data.consumeInt(0, from.size() - 1));
+    }
+
+    private static void sync(
+        final String at, final FuzzedDataProvider data, final DmaOps ops, final UnsafeBuffer mem, final Swiotlb pool,
+        final List<Mapping> live)
+    {
+        final boolean forCpu = data.consumeBoolean();
+        final Mapping m = pick(data, live);
+        if (m != null && data.consumeInt(0, 3) != 0)
+        {
+            final long offset = data.consumeLong(0, m.len - 1);
+            final long len = data.consumeLong(1, m.len - offset);
+            final String what = (forCpu ? "syncForCpu" : "syncForDevice") + " of " + len + " bytes at +" + offset +
+                " of " + m;
+            call(at, what, () ->
+            {
+                if (forCpu)
+                {
+                    ops.syncForCpu(m.dma + offset, len, m.dir);
+                }
+                else
+                {
+                    ops.syncForDevice(m.dma + offset, len, m.dir);
+                }
+            });
+            if (forCpu && m.written != null && offset == 0)
+            {
+                checkCopyBack(at + " after " + what, mem, m, len);
+            }
+            if (forCpu)
+            {
+                copiedBack(live, m, m.gpa + offset, len);
+            }
+            else if (m.dir == DmaDirection.BIDIRECTIONAL && pool != null && pool.isSwiotlbBuffer(m.dma))
+            {
+                // The CPU handed the buffer back to the device: original -> slot, over what the device wrote.
+                m.written = null;
+            }
+            return;
+        }
+        final long dma = m != null ? m.dma + data.consumeLong(-4096, m.len + 4096) : data.consumeLong();
+        final long len = data.consumeLong(-2, 8192);
+        final DmaDirection dir = DIRECTIONS[data.consumeInt(0, DIRECTIONS.length - 1)];
+        final DmaUsage before = DmaUsage.of(ops);
+        try
+        {
+            if (forCpu)
+            {
+                ops.syncForCpu(dma, len, dir);
+            }
+            else
+            {
+                ops.syncForDevice(dma, len, dir);
+            }
+        }
+        catch (final IllegalArgumentException | IllegalStateException ex)
+        {
+            // Refused (the SWIOTLB checks syncs); correct syncs inside a live mapping may not be refused.
+            boolean inside = false;
+            for (final Mapping l : live)
+            {
+                inside |= l.dir == dir && dma >= l.dma && len > 0 && len <= l.dma + l.len - dma;
+            }
+            Invariant.check(!inside, "%s: sync of dma=0x%x len=%d %s inside a live mapping was refused: %s", at, dma,
+                len, dir, ex);
+        }
+        catch (final RuntimeException ex)
+        {
+            throw new Invariant(String.format("%s: sync of dma=0x%x len=%d %s threw %s", at, dma, len, dir, ex), ex);
+        }
+        DmaUsage.of(ops).checkBackTo(before, at + ": sync");
+    }
+
+    private static void deviceAccess(
+        final String at, final FuzzedDataProvider data, final DmaOps ops, final DeviceView view,
+        final GuestMemory memory, final Swiotlb pool, final boolean strict, final List<Mapping> live,
+        final List<Mapping> dead, final MemoryGuard guard)
+    {
+        final Mapping near = pick(data, data.consumeBoolean() ? live : dead);
+        final long bus = near != null && data.consumeBoolean() ? near.dma + data.consumeLong(-64, near.len + 64) :
+            data.consumeLong();
+        final int len = data.consumeInt(0, 8192);
+        final boolean write = data.consumeBoolean();
+        final long faults = view.faults();
+        try
+        {
+            if (write)
+            {
+                PATTERN.setMemory(0, len, (byte)0x5A);
+                view.write(bus, PATTERN, 0, len);
+            }
+            else
+            {
+                view.read(bus, SCRATCH, 0, len);
+            }
+        }
+        catch (final DmaFault fault)
+        {
+            Invariant.check(view.faults() == faults + 1, "%s: a refused device %s of %d bytes at 0x%x counted %d " +
+                "faults", at, write ? "write" : "read", len, bus, view.faults() - faults);
+            return;
+        }
+        catch (final RuntimeException ex)
+        {
+            throw new Invariant(String.format("%s: device %s of %d bytes at 0x%x threw %s instead of a DmaFault", at,
+                write ? "write" : "read", len, bus, ex), ex);
+        }
+        Invariant.check(view.faults() == faults, "%s: an allowed access counted a fault", at);
+        if (len == 0)
+        {
+            return;
+        }
+        final String what = String.format("device %s of %d bytes at 0x%x", write ? "write" : "read", len, bus);
+        if (ops instanceof IommuDma)
+        {
+            // Strict: only live mappings translate. Lazy: stale translations of unmapped ones may too.
+            final List<Mapping> reachable = new ArrayList<>(live);
+            if (!strict)
+            {
+                reachable.addAll(dead);
+            }
+            final boolean covered = coveredByPages(reachable, bus, len, write);
+            Invariant.check(covered, "%s: %s was allowed but no mapping covers it (live: %s)", at, what, live);
+            if (write)
+            {
+                allowMappedPages(guard, live, bus, len);
+                allowMappedPages(guard, dead, bus, len);
+                forgetWrites(live);
+            }
+            return;
+        }
+        Invariant.check(memory.contains(bus, len) && memory.hostAccessible(bus, len),
+            "%s: %s was allowed outside host-accessible guest memory", at, what);
+        if (pool != null && bus < pool.end() && bus + len > pool.start())
+        {
+            final long from = Math.max(bus, pool.start());
+            final long to = Math.min(bus + len, pool.end());
+            for (long slot = from & -Swiotlb.IO_TLB_SIZE; slot < to; slot += Swiotlb.IO_TLB_SIZE)
+            {
+                boolean owned = false;
+                for (final Mapping m : live)
+                {
+                    owned |= pool.isSwiotlbBuffer(m.dma) && slot >= (m.dma & -Swiotlb.IO_TLB_SIZE) &&
+                        slot < m.dma + m.len;
+                }
+                Invariant.check(owned, "%s: %s reached pool slot 0x%x, which no live mapping owns", at, what, slot);
+            }
+        }
+        if (write)
+        {
+            guard.allow(bus, len);
+            forgetWrites(live);
+        }
+    }
+
+    /**
+     * Bytes of {@code [gpa, gpa + len)} changed through {@code source} (a device write, a copy back): other mappings
+     * of overlapping buffers can no longer predict what their buffer holds.
+     */
+    private static void copiedBack(final List<Mapping> live, final Mapping source, final long gpa, final long len)
+    {
+        if (!source.dir.deviceWrites())
+        {
+            return;
+        }
+        for (final Mapping m : live)
+        {
+            if (m != source && m.gpa < gpa + len && gpa < m.gpa + m.len)
+            {
+                m.written = null;
+            }
+        }
+    }
+
+    /** An arbitrary device write may have hit any mapping's buffer or bounce slot. */
+    private static void forgetWrites(final List<Mapping> live)
+    {
+        for (final Mapping m : live)
+        {
+            m.written = null;
+        }
+    }
+
+    private static boolean coveredByPages(final List<Mapping> maps, final long bus, final long len,
+        final boolean write)
+    {
+        for (long page = bus & -4096L; page < bus + len; page += 4096)
+        {
+            boolean found = false;
+            for (final Mapping m : maps)
+            {
+                found |= page >= (m.dma & -4096L) && page < m.dma + m.len &&
+                    (write ? m.dir.deviceWrites() : m.dir.deviceReads());
+            }
+            if (!found)
+            {
+                return false;
+            }
+        }
+        return true;
+    }
+
+    private static void allowMappedPages(final MemoryGuard guard, final List<Mapping> maps, final long bus,
+        final long len)
+    {
+        for (final Mapping m : maps)
+        {
+            final long first = m.dma & -4096L;
+            final long bytes = ((m.dma & 4095) + m.len + 4095) & -4096L;
+            if (bus < first + bytes && bus + len > first)
+            {
+                guard.allow(m.gpa & -4096L, bytes);
+            }
+        }
+    }
+}

@@ -1,0 +1,294 @@
+package vqdma.fuzz;
+
+import com.code_intelligence.jazzer.api.FuzzedDataProvider;
+import org.agrona.concurrent.UnsafeBuffer;
+import vqdma.dma.DmaDirection;
+import vqdma.dma.DmaOps;
+import vqdma.dma.DmaProfile;
+import vqdma.dma.GuestMemory;
+import vqdma.dma.IommuDma;
+import vqdma.ring.SplitRing;
+
+import java.nio.ByteOrder;
+import java.util.ArrayList;
+import java.util.List;
+
+import static vqdma.ring.SplitRingDescriptor.*;
+import static vqdma.ring.Vring.DESC_SIZE;
+
+/**
+ * The driver side of the device targets, played by the fuzzer: it lays out a split ring in guest memory, maps
+ * buffers and indirect tables through a real {@link DmaOps}, and then writes whatever the input says into the
+ * descriptor table, the indirect tables and the available ring, raw, as a buggy or hostile guest could. Addresses
+ * and lengths are drawn so that the fuzzer reaches valid buffers often and the edges (past the end of memory, the top
+ * of the address space, the ring itself, u32 lengths) just as easily.
+ * <p>
+ * It also keeps what the oracles need: a {@link BusMap} of what it mapped, and the baseline {@link DmaUsage}, which
+ * {@link #unmapAll()} requires again at the end.
+ */
+final class HostileDriver
+{
+    /** Bytes of the data area buffers come from. */
+    static final int DATA_BYTES = 64 * 1024;
+    /** Indirect tables the driver fills. */
+    static final int TABLES = 4;
+    /** Bytes of one indirect table slot (64 descriptors). */
+    static final int TABLE_BYTES = 1024;
+
+    private static final ByteOrder LE = ByteOrder.LITTLE_ENDIAN;
+    private static final DmaDirection[] DIRECTIONS = DmaDirection.values();
+    private static final byte[] DATA_PATTERN = new byte[DATA_BYTES];
+
+    static
+    {
+        for (int i = 0; i < DATA_BYTES; i++)
+        {
+            DATA_PATTERN[i] = (byte)(i * 31 + 7);
+        }
+    }
+
+    final DmaProfile profile;
+    final GuestMemory memory;
+    final DmaOps ops;
+    final int num;
+    final int ringBytes;
+    final long ringGpa;
+    final long ringBus;
+    final SplitRing raw;
+    final BusMap busMap;
+    final long dataGpa;
+    final long tableGpa;
+    final DmaUsage baseline;
+    private final boolean iommu;
+    private final List<LeakCheckingDma.Mapping> maps = new ArrayList<>();
+    private long tableBus;
+
+    HostileDriver(final DmaProfile profile, final int num)
+    {
+        this.profile = profile;
+        this.num = num;
+        this.memory = FuzzProfiles.memory(profile);
+        this.ops = FuzzProfiles.create(profile, memory);
+        this.iommu = ops instanceof IommuDma;
+        this.baseline = DmaUsage.of(ops);
+        this.ringBytes = vringSize(num, LEGACY_ALIGN);
+        this.ringGpa = memory.allocateShared(ringBytes);
+        this.ringBus = ops.mapCoherent(ringGpa, ringBytes);
+        Invariant.check(!DmaOps.isMappingError(ringBus), "%s cannot map a ring of %d bytes", ops.name(), ringBytes);
+        final UnsafeBuffer mem = memory.buffer();
+        this.raw = new SplitRing(num,
+            new UnsafeBuffer(mem, (int)ringGpa, descTableSize(num)),
+            new UnsafeBuffer(mem, (int)ringGpa + availOffset(num, LEGACY_ALIGN), availSize(num)),
+            new UnsafeBuffer(mem, (int)ringGpa + usedOffset(num, LEGACY_ALIGN), usedSize(num)));
+        this.busMap = iommu ? new BusMap() : BusMap.identity(memory.size());
+        if (iommu)
+        {
+            addIommuPages(ringBus, ringGpa, ringBytes, DmaDirection.BIDIRECTIONAL);
+        }
+        this.dataGpa = memory.allocate(DATA_BYTES, GuestMemory.PAGE_SIZE);
+        mem.putBytes((int)dataGpa, DATA_PATTERN);
+        this.tableGpa = memory.allocateShared((long)TABLES * TABLE_BYTES);
+        this.tableBus = tableGpa;
+    }
+
+    private void addIommuPages(final long bus, final long gpa, final long len, final DmaDirection dir)
+    {
+        final long offset = gpa & (GuestMemory.PAGE_SIZE - 1);
+        final long pages = (offset + len + GuestMemory.PAGE_SIZE - 1) & -GuestMemory.PAGE_SIZE;
+        busMap.add(bus - offset, gpa - offset, pages, dir.deviceReads(), dir.deviceWrites());
+    }
+
+    /** @return the bus address of the available ring. */
+    long availBus()
+    {
+        return ringBus + availOffset(num, LEGACY_ALIGN);
+    }
+
+    /** @return the bus address of the used ring. */
+    long usedBus()
+    {
+        return ringBus + usedOffset(num, LEGACY_ALIGN);
+    }
+
+    /** @return the guest address of {@code avail.idx}. */
+    long availIdxGpa()
+    {
+        return ringGpa + availOffset(num, LEGACY_ALIGN) + AVAIL_IDX_OFFSET;
+    }
+
+    /** @return the guest address of the used ring. */
+    long usedGpa()
+    {
+        return ringGpa + usedOffset(num, LEGACY_ALIGN);
+    }
+
+    /** Shares a few data pages chosen by the input (a confidential guest's device reaches only those directly). */
+    void sharePages(final FuzzedDataProvider data)
+    {
+        if (memory.isConfidential())
+        {
+            final int pages = data.consumeInt(0, 3);
+            for (int i = 0; i < pages; i++)
+            {
+                memory.share(dataGpa + (long)data.consumeInt(0, DATA_BYTES / GuestMemory.PAGE_SIZE - 1) *
+                    GuestMemory.PAGE_SIZE, GuestMemory.PAGE_SIZE);
+            }
+        }
+    }
+
+    /**
+     * Maps {@code [gpa, gpa + len)} for the device through the ops.
+     *
+     * @return the bus address, or -1 if the mapping failed (a full bounce pool, no IOVA).
+     */
+    long map(final long gpa, final long len, final DmaDirection dir)
+    {
+        final long bus = ops.map(gpa, len, dir);
+        if (DmaOps.isMappingError(bus))
+        {
+            return -1;
+        }
+        maps.add(new LeakCheckingDma.Mapping(bus, gpa, len, dir));
+        if (iommu)
+        {
+            addIommuPages(bus, gpa, len, dir);
+        }
+        return bus;
+    }
+
+    /** Maps a few data buffers chosen by the input. */
+    void mapBuffers(final FuzzedDataProvider data)
+    {
+        final int count = data.consumeInt(0, 6);
+        for (int i = 0; i < count; i++)
+        {
+            final int offset = data.consumeInt(0, DATA_BYTES - 1);
+            final int len = data.consumeInt(1, Math.min(DATA_BYTES - offset, 16 * 1024));
+            map(dataGpa + offset, len, DIRECTIONS[data.consumeInt(0, DIRECTIONS.length - 1)]);
+        }
+    }
+
+    /** Fills the indirect tables from the input, then maps them (a bounce copies them at map time). */
+    void fillAndMapTables(final FuzzedDataProvider data)
+    {
+        final UnsafeBuffer mem = memory.buffer();
+        for (int t = 0; t < TABLES; t++)
+        {
+            final int count = data.consumeInt(0, Math.min(2 * num + 1, TABLE_BYTES / DESC_SIZE));
+            for (int j = 0; j < count; j++)
+            {
+                final int at = (int)tableGpa + t * TABLE_BYTES + descOffset(j);
+                mem.putLong(at + DESC_ADDR_OFFSET, nextAddr(data), LE);
+                mem.putInt(at + DESC_LEN_OFFSET, nextLen(data), LE);
+                mem.putShort(at + DESC_FLAGS_OFFSET, (short)nextFlags(data), LE);
+                mem.putShort(at + DESC_NEXT_OFFSET, (short)(data.consumeBoolean() ?
+                    data.consumeInt(0, count) : data.consumeInt(0, 0xFFFF)), LE);
+            }
+        }
+        final long bus = map(tableGpa, (long)TABLES * TABLE_BYTES, DmaDirection.TO_DEVICE);
+        tableBus = bus < 0 ? tableGpa : bus;
+    }
+
+    /** Fills the descriptor table from the input. */
+    void fillDescriptors(final FuzzedDataProvider data)
+    {
+        for (int i = 0; i < num; i++)
+        {
+            raw.spDesc(i, nextAddr(data), nextLen(data), nextFlags(data), nextNext(data));
+        }
+    }
+
+    /** @return a descriptor address: mostly a mapped buffer or a table, sometimes anything. */
+    long nextAddr(final FuzzedDataProvider data)
+    {
+        switch (data.consumeInt(0, 9))
+        {
+            case 0:
+            case 1:
+            case 2:
+            case 3:
+                if (!maps.isEmpty())
+                {
+                    final LeakCheckingDma.Mapping m = maps.get(data.consumeInt(0, maps.size() - 1));
+                    return m.dma() + data.consumeLong(0, m.len());
+                }
+                return dataGpa + data.consumeInt(0, DATA_BYTES);
+            case 4:
+                return dataGpa + data.consumeInt(0, DATA_BYTES);
+            case 5:
+                return tableBus + (long)DESC_SIZE * data.consumeInt(0, TABLES * TABLE_BYTES / DESC_SIZE);
+            case 6:
+                return ringBus + data.consumeInt(0, ringBytes);
+            case 7:
+                return memory.size() - data.consumeInt(0, 64);
+            case 8:
+                return data.consumeLong();
+            default:
+                return -data.consumeLong(1, 64);
+        }
+    }
+
+    /** @return a descriptor length (a u32 as an int): mostly small, sometimes table-shaped or anything. */
+    int nextLen(final FuzzedDataProvider data)
+    {
+        switch (data.consumeInt(0, 3))
+        {
+            case 0:
+                return data.consumeInt(0, 64);
+            case 1:
+                return data.consumeInt(0, 16 * 1024);
+            case 2:
+                return DESC_SIZE * data.consumeInt(0, 2 * num + 1);
+            default:
+                return data.consumeInt();
+        }
+    }
+
+    /** @return descriptor flags: mostly the three defined ones, sometimes any u16. */
+    int nextFlags(final FuzzedDataProvider data)
+    {
+        return data.consumeBoolean() ? data.consumeInt(0, 7) : data.consumeInt(0, 0xFFFF);
+    }
+
+    /** @return a next index: mostly in range (or just past it), sometimes any u16. */
+    int nextNext(final FuzzedDataProvider data)
+    {
+        return data.consumeBoolean() ? data.consumeInt(0, num) : data.consumeInt(0, 0xFFFF);
+    }
+
+    /** @return a head for the avail ring: mostly in range, sometimes any u16. */
+    int nextHead(final FuzzedDataProvider data)
+    {
+        return data.consumeInt(0, 7) != 0 ? data.consumeInt(0, num - 1) : data.consumeInt(0, 0xFFFF);
+    }
+
+    /** Allows the copy back of every bounced device-writable mapping, which {@link #unmapAll()} does. */
+    void allowCopyBack(final MemoryGuard guard)
+    {
+        for (final LeakCheckingDma.Mapping m : maps)
+        {
+            if (m.dir().deviceWrites())
+            {
+                guard.allow(m.gpa(), m.len());
+            }
+        }
+    }
+
+    /**
+     * Unmaps every buffer and the ring, settles the ops, and requires the baseline usage again.
+     *
+     * @param context what ran, for the message.
+     */
+    void unmapAll(final String context)
+    {
+        for (int i = maps.size() - 1; i >= 0; i--)
+        {
+            final LeakCheckingDma.Mapping m = maps.get(i);
+            ops.unmap(m.dma(), m.len(), m.dir());
+        }
+        maps.clear();
+        ops.unmapCoherent(ringBus, ringBytes);
+        DmaUsage.settle(ops);
+        DmaUsage.of(ops).checkBackTo(baseline, context);
+    }
+}

@@ -1,0 +1,76 @@
+package vqdma.fuzz;
+
+import org.junit.jupiter.api.Test;
+import vqdma.dma.GuestMemory;
+import vqdma.ring.SplitRing;
+import vqdma.ring.SplitRingDescriptor;
+
+import java.nio.ByteOrder;
+
+import static org.junit.jupiter.api.Assertions.*;
+import static vqdma.ring.Vring.*;
+
+/** The grant oracle reads the descriptor table and indirect tables itself; a device run outside them is caught. */
+class RingGrantsTest
+{
+    private static final int N = 8;
+
+    @Test
+    void descriptorsAndIndirectEntriesGrantByTheirWriteFlag()
+    {
+        final GuestMemory memory = GuestMemory.allocate(1 << 20, false);
+        final long ring = memory.allocateShared(SplitRingDescriptor.vringSize(N, 4096));
+        final SplitRing raw = new SplitRing(N,
+            new org.agrona.concurrent.UnsafeBuffer(memory.buffer(), (int)ring, SplitRingDescriptor.descTableSize(N)),
+            new org.agrona.concurrent.UnsafeBuffer(memory.buffer(), (int)ring + SplitRingDescriptor.availOffset(N,
+                4096), SplitRingDescriptor.availSize(N)),
+            new org.agrona.concurrent.UnsafeBuffer(memory.buffer(), (int)ring + SplitRingDescriptor.usedOffset(N,
+                4096), SplitRingDescriptor.usedSize(N)));
+        final long table = memory.allocate(4096, 4096);
+        raw.spDesc(0, 0x10000, 100, VRING_DESC_F_NEXT, 1);
+        raw.spDesc(1, 0x20000, 200, VRING_DESC_F_WRITE, 0);
+        raw.spDesc(2, table, 32, VRING_DESC_F_INDIRECT, 0);
+        memory.buffer().putLong((int)table, 0x30000, ByteOrder.LITTLE_ENDIAN);
+        memory.buffer().putInt((int)table + 8, 300, ByteOrder.LITTLE_ENDIAN);
+        memory.buffer().putShort((int)table + 12, (short)VRING_DESC_F_WRITE, ByteOrder.LITTLE_ENDIAN);
+        memory.buffer().putLong((int)table + 16, 0x40000, ByteOrder.LITTLE_ENDIAN);
+        memory.buffer().putInt((int)table + 24, 400, ByteOrder.LITTLE_ENDIAN);
+        final Ranges reads = new Ranges();
+        final Ranges writes = new Ranges();
+        RingGrants.collect(memory, BusMap.identity(memory.size()), ring, N, reads, writes);
+        assertTrue(reads.covers(0x10000, 0x10000 + 100));
+        assertTrue(reads.covers(0x40000, 0x40000 + 400));
+        assertTrue(writes.covers(0x20000, 0x20000 + 200));
+        assertTrue(writes.covers(0x30000, 0x30000 + 300));
+        assertFalse(writes.covers(0x10000, 0x10001), "a readable buffer is not writable");
+        assertFalse(writes.covers(0x20000, 0x20000 + 201), "one byte past a writable buffer");
+        assertFalse(writes.covers(table, table + 1), "the indirect table itself is not writable");
+
+        // A device that reported a run outside the grants is caught by the chain check of the device target.
+        assertThrows(Invariant.class, () -> VhostVirtqueueFuzzTest.checkFaults("test", true, 2, 1,
+            "Translation failure at desc 0"), "a refused access counted twice");
+        assertThrows(Invariant.class, () -> VhostVirtqueueFuzzTest.checkFaults("test", true, 1, 0, null),
+            "a fault counted for a pop without a bad chain");
+        VhostVirtqueueFuzzTest.checkFaults("test", true, 1, 1, "Translation failure at desc 0, head 0: ...");
+    }
+
+    @Test
+    void anIommuBusMapGrantsOnlyMappedPagesWithTheirPermission()
+    {
+        final BusMap map = new BusMap().add(0x100000, 0x5000, 4096, true, false);
+        final Ranges reads = new Ranges();
+        final Ranges writes = new Ranges();
+        map.translate(0x100010, 100, false, reads);
+        map.translate(0x100010, 100, true, writes);
+        map.translate(0x100ff0, 0x100, false, reads);
+        assertTrue(reads.covers(0x5010, 0x5010 + 100));
+        assertTrue(reads.covers(0x5ff0, 0x6000), "the mapped part of a range that runs past the mapping");
+        assertFalse(reads.covers(0x6000, 0x6001));
+        assertEquals(0, writes.size(), "a read-only mapping grants no write");
+        assertEquals(0x5010, map.translateWhole(0x100010, 16));
+        assertEquals(-1, map.translateWhole(0x100ff8, 16), "an entry across the end of the mapping");
+        final Ranges wrap = new Ranges();
+        BusMap.identity(1 << 20).translate(-8, 64, true, wrap);
+        assertEquals(0, wrap.size(), "a range that wraps the address space grants nothing");
+    }
+}
