@@ -75,10 +75,9 @@ public final class AllocCheck
         required("SWIOTLB areas", "dma.SwiotlbContentionBenchmark.oneThread", "-p", "nareas=4"),
         required("IOMMU strict and lazy", "iommu.IommuBenchmark.iommuMapUnmap", "-p", "mode=strict,lazy",
             "-p", "rcache=true", "-p", "invalidationNanos=0", "-p", "size=4096"),
-        // TODO(twothread): the two-thread round trips and their peers (names as on the twothread branch).
-        optional("ring round trip", "ring.RingRoundTripBenchmark.roundTrip", "-p", "queueSize=256", "-p", "batch=32",
+        required("ring round trip", "ring.RingRoundTripBenchmark.roundTrip", "-p", "queueSize=256", "-p", "batch=32",
             "-p", "indirect=false", "-p", "mode=poll,notify"),
-        optional("peers", "peer.*", "-p", "queueSize=256", "-p", "batch=32"),
+        required("peers", "peer.*", "-p", "queueSize=256", "-p", "batch=32"),
         // TODO(blk): one request size that maps (clamp on) and the 2019 failure (clamp off), by the agreed params.
         optional("virtio-blk request", "blk.*", "-p", "dma=swiotlb-force", "-p", "clamp=false,true",
             "-p", "size=1048576", "-p", "depth=32"));

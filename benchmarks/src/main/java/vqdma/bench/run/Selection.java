@@ -56,8 +56,6 @@ public final class Selection
         steps.add(step("reference workload (the gate's yardstick)", extra, "ref.ReferenceBenchmark"));
         steps.add(step("ring: one-thread add/pop/return cycle", extra, "ring.RingCycleBenchmark.cycle",
             "-p", "queueSize=256", "-p", "indirect=false", "-p", "dma=bypass,direct", "-p", "shape=chain128,single128"));
-        // TODO(twothread): names and params as on the twothread branch (RingRoundTripBenchmark, peer.*Benchmark with
-        // queueSize/batch; the ring's mode/indirect); adjust if they change.
         steps.add(step("ring vs peers: two-thread round trips", extra, "ring.RingRoundTripBenchmark.roundTrip",
             "peer.*", "-p", "queueSize=256", "-p", "batch=1,32", "-p", "indirect=false", "-p", "mode=poll"));
         steps.add(step("dma: map+unmap per DMA op and size, memcpy baseline", extra,
