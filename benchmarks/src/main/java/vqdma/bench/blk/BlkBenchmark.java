@@ -26,6 +26,7 @@ import vqdma.blk.VirtioBlk;
 import vqdma.dma.DmaOps;
 import vqdma.dma.DmaProfile;
 import vqdma.dma.GuestMemory;
+import vqdma.dma.SwiotlbDma;
 import vqdma.ring.VhostVirtqueue;
 import vqdma.ring.Virtqueue;
 import vqdma.ring.Vring;
@@ -58,15 +59,22 @@ import java.util.concurrent.TimeUnit;
  *
  * <h2>The two shapes of the device</h2>
  * <ul>
- *   <li>{@code device=thread} (the default, the real shape): the device model runs on its own
+ *   <li>{@code device=thread} (the real shape): the device model runs on its own
  *   {@link VhostWorker} thread, as vhost or a QEMU iothread does; driver and device overlap on two cores and every
  *   request crosses between them twice (avail, used). {@code wait} is how both sides wait: {@code poll} (ringtest's
  *   default, both threads spin) or any {@link WaitStrategy#parse} text: {@code park}, {@code spin:2000},
  *   {@code spin:0+poll:20000} (then with EVENT_IDX, kicks and interrupts through eventfds, counted in
  *   {@code kicks} and {@code interrupts}).</li>
- *   <li>{@code device=inline}: driver and device on the benchmark thread ({@code BlkHarness}'s shape): the CPU cost
- *   of a request, driver plus device, without cross-core traffic. {@code wait} is ignored.</li>
+ *   <li>{@code device=inline} (the default): driver and device on the benchmark thread ({@code BlkHarness}'s
+ *   shape): the CPU cost of a request, driver plus device, without cross-core traffic. {@code wait} is ignored.</li>
  * </ul>
+ * Why {@code inline} by default: the matrix is about what the DMA profile and the clamp cost per request, and the
+ * whole matrix runs on a 2-core machine for the baseline and the gate. With the device on a thread, two threads
+ * spin (or park and wake) on two cores that JMH, the JIT, GC and any other process also want, and the score follows
+ * the scheduler more than the code: on the shared development VM (load 4-5) {@code thread} cells at 4 KiB moved
+ * between 45 k and 700 k IOPS from one iteration to the next, {@code inline} ones within 2x. The cross-thread cost
+ * of the ring alone is {@code RingRoundTripBenchmark}'s subject; here {@code -p device=thread} (with
+ * {@code -p affinity=split} on a quiet machine) adds it back.
  *
  * <h2>The failing cells</h2>
  * With SWIOTLB ({@code swiotlb}, {@code swiotlb-force}) and the clamp off, a 1 MiB request of contiguous pages is one
@@ -99,13 +107,13 @@ import java.util.concurrent.TimeUnit;
  * about 0 B/op.
  *
  * <h2>How to run</h2>
- * The default matrix is 80 cells (5 DMA profiles x clamp x 4 sizes x 2 depths, {@code device=thread},
- * {@code wait=poll}), about 8.5 minutes:
+ * The default matrix is 80 cells (5 DMA profiles x clamp x 4 sizes x 2 depths, {@code device=inline}), about 8.5
+ * minutes (with {@link BlkMemcpyBenchmark}, 8:51 by {@code scripts/bench --estimate --regex 'blk.*'}):
  * <pre>
  *   java -jar benchmarks/target/benchmarks.jar 'blk.*'
  *   java -jar benchmarks/target/benchmarks.jar 'blk.*' -p size=4096,65536 -p depth=32 -p dma=direct,swiotlb-force
  *   java -jar benchmarks/target/benchmarks.jar BlkBenchmark -p device=inline,thread -p size=4096 -p dma=direct
- *   java -jar benchmarks/target/benchmarks.jar BlkBenchmark -p wait=park,spin:2000 -p depth=1,32 -p size=4096
+ *   java -jar benchmarks/target/benchmarks.jar BlkBenchmark -p device=thread -p wait=poll,park,spin:2000 -p size=4096
  *   java -jar benchmarks/target/benchmarks.jar BlkBenchmark -p type=IN -p dma=swiotlb -p clamp=false,true
  *   java -jar benchmarks/target/benchmarks.jar BlkBenchmark -p dma=swiotlb-force -p size=1048576 -prof gc
  * </pre>
@@ -147,8 +155,11 @@ public class BlkBenchmark
         @Param({"1", "32"})
         int depth;
 
-        /** {@code thread}: the device on its own thread; {@code inline}: on the benchmark thread. */
-        @Param({"thread"})
+        /**
+         * {@code inline}: the device on the benchmark thread (the default: see the class comment); {@code thread}:
+         * on its own thread.
+         */
+        @Param({"inline"})
         String device;
 
         /** How both sides of a threaded queue wait: {@code poll}, or a {@link WaitStrategy#parse} text. */
@@ -164,6 +175,7 @@ public class BlkBenchmark
         String affinity;
 
         GuestMemory memory;
+        DmaOps ops;
         Virtqueue vq;
         BlkDevice blk;
         BlkDriver driver;
@@ -205,7 +217,7 @@ public class BlkBenchmark
             final long pool = profile == DmaProfile.SWIOTLB || profile == DmaProfile.SWIOTLB_FORCE ?
                 DmaProfile.DEFAULT_SWIOTLB_POOL : 0;
             memory = GuestMemory.allocate(pageBytes + pool + SLACK_BYTES, profile.confidentialGuest());
-            final DmaOps ops = profile.create(memory, DmaProfile.DEFAULT_SWIOTLB_POOL);
+            ops = profile.create(memory, DmaProfile.DEFAULT_SWIOTLB_POOL);
             long features = Vring.feature(Vring.VIRTIO_F_VERSION_1) | Vring.feature(Vring.VIRTIO_F_ACCESS_PLATFORM) |
                 Vring.feature(Vring.VIRTIO_RING_F_INDIRECT_DESC);
             final boolean notify = !inline && !strategy.isBusyPoll();
@@ -295,8 +307,25 @@ public class BlkBenchmark
             verify();
         }
 
-        /** Every slot whose last request was OK holds the pattern on both sides (pages and disk). */
+        /**
+         * Every slot whose last request was OK holds the pattern on both sides (pages and disk); nothing is left on the
+         * ring or in the bounce pool.
+         */
         void verify()
+        {
+            if (vq.inFlight() != 0)
+            {
+                throw new IllegalStateException(this + ": " + vq.inFlight() + " requests left on the ring");
+            }
+            if (ops instanceof SwiotlbDma && ((SwiotlbDma)ops).pool().usedSlots() != 0)
+            {
+                throw new IllegalStateException(this + ": " + ((SwiotlbDma)ops).pool().usedSlots() +
+                    " bounce slots leaked");
+            }
+            verifyData();
+        }
+
+        private void verifyData()
         {
             final UnsafeBuffer mem = memory.buffer();
             final UnsafeBuffer disk = backend.contents();
