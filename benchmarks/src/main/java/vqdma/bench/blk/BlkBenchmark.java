@@ -170,6 +170,14 @@ public class BlkBenchmark
         @Param({"OUT"})
         String type;
 
+        /**
+         * SWIOTLB pool bytes (the kernel's 64 MiB by default). A small pool ({@code -p pool=4194304}) stays in cache,
+         * where the default one makes every bounce write cold memory (see {@code DmaMapBenchmark}); too small for
+         * {@code depth} requests, and the rest wait as {@code requeues}.
+         */
+        @Param({"67108864"})
+        long pool;
+
         /** {@code split}: the driver on CPU 0, the device thread on CPU 1; {@code none}. */
         @Param({"none"})
         String affinity;
@@ -214,10 +222,9 @@ public class BlkBenchmark
             final boolean split = Affinities.split(affinity);
 
             final long pageBytes = align((long)depth * align(size));
-            final long pool = profile == DmaProfile.SWIOTLB || profile == DmaProfile.SWIOTLB_FORCE ?
-                DmaProfile.DEFAULT_SWIOTLB_POOL : 0;
-            memory = GuestMemory.allocate(pageBytes + pool + SLACK_BYTES, profile.confidentialGuest());
-            ops = profile.create(memory, DmaProfile.DEFAULT_SWIOTLB_POOL);
+            final long poolBytes = profile == DmaProfile.SWIOTLB || profile == DmaProfile.SWIOTLB_FORCE ? pool : 0;
+            memory = GuestMemory.allocate(pageBytes + poolBytes + SLACK_BYTES, profile.confidentialGuest());
+            ops = profile.create(memory, pool);
             long features = Vring.feature(Vring.VIRTIO_F_VERSION_1) | Vring.feature(Vring.VIRTIO_F_ACCESS_PLATFORM) |
                 Vring.feature(Vring.VIRTIO_RING_F_INDIRECT_DESC);
             final boolean notify = !inline && !strategy.isBusyPoll();
