@@ -65,6 +65,24 @@ public final class BlkDriver
     private long mappingErrors;
     private long resourceRequeues;
     private long biosCompleted;
+    private EndIo endIo;
+
+    /**
+     * What the driver calls when a bio completes: the bio's {@code bi_end_io}, for callers that keep many bios in
+     * flight and must not scan them all to find the finished ones.
+     */
+    @FunctionalInterface
+    public interface EndIo
+    {
+        /**
+         * Called on the driver thread, from {@link BlkDriver#submit} (a bio that failed to map) or
+         * {@link BlkDriver#poll()}, once per completion, after {@link Bio#isDone()} became true. It must not call
+         * back into the driver ({@code submit} or {@code poll}): note the bio and resubmit it after the call returns.
+         *
+         * @param bio the completed bio; its {@link Bio#status()} is final.
+         */
+        void endIo(Bio bio);
+    }
 
     /**
      * @param vq     the queue's virtqueue.
@@ -87,6 +105,18 @@ public final class BlkDriver
         }
         this.freeTop = depth;
         this.pending = new Bio[maxBios];
+    }
+
+    /**
+     * Sets the completion callback (none by default: callers look at {@link Bio#isDone()}).
+     *
+     * @param endIo called for every bio that completes, or null for none.
+     * @return this driver.
+     */
+    public BlkDriver endIo(final EndIo endIo)
+    {
+        this.endIo = endIo;
+        return this;
     }
 
     /** @return the limits this queue was set up with. */
@@ -238,6 +268,10 @@ public final class BlkDriver
         {
             bio.done = true;
             biosCompleted++;
+            if (endIo != null)
+            {
+                endIo.endIo(bio);
+            }
         }
     }
 

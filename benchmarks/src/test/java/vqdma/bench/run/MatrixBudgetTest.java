@@ -40,8 +40,9 @@ class MatrixBudgetTest
      *   with 64/256/1024 they take 2:05.</li>
      *   <li>dma: DmaMapBenchmark 60 runs + SwiotlbContentionBenchmark 6 (about 7:00).</li>
      *   <li>iommu: IommuBenchmark 24 runs (about 2:35).</li>
-     *   <li>blk: TODO(blk): up to 84 runs at 500 ms iterations (3 + 5) or 52 at 1 s, e.g. dma 5 x clamp 2 x size
-     *   {4 KiB, 64 KiB, 256 KiB, 1 MiB} x depth {1, 32} = 80 at 500 ms; more sizes by -p.</li>
+     *   <li>blk: BlkBenchmark dma 5 x clamp 2 x size {4 KiB, 64 KiB, 256 KiB, 1 MiB} x depth {1, 32} = 80 runs at
+     *   500 ms iterations (3 + 5), one device shape ({@code device=thread}; {@code inline} by -p), and the
+     *   BlkMemcpyBenchmark baseline, 4 runs of 2 + 3 (about 8:51).</li>
      *   <li>ref: the gate's ReferenceBenchmark, 2 runs.</li>
      *   <li>other: anything outside the groups, and slack for forks slower than estimated.</li>
      * </ul>
