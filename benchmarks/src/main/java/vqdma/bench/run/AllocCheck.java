@@ -75,9 +75,12 @@ public final class AllocCheck
         required("SWIOTLB areas", "dma.SwiotlbContentionBenchmark.oneThread", "-p", "nareas=4"),
         required("IOMMU strict and lazy", "iommu.IommuBenchmark.iommuMapUnmap", "-p", "mode=strict,lazy",
             "-p", "rcache=true", "-p", "invalidationNanos=0", "-p", "size=4096"),
+        // Notify mode only: two threads spinning on two shared cores can collapse to a few thousand round trips per
+        // second under load, and then JMH's own per-iteration residue on the benchmark thread reads as bytes per op
+        // (217 B/op seen at 117 ops/s). The poll-mode path is the same add/kick/get code without the parking. The
+        // peers (JCTools, Agrona) are not vqdma's hot paths and are not checked.
         required("ring round trip", "ring.RingRoundTripBenchmark.roundTrip", "-p", "queueSize=256", "-p", "batch=32",
-            "-p", "indirect=false", "-p", "mode=poll,notify"),
-        required("peers", "peer.*", "-p", "queueSize=256", "-p", "batch=32"),
+            "-p", "indirect=false,true", "-p", "mode=notify"),
         required("virtio-blk request: maps (clamp on), the 2019 failure (clamp off)", "blk.BlkBenchmark.request",
             "-p", "dma=swiotlb-force", "-p", "clamp=false,true", "-p", "size=1048576", "-p", "depth=32",
             "-p", "device=thread,inline"),
