@@ -11,10 +11,11 @@ import vqdma.dma.DmaProfile;
 import vqdma.dma.GuestMemory;
 import vqdma.dma.SwiotlbDma;
 import vqdma.ring.thread.NotificationFilter;
-import vqdma.ring.thread.RequestHandler;
 
 import java.util.ArrayList;
+import java.util.HashSet;
 import java.util.List;
+import java.util.Set;
 import java.util.SplittableRandom;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicLong;
@@ -299,18 +300,22 @@ class BlkMultiQueueTest
     }
 
     @Test
-    void oneDeviceOneDmaDomainOneBackend()
+    void oneDeviceOneDmaDomainOneBackendARingAndADeviceThreadPerQueue()
     {
         final DmaOps dma = MqRig.dma(DmaProfile.IOMMU_LAZY);
         final BlkMultiQueue disk = disk(dma, 4, true);
         assertEquals(4, disk.numQueues());
+        final Set<Object> rings = new HashSet<>();
+        final Set<String> threads = new HashSet<>();
         for (int q = 0; q < 4; q++)
         {
-            assertSame(dma, disk.queue(q).driver().virtqueue().dma());
-            assertNotSame(disk.queue(0).twoThreadQueue(), q == 0 ? null : disk.queue(q).twoThreadQueue());
+            assertSame(dma, disk.queue(q).driver().virtqueue().dma(), "queue " + q + " maps through the device's ops");
+            rings.add(disk.queue(q).driver().virtqueue());
+            threads.add(disk.queue(q).twoThreadQueue().worker().thread().getName());
+            assertEquals(q, disk.queue(q).index());
         }
-        final RequestHandler unused = chain -> 0;
-        assertNotNull(unused);
+        assertEquals(4, rings.size(), "a ring per queue");
+        assertEquals(Set.of("vblk-0", "vblk-1", "vblk-2", "vblk-3"), threads, "a device thread per queue");
         disk.shutdown(1, TimeUnit.SECONDS); // never started: nothing to stop
         MqRig.assertClean(disk, "never started");
     }
