@@ -45,11 +45,32 @@ class SoakTest
         }
         final SoakTotals bounced = result.totals().get(DmaProfile.SWIOTLB_FORCE);
         assertTrue(bounced.requeues() > 0, "the hog filled the bounce pool: requests were requeued\n" + report);
-        long injected = 0;
+        assertTrue(bounced.hogEpisodes.get() > 0, "the hog ran\n" + report);
+        long delays = 0;
+        long reorders = 0;
+        long lostKicks = 0;
+        long lostCalls = 0;
+        long backend = 0;
+        long dma = 0;
+        long failedByDma = 0;
+        long failedByBackend = 0;
         for (final SoakTotals t : result.totals().values())
         {
-            injected += t.faultsInjected();
+            delays += t.delays.get();
+            reorders += t.reorders.get();
+            lostKicks += t.lostKicks.get();
+            lostCalls += t.lostCalls.get();
+            backend += t.backendIoerrs.get();
+            dma += t.dmaFaults.get();
+            failedByDma += t.failed(FaultInjector.Reason.DMA_FAULT);
+            failedByBackend += t.failed(FaultInjector.Reason.BACKEND_IOERR);
+            assertEquals(0, t.failed(FaultInjector.Reason.UNEXPLAINED), report);
         }
-        assertTrue(injected > 0, report);
+        // Every kind of fault happened, and the failures it caused were matched with it (a bio may hold several).
+        assertTrue(delays > 0 && reorders > 0 && lostKicks > 0 && lostCalls > 0, report);
+        assertTrue(failedByDma > 0 && failedByDma <= dma, "DMA faults " + dma + ", bios failed by them " +
+            failedByDma + "\n" + report);
+        assertTrue(failedByBackend > 0 && failedByBackend <= backend, "backend IOERRs " + backend +
+            ", bios failed by them " + failedByBackend + "\n" + report);
     }
 }
