@@ -90,6 +90,7 @@ public final class BlkMultiQueue implements AutoCloseable
                 .dma(dma)
                 .badChainPolicy(VhostVirtqueue.BadChainPolicy.COMPLETE)
                 .strategy(b.strategy)
+                .maxBatch(b.maxBatch)
                 .safetySlices(b.deviceIdleNs, b.guestHealthNs)
                 .notificationFilters(b.kickFilters.apply(i), b.callFilters.apply(i))
                 .name(b.name + "-" + i)
@@ -290,6 +291,7 @@ public final class BlkMultiQueue implements AutoCloseable
         private boolean indirect = true;
         private boolean eventIdx = true;
         private int maxBios = 64;
+        private int maxBatch = VhostWorker.DEFAULT_MAX_BATCH;
         private WaitStrategy strategy = WaitStrategy.spinThenPark(1000);
         private long deviceIdleNs = VhostWorker.DEFAULT_IDLE_SLICE_NS;
         private long guestHealthNs = vqdma.ring.thread.VirtqueueGuest.DEFAULT_HEALTH_SLICE_NS;
@@ -344,6 +346,18 @@ public final class BlkMultiQueue implements AutoCloseable
         public Builder maxBios(final int n)
         {
             this.maxBios = n;
+            return this;
+        }
+
+        /**
+         * @param n used elements a device thread publishes at most at once ({@link VhostWorker#DEFAULT_MAX_BATCH});
+         *          it also looks at its stop flag after each such batch, so a small batch leaves more requests on
+         *          the ring for the reset to take back.
+         * @return this.
+         */
+        public Builder maxBatch(final int n)
+        {
+            this.maxBatch = n;
             return this;
         }
 

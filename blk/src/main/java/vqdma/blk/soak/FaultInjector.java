@@ -60,12 +60,16 @@ public final class FaultInjector
     }
 
     private static final ByteOrder LE = ByteOrder.LITTLE_ENDIAN;
+    /** The extra time per request once {@link #slowFrom} has passed. */
+    static final long SLOW_NS = 10_000_000;
 
     private final SoakFaults faults;
     private final DeviceView view;
     private final long faultAddress;
     private final long seed;
     private final ConcurrentSkipListMap<Long, Reason> records = new ConcurrentSkipListMap<>();
+    private boolean slowing;
+    private long slowFrom;
 
     final AtomicLong delays = new AtomicLong();
     final AtomicLong reorders = new AtomicLong();
@@ -87,6 +91,18 @@ public final class FaultInjector
         this.seed = seed;
         // IOVA 0 is never handed out (start_pfn = 1); without an IOMMU, one page past the end of guest memory.
         this.faultAddress = dma instanceof IommuDma ? 0 : dma.memory().size() + GuestMemory.PAGE_SIZE;
+    }
+
+    /**
+     * From {@code nanoTime} on, every request takes {@link #SLOW_NS} more: requests pile up on the rings, for a reset
+     * with requests the devices never took. Set before the device threads start.
+     *
+     * @param nanoTime a {@link System#nanoTime()} value.
+     */
+    void slowFrom(final long nanoTime)
+    {
+        this.slowFrom = nanoTime;
+        this.slowing = true;
     }
 
     private void record(final long sector, final Reason reason)
@@ -228,6 +244,10 @@ public final class FaultInjector
         @Override
         public int handle(final DescriptorChain chain)
         {
+            if (slowing && System.nanoTime() - slowFrom > 0)
+            {
+                LockSupport.parkNanos(SLOW_NS);
+            }
             if (chain.readableBytes() < VirtioBlk.OUTHDR_SIZE)
             {
                 return device.handle(chain);

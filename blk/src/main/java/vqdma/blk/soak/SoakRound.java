@@ -41,6 +41,7 @@ final class SoakRound
     private final long durationNs;
     private final boolean abrupt;
     private final long seed;
+    private final int maxBatch;
     private final SoakFaults faults;
     private final RamBackend ram;
     private final DiskModel model;
@@ -57,6 +58,9 @@ final class SoakRound
         this.durationNs = durationNs;
         this.abrupt = abrupt;
         this.seed = seed;
+        // vhost's batch, and how often a device thread looks at its stop flag: 1 when the round ends with a reset
+        // (so that the devices leave what they did not take yet on the rings), else 8 or 64 (the default).
+        this.maxBatch = abrupt ? 1 : new int[] {8, 64}[(int)Math.floorMod(seed, 2)];
         this.faults = faults;
         this.ram = ram;
         this.model = model;
@@ -86,6 +90,7 @@ final class SoakRound
         final BlkMultiQueue disk = BlkMultiQueue.builder(dma, injector.backend(ram), config)
             .queues(queues).queueSize(queueSize).clamp(true).maxBios(depth + 1)
             .strategy(WaitStrategy.spinThenPark(200))
+            .maxBatch(maxBatch)
             // Short safety slices: a lost kick or interrupt costs at most this much.
             .safetySlices(TimeUnit.MILLISECONDS.toNanos(5), TimeUnit.MILLISECONDS.toNanos(5))
             .handlers(injector::handler)
@@ -105,6 +110,12 @@ final class SoakRound
         final PoolHog hog = bounced && faults.poolHog() ?
             new PoolHog(dma, POOL, seed ^ 0x5EED, faults.hogHoldMaxNs(), faults.hogGapMaxNs()) : null;
         final long deadline = System.nanoTime() + durationNs;
+        if (abrupt)
+        {
+            // The devices slow down (10 ms a request) for the last 50 ms, so that the reset finds requests they never
+            // took.
+            injector.slowFrom(deadline - TimeUnit.MILLISECONDS.toNanos(50));
+        }
         disk.start();
         if (hog != null)
         {

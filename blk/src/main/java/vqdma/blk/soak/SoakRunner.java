@@ -114,12 +114,14 @@ public final class SoakRunner
             final boolean abrupt = rnd.nextBoolean();
             final long before = t.bios();
             final long violationsBefore = t.violations();
+            final long returnedBefore = t.resetReturned.get();
             new SoakRound(profile, o.queues(), o.depth(), o.queueSize(), o.roundNs(), abrupt, rnd.nextLong(),
                 o.faults(), ram, model, t).run();
             t.rounds.incrementAndGet();
             out.printf("[%3d/%d %4ds] %-13s %s %6d bios, %d violations, known %d%% of the disk%n", r + 1, rounds,
                 TimeUnit.NANOSECONDS.toSeconds(System.nanoTime() - start), profile.id(),
-                abrupt ? "reset in flight" : "drained        ", t.bios() - before, t.violations() - violationsBefore,
+                abrupt ? String.format("reset, %3d taken back", t.resetReturned.get() - returnedBefore) :
+                "drained              ", t.bios() - before, t.violations() - violationsBefore,
                 100 * model.knownSectors() / model.sectors());
         }
         final long heapEnd = heapAfterGc();

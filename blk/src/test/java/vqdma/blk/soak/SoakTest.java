@@ -66,6 +66,12 @@ class SoakTest
             failedByBackend += t.failed(FaultInjector.Reason.BACKEND_IOERR);
             assertEquals(0, t.failed(FaultInjector.Reason.UNEXPLAINED), report);
         }
+        long takenBack = 0;
+        for (final SoakTotals t : result.totals().values())
+        {
+            takenBack += t.resetReturned.get();
+        }
+        assertTrue(takenBack > 0, "resets with requests on the rings took them back\n" + report);
         // Every kind of fault happened, and the failures it caused were matched with it (a bio may hold several).
         assertTrue(delays > 0 && reorders > 0 && lostKicks > 0 && lostCalls > 0, report);
         assertTrue(failedByDma > 0 && failedByDma <= dma, "DMA faults " + dma + ", bios failed by them " +
