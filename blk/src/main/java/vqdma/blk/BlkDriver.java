@@ -65,6 +65,8 @@ public final class BlkDriver
     private long mappingErrors;
     private long resourceRequeues;
     private long biosCompleted;
+    private long resetReturned;
+    private long resetFailedBios;
     private EndIo endIo;
 
     /**
@@ -287,6 +289,17 @@ public final class BlkDriver
      */
     public int poll()
     {
+        final int completed = reap();
+        if (completed > 0 || pendingCount > 0)
+        {
+            dispatch();
+        }
+        return completed;
+    }
+
+    /** Takes every completed request off the used ring. @return how many. */
+    private int reap()
+    {
         int completed = 0;
         Object token;
         while ((token = vq.getBuf()) != null)
@@ -314,11 +327,65 @@ public final class BlkDriver
             bio.partsInFlight--;
             maybeComplete(bio);
         }
-        if (completed > 0 || pendingCount > 0)
-        {
-            dispatch();
-        }
         return completed;
+    }
+
+    /**
+     * The reset path, once the device has stopped (it will never complete another request): what
+     * {@code virtblk_remove()}/{@code virtblk_freeze()} get after {@code virtio_reset_device()}. Every request the
+     * device completed is reaped as usual; every request it never completed is taken back from the ring
+     * ({@code virtqueue_detach_unused_buf()}, its buffers unmapped) and fails its bio with IOERR; every bio still
+     * waiting for dispatch fails with IOERR. Afterwards every bio submitted is done, nothing is in flight and nothing
+     * is left mapped for a request. Nothing is dispatched.
+     *
+     * @return requests taken back unserved.
+     */
+    public int reset()
+    {
+        if (!vq.isBroken())
+        {
+            reap();
+        }
+        int returned = 0;
+        Object token;
+        while ((token = vq.detachUnusedBuf()) != null)
+        {
+            final Request request = (Request)token;
+            final Bio bio = request.bio;
+            request.bio = null;
+            free[freeTop++] = request;
+            inFlight--;
+            returned++;
+            ioErrors++;
+            bio.status = bio.status == S_OK ? S_IOERR : bio.status;
+            bio.partsInFlight--;
+            maybeComplete(bio);
+        }
+        resetReturned += returned;
+        while (pendingCount > 0)
+        {
+            final Bio bio = pending[pendingHead];
+            pending[pendingHead] = null;
+            pendingHead = (pendingHead + 1) % pending.length;
+            pendingCount--;
+            bio.nextPage = bio.pages();
+            bio.status = bio.status == S_OK ? S_IOERR : bio.status;
+            resetFailedBios++;
+            maybeComplete(bio);
+        }
+        return returned;
+    }
+
+    /** @return requests taken back unserved by {@link #reset()}. */
+    public long resetReturned()
+    {
+        return resetReturned;
+    }
+
+    /** @return bios failed by {@link #reset()} before (all of them) reached the ring. */
+    public long resetFailedBios()
+    {
+        return resetFailedBios;
     }
 
     /** @return requests in flight on the ring. */

@@ -36,6 +36,8 @@ public final class VirtioBlk
     public static final int F_SEG_MAX = 2;
     /** {@code VIRTIO_BLK_F_FLUSH}: the device has a volatile cache and takes FLUSH. */
     public static final int F_FLUSH = 9;
+    /** {@code VIRTIO_BLK_F_MQ}: the device has {@code num_queues} request queues. */
+    public static final int F_MQ = 12;
 
     /** Size of {@code struct virtio_blk_outhdr}. */
     public static final int OUTHDR_SIZE = 16;

@@ -1,5 +1,6 @@
 package vqdma.ring.thread;
 
+import vqdma.dma.DmaOps;
 import vqdma.dma.GuestMemory;
 import vqdma.ring.VhostVirtqueue;
 import vqdma.ring.Virtqueue;
@@ -46,6 +47,7 @@ public final class TwoThreadQueue implements AutoCloseable
 
     private final GuestMemory memory;
     private final Virtqueue vq;
+    private final VhostVirtqueue device;
     private final EventFd kick;
     private final EventFd call;
     private final VhostWorker worker;
@@ -64,20 +66,39 @@ public final class TwoThreadQueue implements AutoCloseable
                 b.deviceStrategy + ": either both sides poll (ringtest's default) or both use notifications " +
                 "(--sleep)");
         }
-        this.memory = b.memory != null ? b.memory : GuestMemory.allocate(b.memoryBytes, false);
-        final Virtqueue.Builder vb = Virtqueue.builder(memory, b.num).features(b.features).callbacks(false);
+        this.memory = b.memory != null ? b.memory :
+            b.dma != null ? b.dma.memory() : GuestMemory.allocate(b.memoryBytes, false);
+        this.kick = new EventFd("kick");
+        this.call = new EventFd("call");
+        final NotificationFilter kickFilter = b.kickFilter;
+        // The transport's doorbell (vp_notify -> ioeventfd): what Virtqueue.kick() rings, for drivers that kick the
+        // queue themselves (virtio-blk's virtqueue_kick) instead of through VirtqueueGuest.kick().
+        final Virtqueue.Builder vb = Virtqueue.builder(memory, b.num).features(b.features).callbacks(false)
+            .notifier(v -> doorbell(kickFilter));
+        if (b.dma != null)
+        {
+            vb.dma(b.dma);
+        }
         if (b.indirectMax > 0)
         {
             vb.indirectPool(b.indirectMax, b.indirectTables);
         }
         this.vq = vb.build();
-        final VhostVirtqueue device = vq.deviceBuilder().build();
-        this.kick = new EventFd("kick");
-        this.call = new EventFd("call");
+        this.device = vq.deviceBuilder().badChainPolicy(b.badChainPolicy).build();
         this.worker = new VhostWorker(b.name, device, b.handler, kick, call, b.deviceStrategy, b.maxBatch,
-            b.idleSliceNs).onStart(b.deviceStart);
+            b.idleSliceNs).onStart(b.deviceStart).callFilter(b.callFilter);
         this.guest = new VirtqueueGuest(vq, kick, call, b.driverStrategy, worker, b.healthSliceNs)
             .publishOnKick(b.publishOnKick);
+    }
+
+    /** The notifier of {@link Virtqueue#kick()}: a kick the filter does not lose signals the kick eventfd. */
+    private void doorbell(final NotificationFilter kickFilter)
+    {
+        if (kickFilter.deliver())
+        {
+            kick.signal();
+            guest.counters().incSent();
+        }
     }
 
     /**
@@ -105,6 +126,15 @@ public final class TwoThreadQueue implements AutoCloseable
     public VhostWorker worker()
     {
         return worker;
+    }
+
+    /**
+     * @return the device side of the ring: the device thread's once {@link #start()}ed (for a request handler that
+     * needs it, built before the start, and for its counters after the device thread ended).
+     */
+    public VhostVirtqueue deviceQueue()
+    {
+        return device;
     }
 
     /** @return the driver side of the ring (guest thread only). */
@@ -207,6 +237,10 @@ public final class TwoThreadQueue implements AutoCloseable
         private long healthSliceNs = VirtqueueGuest.DEFAULT_HEALTH_SLICE_NS;
         private boolean publishOnKick;
         private Runnable deviceStart = () -> { };
+        private DmaOps dma;
+        private VhostVirtqueue.BadChainPolicy badChainPolicy = VhostVirtqueue.BadChainPolicy.STOP;
+        private NotificationFilter kickFilter = NotificationFilter.DELIVER_ALL;
+        private NotificationFilter callFilter = NotificationFilter.DELIVER_ALL;
 
         private Builder(final int num)
         {
@@ -254,6 +288,44 @@ public final class TwoThreadQueue implements AutoCloseable
         public Builder memory(final GuestMemory memory)
         {
             this.memory = memory;
+            return this;
+        }
+
+        /**
+         * @param dma the DMA ops buffers are mapped through when {@code VIRTIO_F_ACCESS_PLATFORM} is in the
+         *            features (default: direct); the ring lives in its guest memory unless {@link #memory} says
+         *            otherwise (then it must be the same memory).
+         * @return this.
+         */
+        public Builder dma(final DmaOps dma)
+        {
+            this.dma = dma;
+            return this;
+        }
+
+        /**
+         * @param policy what the device does with a malformed chain ({@link VhostVirtqueue.BadChainPolicy#STOP} by
+         *               default).
+         * @return this.
+         */
+        public Builder badChainPolicy(final VhostVirtqueue.BadChainPolicy policy)
+        {
+            this.badChainPolicy = policy;
+            return this;
+        }
+
+        /**
+         * Fault injection on the notifications: kicks rung through {@link Virtqueue#kick()} and the device's
+         * interrupts ({@link VhostWorker#callFilter}) may be lost. Default: all delivered.
+         *
+         * @param kickFilter asked on the guest thread for every kick of {@link Virtqueue#kick()}.
+         * @param callFilter asked on the device thread for every interrupt.
+         * @return this.
+         */
+        public Builder notificationFilters(final NotificationFilter kickFilter, final NotificationFilter callFilter)
+        {
+            this.kickFilter = kickFilter;
+            this.callFilter = callFilter;
             return this;
         }
 

@@ -74,6 +74,7 @@ public final class VhostWorker
     private final NotifyCounters counters = new NotifyCounters();
     private final Thread thread;
     private Runnable onStart = () -> { };
+    private NotificationFilter callFilter = NotificationFilter.DELIVER_ALL;
     private volatile boolean running;
     private volatile State state = State.NEW;
     private volatile Throwable failure;
@@ -140,6 +141,25 @@ public final class VhostWorker
             throw new IllegalStateException("device thread " + thread.getName() + " already started");
         }
         this.onStart = action;
+        return this;
+    }
+
+    /**
+     * Fault injection: every interrupt the protocol lets through ({@link VhostVirtqueue#needInterrupt()}) is first
+     * offered to {@code filter}, and lost if it says so. The call the worker sends when it ends is never filtered
+     * (it is how a waiting driver learns that nobody will answer). Set before {@link #start()}.
+     *
+     * @param filter decides, per interrupt, whether it reaches the driver ({@link NotificationFilter#DELIVER_ALL}
+     *               by default).
+     * @return this.
+     */
+    public VhostWorker callFilter(final NotificationFilter filter)
+    {
+        if (state != State.NEW)
+        {
+            throw new IllegalStateException("device thread " + thread.getName() + " already started");
+        }
+        this.callFilter = filter;
         return this;
     }
 
@@ -395,8 +415,13 @@ public final class VhostWorker
         {
             if (vq.needInterrupt())
             {
-                call.signal();
-                counters.incSent();
+                // A filtered-out interrupt is lost in transit: the driver finds the used buffers at the end of its
+                // health slice.
+                if (callFilter.deliver())
+                {
+                    call.signal();
+                    counters.incSent();
+                }
             }
             else
             {
