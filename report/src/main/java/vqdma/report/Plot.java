@@ -62,6 +62,37 @@ final class Plot
         }
     }
 
+    /** Longest chart title that fits the image's width in the title font (XChart neither wraps nor shrinks it). */
+    static final int MAX_TITLE_CHARS = 80;
+
+    /**
+     * A title that fits the image: a long one keeps its first parameter in the last parentheses and drops the rest
+     * (the figure's heading above the image carries the whole title).
+     *
+     * @param title the whole title, e.g. {@code "virtio-blk: ... (dma=swiotlb affinity=none device=inline ...)"}.
+     * @return the title for the image.
+     */
+    static String fit(final String title)
+    {
+        if (title.length() <= MAX_TITLE_CHARS)
+        {
+            return title;
+        }
+        final int open = title.lastIndexOf(" (");
+        if (open > 0 && title.endsWith(")"))
+        {
+            final String inner = title.substring(open + 2, title.length() - 1);
+            final int space = inner.indexOf(' ');
+            final String shorter = title.substring(0, open) + " (" + (space > 0 ? inner.substring(0, space) + " ..." :
+                inner) + ")";
+            if (shorter.length() <= MAX_TITLE_CHARS)
+            {
+                return shorter;
+            }
+        }
+        return title.substring(0, MAX_TITLE_CHARS - 3) + "...";
+    }
+
     /**
      * @param title  chart title.
      * @param xTitle x axis title.
@@ -70,7 +101,7 @@ final class Plot
      */
     static XYChart xy(final String title, final String xTitle, final String yTitle)
     {
-        final XYChart chart = new XYChartBuilder().width(WIDTH).height(HEIGHT).title(title).xAxisTitle(xTitle)
+        final XYChart chart = new XYChartBuilder().width(WIDTH).height(HEIGHT).title(fit(title)).xAxisTitle(xTitle)
             .yAxisTitle(yTitle).build();
         style(chart.getStyler());
         chart.getStyler().setMarkerSize(8);
@@ -85,7 +116,7 @@ final class Plot
      */
     static CategoryChart bars(final String title, final String xTitle, final String yTitle)
     {
-        final CategoryChart chart = new CategoryChartBuilder().width(WIDTH).height(HEIGHT).title(title)
+        final CategoryChart chart = new CategoryChartBuilder().width(WIDTH).height(HEIGHT).title(fit(title))
             .xAxisTitle(xTitle).yAxisTitle(yTitle).build();
         style(chart.getStyler());
         chart.getStyler().setAvailableSpaceFill(0.8);
