@@ -259,14 +259,15 @@ final class Charts
         final Set<String> seriesParams = varying(cells.stream().filter(r -> r.group().equals("ring")).toList(),
             categoryParams);
         return List.of(barFigure("ring-vs-peers", "Ring vs peers: two-thread round trips",
-            "Operations per second (higher is better) of a driver thread sending requests to a device thread and " +
-                "waiting for the replies, through vqdma's split ring and through JCTools' SpscArrayQueue and " +
-                "Agrona's OneToOneRingBuffer pairs in the same shape (see each benchmark's Javadoc for what one " +
-                "operation is). The tables give JMH's 99.9% error of every cell.",
+            "Round trips (requests) per second (higher is better) of a driver thread sending requests to a device " +
+                "thread and waiting for the replies, through vqdma's split ring and through JCTools' " +
+                "SpscArrayQueue and Agrona's OneToOneRingBuffer pairs in the same shape: the roundTrips counter, " +
+                "one per request whatever the batch (a JMH operation is a whole batch). The tables give JMH's " +
+                "99.9% error of every cell.",
             cells, r -> label(r.params(), categoryParams),
             r -> implementation(r) + (r.group().equals("ring") && !seriesParams.isEmpty() ?
                 " " + label(r.params(), seriesParams) : ""),
-            JmhResult::opsPerSecond, "operations per second"));
+            JmhResult::roundTripsPerSecond, "round trips per second"));
     }
 
     /** What the peers are, by the name their benchmark class starts with. */

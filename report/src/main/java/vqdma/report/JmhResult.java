@@ -145,6 +145,26 @@ public record JmhResult(String benchmark, String mode, Map<String, String> param
         return Units.opsPerSecond(primary.score(), primary.unit());
     }
 
+    /**
+     * Round trips per second: the {@code roundTrips} aux counter when it is a rate (the two-thread benchmarks count
+     * one per request, whatever the batch), else {@link #opsPerSecond()}.
+     *
+     * @return round trips (requests) per second.
+     */
+    public double roundTripsPerSecond()
+    {
+        final Metric trips = secondary.get("roundTrips");
+        if (trips != null)
+        {
+            final double rate = Units.opsPerSecond(trips.score(), trips.unit());
+            if (!Double.isNaN(rate))
+            {
+                return rate;
+            }
+        }
+        return opsPerSecond();
+    }
+
     /** @return nanoseconds per operation, whatever the mode and unit. */
     public double nanosPerOp()
     {

@@ -155,9 +155,16 @@ final class Plot
         {
             return "0";
         }
-        if (a >= 1e7 || a < 1e-3)
+        if (a >= 1e12 || a < 1e-3)
         {
             return String.format(Locale.ROOT, "%.0e", v);
+        }
+        if (a >= 1e7)
+        {
+            // 65.8M, 1.2G: seven or more digits with separators are hard to read on a rotated bar label.
+            final boolean giga = a >= 1e9;
+            return new DecimalFormat("#,##0.#", DecimalFormatSymbols.getInstance(Locale.ROOT))
+                .format(v / (giga ? 1e9 : 1e6)) + (giga ? "G" : "M");
         }
         final String pattern = a >= 100 ? "#,##0" : a >= 1 ? "#,##0.#" : "#,##0.###";
         return new DecimalFormat(pattern, DecimalFormatSymbols.getInstance(Locale.ROOT)).format(v);

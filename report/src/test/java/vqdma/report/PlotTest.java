@@ -30,4 +30,15 @@ class PlotTest
         assertEquals(Plot.MAX_TITLE_CHARS, fitted.length());
         assertTrue(fitted.endsWith("..."), fitted);
     }
+
+    @Test
+    void ticksAndLabelsAreReadable()
+    {
+        assertEquals("0", Plot.tick(0.0));
+        assertEquals("3,372,671", Plot.tick(3_372_671.0));
+        assertEquals("65.8M", Plot.tick(65_800_000.0));
+        assertEquals("1.2G", Plot.tick(1.2e9));
+        assertEquals("2.5", Plot.tick(2.5));
+        assertEquals("1e-04", Plot.tick(1e-4));
+    }
 }
