@@ -1,5 +1,7 @@
 package vqdma.blk;
 
+import vqdma.dma.GuestMemory;
+
 /**
  * A block I/O as the guest's upper layers hand it to the block layer: a type, a start sector and a list of guest
  * pages ({@code bio_vec}s: GPA and length, physically contiguous or scattered, as a page cache or a fragmented
@@ -54,6 +56,33 @@ public final class Bio
         status = VirtioBlk.S_OK;
         submitted = false;
         done = false;
+        return this;
+    }
+
+    /**
+     * Resets this bio to {@code bytes} of page-cache pages from the region at {@code base}: physically contiguous
+     * pages {@code base, base + 4096, ...} (they merge into one segment up to the queue's limit), or every other page
+     * in reverse order (no two contiguous, as a fragmented buffer gives: one segment per page). The last page is
+     * partial when {@code bytes} is not a multiple of 4096.
+     *
+     * @param type       request type, as {@link #reset}.
+     * @param sector     first sector.
+     * @param bytes      data bytes.
+     * @param base       GPA of the region: {@code bytes} rounded up to pages when contiguous, twice that otherwise.
+     * @param contiguous contiguous pages, or every other page in reverse order.
+     * @return this bio.
+     */
+    public Bio fillPages(final int type, final long sector, final int bytes, final long base,
+        final boolean contiguous)
+    {
+        reset(type, sector);
+        final int n = (bytes + GuestMemory.PAGE_SIZE - 1) / GuestMemory.PAGE_SIZE;
+        for (int k = 0; k < n; k++)
+        {
+            final long page = contiguous ? k : 2L * (n - 1 - k);
+            addPage(base + page * GuestMemory.PAGE_SIZE,
+                Math.min(GuestMemory.PAGE_SIZE, bytes - GuestMemory.PAGE_SIZE * k));
+        }
         return this;
     }
 

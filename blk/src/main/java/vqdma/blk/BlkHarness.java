@@ -1,5 +1,6 @@
 package vqdma.blk;
 
+import org.agrona.concurrent.UnsafeBuffer;
 import vqdma.dma.DmaOps;
 import vqdma.dma.GuestMemory;
 import vqdma.ring.VhostVirtqueue;
@@ -94,38 +95,37 @@ public final class BlkHarness
     /** Fills {@code bio} with {@code bytes} of pages {@code first, first + 1, ...}: physically contiguous. */
     public Bio contiguous(final Bio bio, final int type, final long sector, final int bytes, final int first)
     {
-        bio.reset(type, sector);
-        for (int done = 0, i = first; done < bytes; i++)
-        {
-            final int n = Math.min(GuestMemory.PAGE_SIZE, bytes - done);
-            bio.addPage(page(i), n);
-            done += n;
-        }
-        return bio;
+        return bio.fillPages(type, sector, bytes, page(first), true);
     }
 
     /** Fills {@code bio} with every other page from {@code first}, in reverse order: no two pages contiguous. */
     public Bio fragmented(final Bio bio, final int type, final long sector, final int bytes, final int first)
     {
-        bio.reset(type, sector);
-        final int n = (bytes + GuestMemory.PAGE_SIZE - 1) / GuestMemory.PAGE_SIZE;
-        for (int k = 0; k < n; k++)
-        {
-            final int len = Math.min(GuestMemory.PAGE_SIZE, bytes - GuestMemory.PAGE_SIZE * k);
-            bio.addPage(page(first + 2 * (n - 1 - k)), len);
-        }
-        return bio;
+        return bio.fillPages(type, sector, bytes, page(first), false);
     }
 
     /** Writes the pattern of {@code seed} into the bio's pages. */
     public void fillPattern(final Bio bio, final int seed)
     {
+        fillPattern(memory.buffer(), bio, seed);
+    }
+
+    /**
+     * Writes the pattern of {@code seed} into the bio's pages.
+     *
+     * @param mem  guest memory (index = GPA) the bio's pages are in.
+     * @param bio  the pages.
+     * @param seed which pattern ({@link #pattern}), counted from the bio's first byte.
+     */
+    public static void fillPattern(final UnsafeBuffer mem, final Bio bio, final int seed)
+    {
         long p = 0;
         for (int i = 0; i < bio.pages(); i++)
         {
+            final int gpa = (int)bio.pageGpa(i);
             for (int b = 0; b < bio.pageLen(i); b++, p++)
             {
-                memory.buffer().putByte((int)bio.pageGpa(i) + b, pattern(seed, p));
+                mem.putByte(gpa + b, pattern(seed, p));
             }
         }
     }
@@ -142,12 +142,24 @@ public final class BlkHarness
     /** @return the first position whose byte differs from the pattern of {@code seed}, or -1. */
     public long firstMismatch(final Bio bio, final int seed)
     {
+        return firstMismatch(memory.buffer(), bio, seed);
+    }
+
+    /**
+     * @param mem  guest memory (index = GPA) the bio's pages are in.
+     * @param bio  the pages.
+     * @param seed the pattern expected ({@link #pattern}), counted from the bio's first byte.
+     * @return the first position whose byte differs from the pattern, or -1.
+     */
+    public static long firstMismatch(final UnsafeBuffer mem, final Bio bio, final int seed)
+    {
         long p = 0;
         for (int i = 0; i < bio.pages(); i++)
         {
+            final int gpa = (int)bio.pageGpa(i);
             for (int b = 0; b < bio.pageLen(i); b++, p++)
             {
-                if (memory.buffer().getByte((int)bio.pageGpa(i) + b) != pattern(seed, p))
+                if (mem.getByte(gpa + b) != pattern(seed, p))
                 {
                     return p;
                 }

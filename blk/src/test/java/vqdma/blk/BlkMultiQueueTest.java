@@ -86,15 +86,15 @@ class BlkMultiQueueTest
                     >> SECTOR_SHIFT;
                 final String at = String.format("%s queues=%d seed=%d queue=%d step=%d bytes=%d contiguous=%b " +
                     "sector=%d", profile.id(), queues, seed, q, step, bytes, contiguous, sector);
-                MqRig.bio(write, T_OUT, sector, bytes, bases[2 * q], contiguous);
-                MqRig.fill(mem, write, (int)(seed + 31 * step + q));
+                write.fillPages(T_OUT, sector, bytes, bases[2 * q], contiguous);
+                BlkHarness.fillPattern(mem, write, (int)(seed + 31 * step + q));
                 hw.run(write, WAIT_NS);
                 assertEquals(S_OK, write.status(), at + ": write");
-                MqRig.bio(read, T_IN, sector, bytes, bases[2 * q + 1], rnd.nextBoolean());
+                read.fillPages(T_IN, sector, bytes, bases[2 * q + 1], rnd.nextBoolean());
                 MqRig.clear(mem, read);
                 hw.run(read, WAIT_NS);
                 assertEquals(S_OK, read.status(), at + ": read");
-                final long bad = MqRig.firstMismatch(mem, read, (int)(seed + 31 * step + q));
+                final long bad = BlkHarness.firstMismatch(mem, read, (int)(seed + 31 * step + q));
                 assertEquals(-1, bad, at + ": first wrong byte");
                 verified.addAndGet(bytes);
             }
@@ -143,8 +143,8 @@ class BlkMultiQueueTest
                 final String at = String.format("queue=%d step=%d bytes=%d contiguous=%b", q, step, bytes,
                     contiguous);
                 final long mappingErrors = hw.driver().mappingErrors();
-                MqRig.bio(write, T_OUT, sector, bytes, bases[2 * q], contiguous);
-                MqRig.fill(mem, write, step + 100 * q);
+                write.fillPages(T_OUT, sector, bytes, bases[2 * q], contiguous);
+                BlkHarness.fillPattern(mem, write, step + 100 * q);
                 hw.run(write, WAIT_NS);
                 assertEquals(mustFail ? S_IOERR : S_OK, write.status(), at + ": write");
                 assertEquals(mustFail ? 1 : 0, hw.driver().mappingErrors() - mappingErrors,
@@ -155,11 +155,11 @@ class BlkMultiQueueTest
                     continue;
                 }
                 ok.incrementAndGet();
-                MqRig.bio(read, T_IN, sector, bytes, bases[2 * q + 1], false);
+                read.fillPages(T_IN, sector, bytes, bases[2 * q + 1], false);
                 MqRig.clear(mem, read);
                 hw.run(read, WAIT_NS);
                 assertEquals(S_OK, read.status(), at + ": read");
-                assertEquals(-1, MqRig.firstMismatch(mem, read, step + 100 * q), at + ": first wrong byte");
+                assertEquals(-1, BlkHarness.firstMismatch(mem, read, step + 100 * q), at + ": first wrong byte");
             }
         });
         disk.shutdown(5, TimeUnit.SECONDS);
@@ -196,8 +196,8 @@ class BlkMultiQueueTest
             for (int i = 0; i < perQueue; i++)
             {
                 final long sector = ((long)(q * perQueue + i) * bytes) >> SECTOR_SHIFT;
-                bios[q][i] = MqRig.bio(new Bio(16), T_OUT, sector, bytes, base + (long)i * bytes, true);
-                MqRig.fill(mem, bios[q][i], q * perQueue + i + 1);
+                bios[q][i] = new Bio(16).fillPages(T_OUT, sector, bytes, base + (long)i * bytes, true);
+                BlkHarness.fillPattern(mem, bios[q][i], q * perQueue + i + 1);
             }
         }
         disk.start();
@@ -268,14 +268,14 @@ class BlkMultiQueueTest
             for (int i = 0; i < 100; i++)
             {
                 final long sector = (q * (CAPACITY / 2) + i * 65536L) >> SECTOR_SHIFT;
-                MqRig.bio(bio, T_OUT, sector, 65536, bases[q], true);
-                MqRig.fill(mem, bio, i);
+                bio.fillPages(T_OUT, sector, 65536, bases[q], true);
+                BlkHarness.fillPattern(mem, bio, i);
                 disk.queue(q).run(bio, WAIT_NS);
                 assertEquals(S_OK, bio.status());
-                MqRig.bio(bio, T_IN, sector, 65536, bases[q], true);
+                bio.fillPages(T_IN, sector, 65536, bases[q], true);
                 MqRig.clear(mem, bio);
                 disk.queue(q).run(bio, WAIT_NS);
-                assertEquals(-1, MqRig.firstMismatch(mem, bio, i), "queue " + q + " bio " + i);
+                assertEquals(-1, BlkHarness.firstMismatch(mem, bio, i), "queue " + q + " bio " + i);
             }
         });
         disk.shutdown(5, TimeUnit.SECONDS);

@@ -47,18 +47,18 @@ class FileBackendTest
             {
                 final Bio bio = new Bio(256);
                 final long sector = (q * (CAPACITY / 2)) >> SECTOR_SHIFT;
-                MqRig.bio(bio, T_OUT, sector, bytes, bases[q], q == 0);
-                MqRig.fill(mem, bio, 40 + q);
+                bio.fillPages(T_OUT, sector, bytes, bases[q], q == 0);
+                BlkHarness.fillPattern(mem, bio, 40 + q);
                 disk.queue(q).run(bio, WAIT_NS);
                 assertEquals(S_OK, bio.status(), "queue " + q + " write");
                 final Bio flush = new Bio(1).reset(T_FLUSH, 0);
                 disk.queue(q).run(flush, WAIT_NS);
                 assertEquals(S_OK, flush.status(), "queue " + q + " flush");
-                MqRig.bio(bio, T_IN, sector, bytes, bases[q], q != 0);
+                bio.fillPages(T_IN, sector, bytes, bases[q], q != 0);
                 MqRig.clear(mem, bio);
                 disk.queue(q).run(bio, WAIT_NS);
                 assertEquals(S_OK, bio.status(), "queue " + q + " read");
-                assertEquals(-1, MqRig.firstMismatch(mem, bio, 40 + q), "queue " + q + " read back");
+                assertEquals(-1, BlkHarness.firstMismatch(mem, bio, 40 + q), "queue " + q + " read back");
             });
             disk.shutdown(5, TimeUnit.SECONDS);
             MqRig.assertClean(disk, "file");
@@ -128,14 +128,14 @@ class FileBackendTest
             disk.start();
             final BlkHwQueue q = disk.queue(0);
             final Bio bio = new Bio(4);
-            MqRig.bio(bio, T_OUT, 1, 4096, base, true); // sector 1: byte offset 512
-            MqRig.fill(mem, bio, 3);
+            bio.fillPages(T_OUT, 1, 4096, base, true); // sector 1: byte offset 512
+            BlkHarness.fillPattern(mem, bio, 3);
             q.run(bio, WAIT_NS);
             assertEquals(S_IOERR, bio.status(), "O_DIRECT would say EINVAL");
-            MqRig.bio(bio, T_OUT, 8, 4096, base, true);
+            bio.fillPages(T_OUT, 8, 4096, base, true);
             q.run(bio, WAIT_NS);
             assertEquals(S_OK, bio.status(), "aligned, through the IOMMU's page-aligned IOVAs");
-            MqRig.bio(bio, T_IN, 0, 8192, base + 8192, true);
+            bio.fillPages(T_IN, 0, 8192, base + 8192, true);
             MqRig.clear(mem, bio);
             q.run(bio, WAIT_NS);
             assertEquals(S_OK, bio.status());
@@ -184,10 +184,10 @@ class FileBackendTest
                 BlkConfig.qemuDefault(CAPACITY, 256)).build();
             final long base = MqRig.pages(disk.memory(), 4);
             disk.start();
-            final Bio bio = MqRig.bio(new Bio(4), T_OUT, (CAPACITY >> SECTOR_SHIFT) - 4, 4096, base, true);
+            final Bio bio = new Bio(4).fillPages(T_OUT, (CAPACITY >> SECTOR_SHIFT) - 4, 4096, base, true);
             disk.queue(0).run(bio, WAIT_NS);
             assertEquals(S_IOERR, bio.status(), "4 KiB from 2 KiB before the end");
-            MqRig.bio(bio, T_OUT, (CAPACITY >> SECTOR_SHIFT) - 8, 4096, base, true);
+            bio.fillPages(T_OUT, (CAPACITY >> SECTOR_SHIFT) - 8, 4096, base, true);
             disk.queue(0).run(bio, WAIT_NS);
             assertEquals(S_OK, bio.status(), "the last 4 KiB");
             disk.shutdown(5, TimeUnit.SECONDS);

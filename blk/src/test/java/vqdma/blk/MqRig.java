@@ -39,58 +39,12 @@ final class MqRig
         return memory.allocate((long)pages * GuestMemory.PAGE_SIZE, GuestMemory.PAGE_SIZE);
     }
 
-    /** Fills {@code bio} with {@code bytes} from the region at {@code base}: contiguous pages, or every other page. */
-    static Bio bio(final Bio bio, final int type, final long sector, final int bytes, final long base,
-        final boolean contiguous)
-    {
-        bio.reset(type, sector);
-        final int n = (bytes + GuestMemory.PAGE_SIZE - 1) / GuestMemory.PAGE_SIZE;
-        for (int k = 0; k < n; k++)
-        {
-            final int len = Math.min(GuestMemory.PAGE_SIZE, bytes - GuestMemory.PAGE_SIZE * k);
-            final long page = contiguous ? k : 2L * (n - 1 - k);
-            bio.addPage(base + page * GuestMemory.PAGE_SIZE, len);
-        }
-        return bio;
-    }
-
-    static void fill(final UnsafeBuffer mem, final Bio bio, final int seed)
-    {
-        long p = 0;
-        for (int i = 0; i < bio.pages(); i++)
-        {
-            final int gpa = (int)bio.pageGpa(i);
-            for (int b = 0; b < bio.pageLen(i); b++, p++)
-            {
-                mem.putByte(gpa + b, BlkHarness.pattern(seed, p));
-            }
-        }
-    }
-
     static void clear(final UnsafeBuffer mem, final Bio bio)
     {
         for (int i = 0; i < bio.pages(); i++)
         {
             mem.setMemory((int)bio.pageGpa(i), bio.pageLen(i), (byte)0x5A);
         }
-    }
-
-    /** @return the first position whose byte is not the pattern of {@code seed}, or -1. */
-    static long firstMismatch(final UnsafeBuffer mem, final Bio bio, final int seed)
-    {
-        long p = 0;
-        for (int i = 0; i < bio.pages(); i++)
-        {
-            final int gpa = (int)bio.pageGpa(i);
-            for (int b = 0; b < bio.pageLen(i); b++, p++)
-            {
-                if (mem.getByte(gpa + b) != BlkHarness.pattern(seed, p))
-                {
-                    return p;
-                }
-            }
-        }
-        return -1;
     }
 
     /**

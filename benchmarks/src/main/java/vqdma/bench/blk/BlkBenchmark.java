@@ -290,12 +290,8 @@ public class BlkBenchmark
             for (int slot = 0; slot < depth; slot++)
             {
                 pages[slot] = memory.allocate(size, GuestMemory.PAGE_SIZE);
-                final Bio bio = new Bio(size / GuestMemory.PAGE_SIZE + 1);
-                bio.reset(requestType, (long)slot * size >> VirtioBlk.SECTOR_SHIFT);
-                for (int off = 0; off < size; off += GuestMemory.PAGE_SIZE)
-                {
-                    bio.addPage(pages[slot] + off, Math.min(GuestMemory.PAGE_SIZE, size - off));
-                }
+                final Bio bio = new Bio(size / GuestMemory.PAGE_SIZE + 1)
+                    .fillPages(requestType, (long)slot * size >> VirtioBlk.SECTOR_SHIFT, size, pages[slot], true);
                 bios[slot] = bio;
                 for (int b = 0; b < size; b++)
                 {

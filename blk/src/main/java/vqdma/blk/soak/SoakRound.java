@@ -288,7 +288,7 @@ final class SoakRound
             {
                 return; // the disk is crowded where we looked: try again after the next completion
             }
-            fill(bio, type, sector, bytes, slot.base, rnd.nextBoolean());
+            bio.fillPages(type, sector, bytes, slot.base, rnd.nextBoolean());
             if (type == T_OUT)
             {
                 final byte salt = (byte)rnd.nextInt();
@@ -312,20 +312,6 @@ final class SoakRound
         }
         slot.busy = true;
         hw.submit(bio);
-    }
-
-    /** Contiguous pages from {@code base}, or every other page in reverse order (no two contiguous). */
-    static void fill(final Bio bio, final int type, final long sector, final int bytes, final long base,
-        final boolean contiguous)
-    {
-        bio.reset(type, sector);
-        final int n = (bytes + GuestMemory.PAGE_SIZE - 1) / GuestMemory.PAGE_SIZE;
-        for (int k = 0; k < n; k++)
-        {
-            final int len = Math.min(GuestMemory.PAGE_SIZE, bytes - GuestMemory.PAGE_SIZE * k);
-            final long page = contiguous ? k : 2L * (n - 1 - k);
-            bio.addPage(base + page * GuestMemory.PAGE_SIZE, len);
-        }
     }
 
     /** Accounts for a done bio: model, verification, reasons; releases its range. */

@@ -24,7 +24,7 @@ class SoakCheckersTest
         final DiskModel model = new DiskModel(1 << 20, 4);
         final UnsafeBuffer mem = new UnsafeBuffer(ByteBuffer.allocateDirect(64 * 1024));
         final Bio bio = new Bio(4);
-        SoakRound.fill(bio, T_OUT, 16, 8192, 0, true);
+        bio.fillPages(T_OUT, 16, 8192, 0, true);
         for (int i = 0; i < 8192; i++)
         {
             mem.putByte(i, (byte)(i * 3));
