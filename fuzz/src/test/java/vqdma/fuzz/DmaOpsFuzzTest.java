@@ -469,6 +469,7 @@ class DmaOpsFuzzTest
         final long len = data.consumeLong(-2, 8192);
         final DmaDirection dir = DIRECTIONS[data.consumeInt(0, DIRECTIONS.length - 1)];
         final DmaUsage before = DmaUsage.of(ops);
+        boolean refused = false;
         try
         {
             if (forCpu)
@@ -483,6 +484,7 @@ class DmaOpsFuzzTest
         catch (final IllegalArgumentException | IllegalStateException ex)
         {
             // Refused (the SWIOTLB checks syncs); correct syncs inside a live mapping may not be refused.
+            refused = true;
             boolean inside = false;
             for (final Mapping l : live)
             {
@@ -499,10 +501,13 @@ class DmaOpsFuzzTest
         // Accepted: a sync inside a live bounced mapping with its direction is a correct call the fuzzer happened
         // to make, and it moved bytes like one (found by fuzzing: a syncForDevice here had copied the buffer over
         // the device's write in the slot while the model still expected that write after unmap).
-        for (final Mapping l : new ArrayList<>(live))
+        if (refused || pool == null || len <= 0)
         {
-            if (pool == null || !pool.isSwiotlbBuffer(l.dma) || l.dir != dir || len <= 0 ||
-                dma >= l.dma + l.len || dma + len <= l.dma)
+            return;
+        }
+        for (final Mapping l : live)
+        {
+            if (!pool.isSwiotlbBuffer(l.dma) || l.dir != dir || dma >= l.dma + l.len || dma + len <= l.dma)
             {
                 continue;
             }
