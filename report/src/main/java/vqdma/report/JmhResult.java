@@ -153,16 +153,19 @@ public record JmhResult(String benchmark, String mode, Map<String, String> param
      */
     public double roundTripsPerSecond()
     {
-        final Metric trips = secondary.get("roundTrips");
-        if (trips != null)
-        {
-            final double rate = Units.opsPerSecond(trips.score(), trips.unit());
-            if (!Double.isNaN(rate))
-            {
-                return rate;
-            }
-        }
-        return opsPerSecond();
+        final double rate = counterRate("roundTrips");
+        return Double.isNaN(rate) ? opsPerSecond() : rate;
+    }
+
+    /**
+     * @param name an aux counter.
+     * @return its value per second when it is a rate ({@code @AuxCounters(OPERATIONS)}); {@code NaN} when it is
+     * absent or not a rate.
+     */
+    private double counterRate(final String name)
+    {
+        final Metric m = secondary.get(name);
+        return m == null ? Double.NaN : Units.opsPerSecond(m.score(), m.unit());
     }
 
     /** @return nanoseconds per operation, whatever the mode and unit. */
@@ -179,14 +182,10 @@ public record JmhResult(String benchmark, String mode, Map<String, String> param
      */
     public double bytesPerSecond()
     {
-        final Metric bytes = secondary.get("bytes");
-        if (bytes != null)
+        final double rate = counterRate("bytes");
+        if (!Double.isNaN(rate))
         {
-            final double rate = Units.opsPerSecond(bytes.score(), bytes.unit());
-            if (!Double.isNaN(rate))
-            {
-                return rate;
-            }
+            return rate;
         }
         final String size = params.get("size");
         if (size != null)
