@@ -6,6 +6,9 @@ import org.openjdk.jcstress.infra.results.IIII_Result;
 import org.openjdk.jcstress.infra.results.II_Result;
 import org.openjdk.jcstress.infra.results.ZZ_Result;
 
+import java.util.function.BiConsumer;
+import java.util.function.Supplier;
+
 import static org.junit.jupiter.api.Assertions.assertEquals;
 
 /**
@@ -40,51 +43,23 @@ class SequentialOutcomesTest
     @Test
     void kickRaceFlags()
     {
-        KickRaceFlagsTest t = new KickRaceFlagsTest();
-        ZZ_Result r = new ZZ_Result();
-        t.driver(r);
-        t.device(r);
-        assertEquals("false, true", r.toString(), "driver first: NO_NOTIFY still set, no kick; device sees B");
-        t.arbiter(r);
-
-        t = new KickRaceFlagsTest();
-        r = new ZZ_Result();
-        t.device(r);
-        t.driver(r);
-        assertEquals("true, false", r.toString(), "device first: sleeps; driver sees the flag cleared, kicks");
-        t.arbiter(r);
+        inTurn(KickRaceFlagsTest::new, ZZ_Result::new, KickRaceFlagsTest::driver, KickRaceFlagsTest::device,
+            KickRaceFlagsTest::arbiter, "false, true", "driver first: NO_NOTIFY still set, no kick; device sees B");
+        inTurn(KickRaceFlagsTest::new, ZZ_Result::new, KickRaceFlagsTest::device, KickRaceFlagsTest::driver,
+            KickRaceFlagsTest::arbiter, "true, false", "device first: sleeps; driver sees the flag cleared, kicks");
     }
 
     @Test
     void kickRaceTwins()
     {
-        KickRaceFencedTest f = new KickRaceFencedTest();
-        ZZ_Result r = new ZZ_Result();
-        f.driver(r);
-        f.device(r);
-        assertEquals("false, true", r.toString());
-        f.arbiter(r);
-
-        f = new KickRaceFencedTest();
-        r = new ZZ_Result();
-        f.device(r);
-        f.driver(r);
-        assertEquals("true, false", r.toString());
-        f.arbiter(r);
-
-        KickRaceWeakenedTest w = new KickRaceWeakenedTest();
-        r = new ZZ_Result();
-        w.driver(r);
-        w.device(r);
-        assertEquals("false, true", r.toString());
-        w.arbiter(r);
-
-        w = new KickRaceWeakenedTest();
-        r = new ZZ_Result();
-        w.device(r);
-        w.driver(r);
-        assertEquals("true, false", r.toString());
-        w.arbiter(r);
+        inTurn(KickRaceFencedTest::new, ZZ_Result::new, KickRaceFencedTest::driver, KickRaceFencedTest::device,
+            KickRaceFencedTest::arbiter, "false, true");
+        inTurn(KickRaceFencedTest::new, ZZ_Result::new, KickRaceFencedTest::device, KickRaceFencedTest::driver,
+            KickRaceFencedTest::arbiter, "true, false");
+        inTurn(KickRaceWeakenedTest::new, ZZ_Result::new, KickRaceWeakenedTest::driver, KickRaceWeakenedTest::device,
+            KickRaceWeakenedTest::arbiter, "false, true");
+        inTurn(KickRaceWeakenedTest::new, ZZ_Result::new, KickRaceWeakenedTest::device, KickRaceWeakenedTest::driver,
+            KickRaceWeakenedTest::arbiter, "true, false");
     }
 
     @Test
@@ -110,112 +85,82 @@ class SequentialOutcomesTest
     @Test
     void interruptRaceFlags()
     {
-        InterruptRaceFlagsTest t = new InterruptRaceFlagsTest();
-        ZZ_Result r = new ZZ_Result();
-        t.driver(r);
-        t.device(r);
-        assertEquals("false, true", r.toString(), "driver first: idle; device sees NO_INTERRUPT cleared");
-        t.arbiter(r);
-
-        t = new InterruptRaceFlagsTest();
-        r = new ZZ_Result();
-        t.device(r);
-        t.driver(r);
-        assertEquals("true, false", r.toString(), "device first: NO_INTERRUPT still set, no interrupt; driver sees B");
-        t.arbiter(r);
+        inTurn(InterruptRaceFlagsTest::new, ZZ_Result::new, InterruptRaceFlagsTest::driver,
+            InterruptRaceFlagsTest::device, InterruptRaceFlagsTest::arbiter, "false, true",
+            "driver first: idle; device sees NO_INTERRUPT cleared");
+        inTurn(InterruptRaceFlagsTest::new, ZZ_Result::new, InterruptRaceFlagsTest::device,
+            InterruptRaceFlagsTest::driver, InterruptRaceFlagsTest::arbiter, "true, false",
+            "device first: NO_INTERRUPT still set, no interrupt; driver sees B");
     }
 
     @Test
     void interruptRaceTwins()
     {
-        InterruptRaceFencedTest f = new InterruptRaceFencedTest();
-        ZZ_Result r = new ZZ_Result();
-        f.driver(r);
-        f.device(r);
-        assertEquals("false, true", r.toString());
-        f.arbiter(r);
-
-        f = new InterruptRaceFencedTest();
-        r = new ZZ_Result();
-        f.device(r);
-        f.driver(r);
-        assertEquals("true, false", r.toString());
-        f.arbiter(r);
-
-        InterruptRaceWeakenedTest w = new InterruptRaceWeakenedTest();
-        r = new ZZ_Result();
-        w.driver(r);
-        w.device(r);
-        assertEquals("false, true", r.toString());
-        w.arbiter(r);
-
-        w = new InterruptRaceWeakenedTest();
-        r = new ZZ_Result();
-        w.device(r);
-        w.driver(r);
-        assertEquals("true, false", r.toString());
-        w.arbiter(r);
+        inTurn(InterruptRaceFencedTest::new, ZZ_Result::new, InterruptRaceFencedTest::driver,
+            InterruptRaceFencedTest::device, InterruptRaceFencedTest::arbiter, "false, true");
+        inTurn(InterruptRaceFencedTest::new, ZZ_Result::new, InterruptRaceFencedTest::device,
+            InterruptRaceFencedTest::driver, InterruptRaceFencedTest::arbiter, "true, false");
+        inTurn(InterruptRaceWeakenedTest::new, ZZ_Result::new, InterruptRaceWeakenedTest::driver,
+            InterruptRaceWeakenedTest::device, InterruptRaceWeakenedTest::arbiter, "false, true");
+        inTurn(InterruptRaceWeakenedTest::new, ZZ_Result::new, InterruptRaceWeakenedTest::device,
+            InterruptRaceWeakenedTest::driver, InterruptRaceWeakenedTest::arbiter, "true, false");
     }
 
     @Test
     void availPublish()
     {
-        AvailPublishTest t = new AvailPublishTest();
-        IIII_Result r = new IIII_Result();
-        t.device(r);
-        t.driver(r);
-        assertEquals("0, -1, 0, 0", r.toString(), "device first: EMPTY");
-        t.arbiter(r);
+        inTurn(AvailPublishTest::new, IIII_Result::new, AvailPublishTest::device, AvailPublishTest::driver,
+            AvailPublishTest::arbiter, "0, -1, 0, 0", "device first: EMPTY");
+        inTurn(AvailPublishTest::new, IIII_Result::new, AvailPublishTest::driver, AvailPublishTest::device,
+            AvailPublishTest::arbiter, "0, 1, 16, 512", "driver first: B's whole chain");
 
-        t = new AvailPublishTest();
-        r = new IIII_Result();
-        t.driver(r);
-        t.device(r);
-        assertEquals("0, 1, 16, 512", r.toString(), "driver first: B's whole chain");
-        t.arbiter(r);
-
-        AvailPublishPlainTest p = new AvailPublishPlainTest();
-        r = new IIII_Result();
+        final AvailPublishPlainTest p = new AvailPublishPlainTest();
+        final IIII_Result r = new IIII_Result();
         p.device(r);
         assertEquals("1, 0, 0, 0", r.toString(), "device first: old index, zero entries");
         p.arbiter(r);
 
-        p = new AvailPublishPlainTest();
-        r = new IIII_Result();
-        p.driver(r);
-        p.device(r);
-        assertEquals("2, 1, 16, 512", r.toString(), "driver first");
-        p.arbiter(r);
+        inTurn(AvailPublishPlainTest::new, IIII_Result::new, AvailPublishPlainTest::driver,
+            AvailPublishPlainTest::device, AvailPublishPlainTest::arbiter, "2, 1, 16, 512", "driver first");
     }
 
     @Test
     void usedPublish()
     {
-        UsedPublishTest t = new UsedPublishTest();
-        II_Result r = new II_Result();
-        t.driver(r);
-        t.device(r);
-        assertEquals("0, 0", r.toString(), "driver first: nothing to get");
-        t.arbiter(r);
+        inTurn(UsedPublishTest::new, II_Result::new, UsedPublishTest::driver, UsedPublishTest::device,
+            UsedPublishTest::arbiter, "0, 0", "driver first: nothing to get");
+        inTurn(UsedPublishTest::new, II_Result::new, UsedPublishTest::device, UsedPublishTest::driver,
+            UsedPublishTest::arbiter, "2, 300", "device first: B with 300 bytes");
 
-        t = new UsedPublishTest();
-        r = new II_Result();
-        t.device(r);
-        t.driver(r);
-        assertEquals("2, 300", r.toString(), "device first: B with 300 bytes");
-        t.arbiter(r);
-
-        UsedPublishPlainTest p = new UsedPublishPlainTest();
-        III_Result r3 = new III_Result();
+        final UsedPublishPlainTest p = new UsedPublishPlainTest();
+        final III_Result r3 = new III_Result();
         p.driver(r3);
         assertEquals("0, 0, 0", r3.toString(), "driver first: old index, zero element");
         p.arbiter(r3);
 
-        p = new UsedPublishPlainTest();
-        r3 = new III_Result();
-        p.device(r3);
-        p.driver(r3);
-        assertEquals("1, 1, 300", r3.toString(), "device first");
-        p.arbiter(r3);
+        inTurn(UsedPublishPlainTest::new, III_Result::new, UsedPublishPlainTest::device, UsedPublishPlainTest::driver,
+            UsedPublishPlainTest::arbiter, "1, 1, 300", "device first");
+    }
+
+    /**
+     * Runs a fresh test's two actors one after the other, checks the outcome, and lets its arbiter return the ring.
+     *
+     * @param test     makes the test (its constructor sets up the history).
+     * @param result   makes the result object.
+     * @param first    the actor that runs first.
+     * @param second   the actor that runs second.
+     * @param arbiter  the test's arbiter.
+     * @param expected the outcome, as jcstress prints it.
+     * @param why      what that order means (the assertion message), or nothing.
+     */
+    private static <T, R> void inTurn(final Supplier<T> test, final Supplier<R> result, final BiConsumer<T, R> first,
+        final BiConsumer<T, R> second, final BiConsumer<T, R> arbiter, final String expected, final String... why)
+    {
+        final T t = test.get();
+        final R r = result.get();
+        first.accept(t, r);
+        second.accept(t, r);
+        assertEquals(expected, r.toString(), why.length > 0 ? why[0] : null);
+        arbiter.accept(t, r);
     }
 }
