@@ -75,7 +75,8 @@ class PaddingLayoutTest
     }
 
     @ParameterizedTest(name = "{0}")
-    @ValueSource(classes = {Virtqueue.class, VhostVirtqueue.class, DescriptorChain.class,
+    @ValueSource(classes = {Virtqueue.class, VhostVirtqueue.class, DescriptorChain.class, PackedVirtqueue.class,
+        PackedVhostVirtqueue.class,
         vqdma.ring.thread.EventFd.class, vqdma.ring.thread.NotifyCounters.class})
     void hotFieldsHaveTwoCacheLinesOfPaddingOnBothSides(final Class<?> cls)
     {
