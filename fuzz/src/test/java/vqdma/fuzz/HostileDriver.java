@@ -7,6 +7,8 @@ import vqdma.dma.DmaOps;
 import vqdma.dma.DmaProfile;
 import vqdma.dma.GuestMemory;
 import vqdma.dma.IommuDma;
+import vqdma.ring.PackedRing;
+import vqdma.ring.PackedRingDescriptor;
 import vqdma.ring.SplitRing;
 
 import java.nio.ByteOrder;
@@ -17,7 +19,8 @@ import static vqdma.ring.SplitRingDescriptor.*;
 import static vqdma.ring.Vring.DESC_SIZE;
 
 /**
- * The driver side of the device targets, played by the fuzzer: it lays out a split ring in guest memory, maps
+ * The driver side of the device targets, played by the fuzzer: it lays out a split ring (or a packed one) in guest
+ * memory, maps
  * buffers and indirect tables through a real {@link DmaOps}, and then writes whatever the input says into the
  * descriptor table, the indirect tables and the available ring, raw, as a buggy or hostile guest could. Addresses
  * and lengths are drawn so that the fuzzer reaches valid buffers often and the edges (past the end of memory, the top
@@ -54,7 +57,10 @@ final class HostileDriver
     final int ringBytes;
     final long ringGpa;
     final long ringBus;
+    /** The split ring's accessors (null for a packed ring). */
     final SplitRing raw;
+    /** The packed ring's accessors (null for a split ring). */
+    final PackedRing packed;
     final BusMap busMap;
     final long dataGpa;
     final long tableGpa;
@@ -65,21 +71,38 @@ final class HostileDriver
 
     HostileDriver(final DmaProfile profile, final int num)
     {
+        this(profile, num, false);
+    }
+
+    /**
+     * @param profile      the DMA profile.
+     * @param num          queue size.
+     * @param packedLayout true for a packed ring ({@code 16 * num + 8} bytes: descriptors, driver and device event
+     *                     suppression structures), false for a split one.
+     */
+    HostileDriver(final DmaProfile profile, final int num, final boolean packedLayout)
+    {
         this.profile = profile;
         this.num = num;
         this.memory = FuzzProfiles.memory(profile);
         this.ops = FuzzProfiles.create(profile, memory);
         this.iommu = ops instanceof IommuDma;
         this.baseline = DmaUsage.of(ops);
-        this.ringBytes = vringSize(num, LEGACY_ALIGN);
+        this.ringBytes = packedLayout ? PackedRingDescriptor.ringSize(num) : vringSize(num, LEGACY_ALIGN);
         this.ringGpa = memory.allocateShared(ringBytes);
         this.ringBus = ops.mapCoherent(ringGpa, ringBytes);
         Invariant.check(!DmaOps.isMappingError(ringBus), "%s cannot map a ring of %d bytes", ops.name(), ringBytes);
         final UnsafeBuffer mem = memory.buffer();
-        this.raw = new SplitRing(num,
+        this.raw = packedLayout ? null : new SplitRing(num,
             new UnsafeBuffer(mem, (int)ringGpa, descTableSize(num)),
             new UnsafeBuffer(mem, (int)ringGpa + availOffset(num, LEGACY_ALIGN), availSize(num)),
             new UnsafeBuffer(mem, (int)ringGpa + usedOffset(num, LEGACY_ALIGN), usedSize(num)));
+        this.packed = !packedLayout ? null : new PackedRing(num,
+            new UnsafeBuffer(mem, (int)ringGpa, PackedRingDescriptor.descRingSize(num)),
+            new UnsafeBuffer(mem, (int)ringGpa + PackedRingDescriptor.driverEventOffset(num),
+                PackedRingDescriptor.EVENT_SIZE),
+            new UnsafeBuffer(mem, (int)ringGpa + PackedRingDescriptor.deviceEventOffset(num),
+                PackedRingDescriptor.EVENT_SIZE));
         this.busMap = iommu ? new BusMap() : BusMap.identity(memory.size());
         if (iommu)
         {
@@ -180,6 +203,13 @@ final class HostileDriver
                 final int at = (int)tableGpa + t * TABLE_BYTES + descOffset(j);
                 mem.putLong(at + DESC_ADDR_OFFSET, nextAddr(data), LE);
                 mem.putInt(at + DESC_LEN_OFFSET, nextLen(data), LE);
+                if (packed != null)
+                {
+                    // A packed table entry: id (ignored by the device) and flags; no next, entries are in order.
+                    mem.putShort(at + PackedRingDescriptor.DESC_ID_OFFSET, (short)data.consumeInt(0, 0xFFFF), LE);
+                    mem.putShort(at + PackedRingDescriptor.DESC_FLAGS_OFFSET, (short)nextFlags(data), LE);
+                    continue;
+                }
                 mem.putShort(at + DESC_FLAGS_OFFSET, (short)nextFlags(data), LE);
                 mem.putShort(at + DESC_NEXT_OFFSET, (short)(data.consumeBoolean() ?
                     data.consumeInt(0, count) : data.consumeInt(0, 0xFFFF)), LE);
