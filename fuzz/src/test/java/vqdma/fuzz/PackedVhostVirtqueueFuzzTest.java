@@ -7,7 +7,6 @@ import vqdma.dma.DeviceView;
 import vqdma.dma.DmaProfile;
 import vqdma.ring.DescriptorChain;
 import vqdma.ring.PackedRing;
-import vqdma.ring.PackedVhostVirtqueue;
 import vqdma.ring.VhostVirtqueue;
 
 import static vqdma.ring.PackedRingDescriptor.*;
@@ -88,7 +87,7 @@ class PackedVhostVirtqueueFuzzTest
         final MemoryGuard guard = MemoryGuard.watch(driver.memory);
         guard.allow(driver.ringGpa, driver.ringBytes);
         final DeviceView view = driver.ops.deviceView();
-        final PackedVhostVirtqueue vq = PackedVhostVirtqueue.builder(view, num, features, driver.ringBus,
+        final VhostVirtqueue vq = VhostVirtqueue.builder(view, num, features, driver.ringBus,
             driver.ringBus + driverEventOffset(num), driver.ringBus + deviceEventOffset(num)).badChainPolicy(policy)
             .build();
         final DescriptorChain chain = vq.newChain();
@@ -198,7 +197,7 @@ class PackedVhostVirtqueueFuzzTest
     }
 
     /** Returns {@code id}, and checks the used descriptor the device wrote. */
-    private static void push(final String at, final PackedVhostVirtqueue vq, final PackedRing raw, final int id,
+    private static void push(final String at, final VhostVirtqueue vq, final PackedRing raw, final int id,
         final int written)
     {
         final int used = vq.usedIdx();

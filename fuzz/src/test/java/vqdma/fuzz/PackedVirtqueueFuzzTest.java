@@ -8,7 +8,6 @@ import vqdma.dma.DmaProfile;
 import vqdma.dma.GuestMemory;
 import vqdma.dma.SwiotlbDma;
 import vqdma.ring.PackedRing;
-import vqdma.ring.PackedVirtqueue;
 import vqdma.ring.SgList;
 import vqdma.ring.Virtqueue;
 
@@ -119,7 +118,7 @@ class PackedVirtqueueFuzzTest
         final DmaOps ops = FuzzProfiles.create(profile, memory);
         final LeakCheckingDma dma = new LeakCheckingDma(ops);
         final long queueStart = memory.allocated();
-        final PackedVirtqueue vq = PackedVirtqueue.builder(memory, num).features(features).dma(dma)
+        final Virtqueue vq = Virtqueue.builder(memory, num).features(features).dma(dma)
             .callbacks(callbacks).build();
         final long queueEnd = memory.allocated();
         final long dataGpa = memory.allocate(DATA_BYTES, GuestMemory.PAGE_SIZE);
@@ -235,7 +234,7 @@ class PackedVirtqueueFuzzTest
     }
 
     private static Request add(
-        final String at, final FuzzedDataProvider data, final PackedVirtqueue vq, final LeakCheckingDma dma,
+        final String at, final FuzzedDataProvider data, final Virtqueue vq, final LeakCheckingDma dma,
         final PackedRing raw, final SgList sg, final long dataGpa, final int seq, final Map<Object, Request> inFlight)
     {
         final int num = vq.num();
@@ -327,7 +326,7 @@ class PackedVirtqueueFuzzTest
     }
 
     private static void getBufs(
-        final String at, final int count, final PackedVirtqueue vq, final LeakCheckingDma dma,
+        final String at, final int count, final Virtqueue vq, final LeakCheckingDma dma,
         final Map<Object, Request> inFlight, final List<Request> order)
     {
         for (int i = 0; i < count; i++)
@@ -355,7 +354,7 @@ class PackedVirtqueueFuzzTest
         }
     }
 
-    private static void notifications(final FuzzedDataProvider data, final PackedVirtqueue vq, final PackedRing raw)
+    private static void notifications(final FuzzedDataProvider data, final Virtqueue vq, final PackedRing raw)
     {
         switch (data.consumeInt(0, 7))
         {
@@ -387,7 +386,7 @@ class PackedVirtqueueFuzzTest
     }
 
     private static void checkAccounting(
-        final String at, final PackedVirtqueue vq, final LeakCheckingDma dma, final Map<Object, Request> inFlight)
+        final String at, final Virtqueue vq, final LeakCheckingDma dma, final Map<Object, Request> inFlight)
     {
         int descs = 0;
         int maps = 0;

@@ -7,6 +7,8 @@ import vqdma.ring.PackedRingDescriptor;
 import vqdma.ring.PackedVhostVirtqueue;
 import vqdma.ring.PackedVirtqueue;
 import vqdma.ring.SgList;
+import vqdma.ring.VhostVirtqueue;
+import vqdma.ring.Virtqueue;
 
 import static vqdma.ring.Vring.*;
 
@@ -37,8 +39,8 @@ final class PackedQueuePair
     static final int POS_B = 1;
 
     final RingSlot slot;
-    final PackedVirtqueue driver;
-    final PackedVhostVirtqueue device;
+    final Virtqueue driver;
+    final VhostVirtqueue device;
     final DescriptorChain chain;
     final SgList sg = new SgList(2);
 
@@ -48,7 +50,7 @@ final class PackedQueuePair
     PackedQueuePair(final long features)
     {
         slot = RingPool.acquire();
-        driver = PackedVirtqueue.builder(slot.memory, RingSlot.NUM).features(features).ringAt(slot.gpa).build();
+        driver = Virtqueue.builder(slot.memory, RingSlot.NUM).features(features).ringAt(slot.gpa).build();
         device = driver.deviceBuilder().maxRuns(RingSlot.NUM).build();
         chain = device.newChain();
     }

@@ -14,7 +14,7 @@ import static vqdma.ring.Vring.*;
  * Padding before the hot fields of {@link PackedVhostVirtqueue}: 128 bytes (two cache lines, for the adjacent-line
  * prefetcher), so that no neighbouring object in the heap shares a line with them.
  */
-abstract class PackedVhostVirtqueuePad0
+abstract class PackedVhostVirtqueuePad0 extends VhostVirtqueue
 {
     byte a000, a001, a002, a003, a004, a005, a006, a007, a008, a009, a010, a011, a012, a013, a014, a015;
     byte a016, a017, a018, a019, a020, a021, a022, a023, a024, a025, a026, a027, a028, a029, a030, a031;
@@ -82,7 +82,7 @@ abstract class PackedVhostVirtqueuePad1 extends PackedVhostVirtqueueFields
  * Then its contents: indirect descriptors need the feature, may not carry NEXT or sit in a chain, may not nest, and
  * their table length must be a non-zero multiple of 16 of at most 16 * num bytes; readable descriptors come before
  * writable ones; every buffer and table is translated and checked through the {@link DeviceView}. A chain that fails
- * here has a known id and length and goes to the {@link VhostVirtqueue.BadChainPolicy}: complete it with zero bytes
+ * here has a known id and length and goes to the {@link BadChainPolicy}: complete it with zero bytes
  * written, or break the queue. Every walk is bounded by the queue size or the table's entry count.
  *
  * <h2>Threads</h2>
@@ -102,7 +102,7 @@ public final class PackedVhostVirtqueue extends PackedVhostVirtqueuePad1
     private final boolean event;
     private final boolean indirect;
     private final PackedRing ring;
-    private final VhostVirtqueue.BadChainPolicy policy;
+    private final BadChainPolicy policy;
     private final int maxRuns;
     /** Per buffer id: the descriptors of its chain while it is in flight (popped, not yet used), else 0. */
     private final int[] idDescs;
@@ -128,8 +128,14 @@ public final class PackedVhostVirtqueue extends PackedVhostVirtqueuePad1
         this.idDescs = new int[num];
         // Where the device resumes (VHOST_SET_VRING_BASE in its packed form: position | wrap << 15); nothing is in
         // flight, so the used position is the same. Never read from the ring.
-        this.lastAvailIdx = b.base & OFF_WRAP_OFFSET_MASK;
-        this.availWrap = b.base >>> WRAP_SHIFT;
+        final int base = b.base < 0 ? offWrap(0, 1) : b.base;
+        if ((base & OFF_WRAP_OFFSET_MASK) >= num || base >>> (WRAP_SHIFT + 1) != 0)
+        {
+            throw new IllegalArgumentException(String.format(
+                "base 0x%x: the position must be below the queue size %d, the wrap counter in bit 15", base, num));
+        }
+        this.lastAvailIdx = base & OFF_WRAP_OFFSET_MASK;
+        this.availWrap = base >>> WRAP_SHIFT;
         this.usedIdx = lastAvailIdx;
         this.usedWrap = availWrap;
         this.pendingUsed = NONE;
@@ -138,19 +144,12 @@ public final class PackedVhostVirtqueue extends PackedVhostVirtqueuePad1
     }
 
     /**
-     * @param view      the device's view of guest memory for this queue's addresses.
-     * @param num       queue size, 1..32768.
-     * @param features  negotiated features.
-     * @param descBus   bus address of the descriptor ring (descriptor area).
-     * @param driverBus bus address of the driver event suppression structure (driver area).
-     * @param deviceBus bus address of the device event suppression structure (device area).
-     * @return a builder.
+     * @param b the builder (its features name the packed layout).
+     * @return a packed device-side queue.
      */
-    public static Builder builder(
-        final DeviceView view, final int num, final long features, final long descBus, final long driverBus,
-        final long deviceBus)
+    static VhostVirtqueue create(final Builder b)
     {
-        return new Builder(view, num, features, descBus, driverBus, deviceBus);
+        return new PackedVhostVirtqueue(b);
     }
 
     /**
@@ -181,7 +180,7 @@ public final class PackedVhostVirtqueue extends PackedVhostVirtqueuePad1
         {
             if (broken)
             {
-                return VhostVirtqueue.BROKEN;
+                return BROKEN;
             }
             final int pos = lastAvailIdx;
             final int wrap = availWrap;
@@ -192,9 +191,9 @@ public final class PackedVhostVirtqueue extends PackedVhostVirtqueuePad1
                 {
                     breakQueue(String.format("Descriptor %d has AVAIL and USED both %d, a used descriptor where the " +
                         "driver's next available one was expected (flags 0x%04x)", pos, wrap, flags));
-                    return VhostVirtqueue.BROKEN;
+                    return BROKEN;
                 }
-                return VhostVirtqueue.EMPTY;
+                return EMPTY;
             }
             // Only read the rest of the chain after its head was seen available. Pairs with the driver's virtio_wmb()
             // before it stores the head's flags.
@@ -202,7 +201,7 @@ public final class PackedVhostVirtqueue extends PackedVhostVirtqueuePad1
             final int count = shape(pos, wrap, flags);
             if (count < 0)
             {
-                return VhostVirtqueue.BROKEN;
+                return BROKEN;
             }
             int last = pos + count - 1;
             if (last >= num)
@@ -213,12 +212,12 @@ public final class PackedVhostVirtqueue extends PackedVhostVirtqueuePad1
             if (id >= num)
             {
                 breakQueue(String.format("Buffer id %d out of range (queue size %d), chain at %d", id, num, pos));
-                return VhostVirtqueue.BROKEN;
+                return BROKEN;
             }
             if (idDescs[id] != 0)
             {
                 breakQueue(String.format("Buffer id %d is already in flight, chain at %d", id, pos));
-                return VhostVirtqueue.BROKEN;
+                return BROKEN;
             }
             idDescs[id] = count;
             inFlightDescs += count;
@@ -236,10 +235,10 @@ public final class PackedVhostVirtqueue extends PackedVhostVirtqueuePad1
             }
             badChains++;
             lastError = error;
-            if (policy == VhostVirtqueue.BadChainPolicy.STOP)
+            if (policy == BadChainPolicy.STOP)
             {
                 breakQueue(error);
-                return VhostVirtqueue.BROKEN;
+                return BROKEN;
             }
             pushUsed(id, 0);
         }
@@ -645,76 +644,9 @@ public final class PackedVhostVirtqueue extends PackedVhostVirtqueuePad1
         return view;
     }
 
-    /** Builder of a {@link PackedVhostVirtqueue}. Set-up time only. */
-    public static final class Builder
+    @Override
+    public RingLayout layout()
     {
-        private final DeviceView view;
-        private final int num;
-        private final long features;
-        private final long descBus;
-        private final long driverBus;
-        private final long deviceBus;
-        private VhostVirtqueue.BadChainPolicy policy = VhostVirtqueue.BadChainPolicy.STOP;
-        private int maxRuns;
-        private int base = offWrap(0, 1);
-
-        private Builder(
-            final DeviceView view, final int num, final long features, final long descBus, final long driverBus,
-            final long deviceBus)
-        {
-            this.view = view;
-            this.num = checkPackedQueueSize(num);
-            this.features = features;
-            this.descBus = descBus;
-            this.driverBus = driverBus;
-            this.deviceBus = deviceBus;
-            this.maxRuns = Math.max(256, 2 * num);
-        }
-
-        /**
-         * @param policy what to do with a malformed chain (default {@link VhostVirtqueue.BadChainPolicy#STOP}).
-         * @return this.
-         */
-        public Builder badChainPolicy(final VhostVirtqueue.BadChainPolicy policy)
-        {
-            this.policy = policy;
-            return this;
-        }
-
-        /** @param maxRuns translated runs a chain may need (default max(256, 2 * num)). @return this. */
-        public Builder maxRuns(final int maxRuns)
-        {
-            if (maxRuns < 1)
-            {
-                throw new IllegalArgumentException("maxRuns " + maxRuns + " must be >= 1");
-            }
-            this.maxRuns = maxRuns;
-            return this;
-        }
-
-        /**
-         * @param base where the device resumes, {@code position | wrap << 15} (the packed form of
-         *             {@code VHOST_SET_VRING_BASE}; default position 0, wrap 1: a fresh queue).
-         * @return this.
-         */
-        public Builder base(final int base)
-        {
-            if ((base & OFF_WRAP_OFFSET_MASK) >= num || base >>> (WRAP_SHIFT + 1) != 0)
-            {
-                throw new IllegalArgumentException(String.format(
-                    "base 0x%x: position must be below the queue size %d, wrap counter in bit 15", base, num));
-            }
-            this.base = base;
-            return this;
-        }
-
-        /**
-         * @return the device-side queue.
-         * @throws DmaFault if a ring area is not reachable through the view.
-         */
-        public PackedVhostVirtqueue build()
-        {
-            return new PackedVhostVirtqueue(this);
-        }
+        return RingLayout.PACKED;
     }
 }

@@ -17,7 +17,7 @@ import static vqdma.ring.Vring.*;
  * Padding before the hot fields of {@link PackedVirtqueue}: 128 bytes (two cache lines, for the adjacent-line
  * prefetcher), so that no neighbouring object in the heap shares a line with them.
  */
-abstract class PackedVirtqueuePad0
+abstract class PackedVirtqueuePad0 extends Virtqueue
 {
     byte a000, a001, a002, a003, a004, a005, a006, a007, a008, a009, a010, a011, a012, a013, a014, a015;
     byte a016, a017, a018, a019, a020, a021, a022, a023, a024, a025, a026, a027, a028, a029, a030, a031;
@@ -155,16 +155,6 @@ public final class PackedVirtqueue extends PackedVirtqueuePad1
     private final int[] indirCount;
     private final int[] indirFree;
 
-    /**
-     * The transport's notification hook: {@code vq->notify}, a write to the device's doorbell.
-     */
-    @FunctionalInterface
-    public interface Notifier
-    {
-        /** Notifies the device that {@code vq} has new buffers. @param vq the queue. */
-        void notify(PackedVirtqueue vq);
-    }
-
     private PackedVirtqueue(final Builder b)
     {
         this.num = checkPackedQueueSize(b.num);
@@ -259,13 +249,12 @@ public final class PackedVirtqueue extends PackedVirtqueuePad1
     }
 
     /**
-     * @param memory guest memory holding the ring and the buffers.
-     * @param num    queue size, 1..32768 (any value).
-     * @return a builder.
+     * @param b the builder (its features name the packed layout).
+     * @return a packed queue, its ring zeroed and mapped.
      */
-    public static Builder builder(final GuestMemory memory, final int num)
+    static Virtqueue create(final Builder b)
     {
-        return new Builder(memory, num);
+        return new PackedVirtqueue(b);
     }
 
     // ---------------------------------------------------------------------------------------------------------------
@@ -307,14 +296,14 @@ public final class PackedVirtqueue extends PackedVirtqueuePad1
         }
         if (broken)
         {
-            return Virtqueue.EIO;
+            return EIO;
         }
         final int out = sg.outCount();
         final boolean useIndirect = indirect && total > 1 && numFree > 0 && total <= indirMax && indirFreeTop > 0;
         final int descsUsed = useIndirect ? 1 : total;
         if (numFree < descsUsed)
         {
-            return Virtqueue.ENOSPC;
+            return ENOSPC;
         }
 
         final int id = freeHead;
@@ -528,7 +517,7 @@ public final class PackedVirtqueue extends PackedVirtqueuePad1
 
     private int mappingErrno(final long len)
     {
-        return len > dma.maxMappingSize() ? Virtqueue.EIO : Virtqueue.ENOMEM;
+        return len > dma.maxMappingSize() ? EIO : ENOMEM;
     }
 
     // ---------------------------------------------------------------------------------------------------------------
@@ -900,6 +889,14 @@ public final class PackedVirtqueue extends PackedVirtqueuePad1
         return lastUsedIdx;
     }
 
+    @Override
+    public String describeIndices()
+    {
+        final int pos = lastUsedIdx & OFF_WRAP_OFFSET_MASK;
+        return String.format("packed: next avail %d wrap %d, last used %d wrap %d, flags there 0x%04x",
+            nextAvailIdx, availWrapCounter(), pos, lastUsedIdx >>> WRAP_SHIFT, ring.loDescFlags(pos));
+    }
+
     /** @return the queue size. */
     public int num()
     {
@@ -1015,100 +1012,9 @@ public final class PackedVirtqueue extends PackedVirtqueuePad1
         return useDmaApi ? dma.deviceView() : new DirectDma.View(memory, 0);
     }
 
-    /**
-     * Builds the device side of this queue on the same memory, as the transport would after the driver wrote the
-     * three area addresses and enabled the queue.
-     *
-     * @return a device-side queue builder.
-     */
-    public PackedVhostVirtqueue.Builder deviceBuilder()
+    @Override
+    public RingLayout layout()
     {
-        return PackedVhostVirtqueue.builder(deviceView(), num, features, descBus, driverEventBus, deviceEventBus);
-    }
-
-    /** Builder of a {@link PackedVirtqueue}. Set-up time only. */
-    public static final class Builder
-    {
-        private final GuestMemory memory;
-        private final int num;
-        private long features = feature(VIRTIO_F_VERSION_1) | feature(VIRTIO_F_RING_PACKED);
-        private DmaOps dma;
-        private long ringGpa = -1;
-        private boolean premapped;
-        private boolean callbacks = true;
-        private int indirectMax = -1;
-        private int indirectTables = -1;
-        private Notifier notifier = vq -> { };
-
-        private Builder(final GuestMemory memory, final int num)
-        {
-            this.memory = memory;
-            this.num = checkPackedQueueSize(num);
-        }
-
-        /** @param features negotiated feature word ({@link Vring#feature(int)}). @return this. */
-        public Builder features(final long features)
-        {
-            this.features = features;
-            return this;
-        }
-
-        /** @param dma the DMA ops used when ACCESS_PLATFORM is negotiated (default: direct). @return this. */
-        public Builder dma(final DmaOps dma)
-        {
-            this.dma = dma;
-            return this;
-        }
-
-        /** @param gpa where the ring lives (16-aligned); default: allocated shared. @return this. */
-        public Builder ringAt(final long gpa)
-        {
-            this.ringGpa = gpa;
-            return this;
-        }
-
-        /** @param premapped the caller maps buffers itself and passes bus addresses. @return this. */
-        public Builder premapped(final boolean premapped)
-        {
-            this.premapped = premapped;
-            return this;
-        }
-
-        /** @param callbacks false for a queue without a callback: interrupts off from the start. @return this. */
-        public Builder callbacks(final boolean callbacks)
-        {
-            this.callbacks = callbacks;
-            return this;
-        }
-
-        /**
-         * @param maxEntries entries per indirect table (default min(num, 256)).
-         * @param tables     tables in the pool (default min(num, 256)).
-         * @return this.
-         */
-        public Builder indirectPool(final int maxEntries, final int tables)
-        {
-            if (maxEntries < 2 || tables < 0)
-            {
-                throw new IllegalArgumentException("indirect pool of " + tables + " tables of " + maxEntries +
-                    " entries: a table needs >= 2 entries");
-            }
-            this.indirectMax = maxEntries;
-            this.indirectTables = tables;
-            return this;
-        }
-
-        /** @param notifier the transport's doorbell. @return this. */
-        public Builder notifier(final Notifier notifier)
-        {
-            this.notifier = notifier;
-            return this;
-        }
-
-        /** @return the queue, with its ring zeroed and mapped. */
-        public PackedVirtqueue build()
-        {
-            return new PackedVirtqueue(this);
-        }
+        return RingLayout.PACKED;
     }
 }

@@ -71,9 +71,9 @@ class PackedRingPropertyTest
         {
             features |= feature(VIRTIO_RING_F_INDIRECT_DESC);
         }
-        final PackedVirtqueue vq = PackedVirtqueue.builder(memory, num).features(features).dma(dma).callbacks(false)
+        final Virtqueue vq = Virtqueue.builder(memory, num).features(features).dma(dma).callbacks(false)
             .build();
-        final PackedVhostVirtqueue device = vq.deviceBuilder().build();
+        final VhostVirtqueue device = vq.deviceBuilder().build();
         final DescriptorChain chain = device.newChain();
         final int maxBuffers = Math.min(num, 6);
         final SgList sg = new SgList(maxBuffers);

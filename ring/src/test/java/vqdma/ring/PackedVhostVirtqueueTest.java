@@ -23,6 +23,7 @@ class PackedVhostVirtqueueTest
     static final long MEMORY = 1L << 20;
     static final long INDIRECT = feature(VIRTIO_RING_F_INDIRECT_DESC);
     static final long EVENT = feature(VIRTIO_RING_F_EVENT_IDX);
+    static final long PACKED = feature(VIRTIO_F_RING_PACKED);
 
     GuestMemory memory;
     long ringGpa;
@@ -41,13 +42,13 @@ class PackedVhostVirtqueueTest
         buf = memory.allocate(64 * 1024, 4096);
     }
 
-    PackedVhostVirtqueue device(final long features, final VhostVirtqueue.BadChainPolicy policy)
+    VhostVirtqueue device(final long features, final VhostVirtqueue.BadChainPolicy policy)
     {
-        return PackedVhostVirtqueue.builder(new DirectDma.View(memory, 0), N, features, ringGpa,
+        return VhostVirtqueue.builder(new DirectDma.View(memory, 0), N, features | PACKED, ringGpa,
             ringGpa + driverEventOffset(N), ringGpa + deviceEventOffset(N)).badChainPolicy(policy).build();
     }
 
-    PackedVhostVirtqueue device(final long features)
+    VhostVirtqueue device(final long features)
     {
         return device(features, VhostVirtqueue.BadChainPolicy.STOP);
     }
@@ -97,7 +98,7 @@ class PackedVhostVirtqueueTest
         memory.buffer().putShort(at + 14, (short)flags, ByteOrder.LITTLE_ENDIAN);
     }
 
-    static String broken(final PackedVhostVirtqueue vq)
+    static String broken(final VhostVirtqueue vq)
     {
         final DescriptorChain chain = vq.newChain();
         assertEquals(VhostVirtqueue.BROKEN, vq.pop(chain), "the device must refuse this ring");
@@ -117,7 +118,7 @@ class PackedVhostVirtqueueTest
     {
         chain(7, d(buf, 100, VRING_DESC_F_NEXT), d(buf + 4096, 200, VRING_DESC_F_WRITE));
         raw.spDesc(0, buf, 100, 99, raw.lpDescFlags(0)); // the head's id is not the one the device returns
-        final PackedVhostVirtqueue vq = device(0);
+        final VhostVirtqueue vq = device(0);
         final DescriptorChain chain = vq.newChain();
         assertEquals(7, vq.pop(chain), "the buffer id is in the last descriptor");
         assertEquals(7, chain.head());
@@ -132,7 +133,7 @@ class PackedVhostVirtqueueTest
     @Test
     void aZeroedRingIsEmptyAndAnUnpublishedHeadHidesItsChain()
     {
-        final PackedVhostVirtqueue vq = device(0);
+        final VhostVirtqueue vq = device(0);
         final DescriptorChain chain = vq.newChain();
         assertEquals(VhostVirtqueue.EMPTY, vq.pop(chain), "both wrap counters start at 1: zeroes are not available");
         raw.spDesc(1, buf, 8, 3, availFlags(1)); // a later descriptor, its head (0) not yet written
@@ -169,7 +170,7 @@ class PackedVhostVirtqueueTest
     void aChainLongerThanTheRoomLeftBesideTheChainsInFlightBreaksTheQueue()
     {
         chain(0, d(buf, 8, VRING_DESC_F_NEXT), d(buf, 8, VRING_DESC_F_NEXT), d(buf, 8, 0));
-        final PackedVhostVirtqueue vq = device(0);
+        final VhostVirtqueue vq = device(0);
         assertEquals(0, vq.pop(vq.newChain()));
         // The rest of the ring and then the in-flight chain's own positions, all claiming to be available.
         for (int i = 3; i < N; i++)
@@ -191,7 +192,7 @@ class PackedVhostVirtqueueTest
     {
         chain(5, d(buf, 8, 0));
         chain(5, d(buf, 8, 0));
-        final PackedVhostVirtqueue vq = device(0);
+        final VhostVirtqueue vq = device(0);
         assertEquals(5, vq.pop(vq.newChain()));
         assertContains(broken(vq), "Buffer id 5 is already in flight, chain at 1");
     }
@@ -263,7 +264,7 @@ class PackedVhostVirtqueueTest
         putTableEntry(buf, 1, buf + 8192, 16, VRING_DESC_F_NEXT | VRING_DESC_F_WRITE);
         putTableEntry(buf, 2, buf + 12288, 32, VRING_DESC_F_WRITE);
         chain(9, d(buf, 48, VRING_DESC_F_INDIRECT));
-        final PackedVhostVirtqueue vq = device(INDIRECT);
+        final VhostVirtqueue vq = device(INDIRECT);
         final DescriptorChain chain = vq.newChain();
         assertEquals(9, vq.pop(chain));
         assertEquals(3, chain.descriptors());
@@ -300,7 +301,7 @@ class PackedVhostVirtqueueTest
             descs[i] = d(buf + 16L * i, 8, i < 8 ? VRING_DESC_F_NEXT : 0);
         }
         chain(0, descs);
-        final PackedVhostVirtqueue vq = PackedVhostVirtqueue.builder(new DirectDma.View(memory, 0), N, 0, ringGpa,
+        final VhostVirtqueue vq = VhostVirtqueue.builder(new DirectDma.View(memory, 0), N, PACKED, ringGpa,
             ringGpa + driverEventOffset(N), ringGpa + deviceEventOffset(N)).maxRuns(4).build();
         assertContains(broken(vq), "Chain of buffer id 0 needs more than 4 runs");
     }
@@ -310,7 +311,7 @@ class PackedVhostVirtqueueTest
     {
         chain(4, d(buf, 10, VRING_DESC_F_NEXT), d(MEMORY, 10, 0));
         chain(6, d(buf, 10, 0));
-        final PackedVhostVirtqueue vq = device(0, VhostVirtqueue.BadChainPolicy.COMPLETE);
+        final VhostVirtqueue vq = device(0, VhostVirtqueue.BadChainPolicy.COMPLETE);
         final DescriptorChain chain = vq.newChain();
         assertEquals(6, vq.pop(chain), "the good chain behind the bad one is served");
         assertFalse(vq.isBroken());
@@ -327,7 +328,7 @@ class PackedVhostVirtqueueTest
     {
         chain(3, d(buf, 8, VRING_DESC_F_NEXT), d(buf, 8, VRING_DESC_F_WRITE));
         chain(4, d(buf, 8, VRING_DESC_F_WRITE));
-        final PackedVhostVirtqueue vq = device(0);
+        final VhostVirtqueue vq = device(0);
         final DescriptorChain chain = vq.newChain();
         assertEquals(3, vq.pop(chain));
         assertEquals(4, vq.pop(chain));
@@ -348,7 +349,7 @@ class PackedVhostVirtqueueTest
     @Test
     void wrapCountersFlipAtTheEndOfTheRing()
     {
-        final PackedVhostVirtqueue vq = device(0);
+        final VhostVirtqueue vq = device(0);
         final DescriptorChain chain = vq.newChain();
         for (int lap = 0; lap < 3; lap++)
         {
@@ -370,7 +371,7 @@ class PackedVhostVirtqueueTest
     {
         chain(0, d(buf, 8, 0));
         chain(1, d(buf, 8, 0));
-        final PackedVhostVirtqueue vq = device(0);
+        final VhostVirtqueue vq = device(0);
         final DescriptorChain chain = vq.newChain();
         vq.pop(chain);
         vq.pop(chain);
@@ -386,7 +387,7 @@ class PackedVhostVirtqueueTest
     @Test
     void interruptsFollowOffWrapWithEventIdx()
     {
-        final PackedVhostVirtqueue vq = device(EVENT);
+        final VhostVirtqueue vq = device(EVENT);
         final DescriptorChain chain = vq.newChain();
         for (int i = 0; i < 6; i++)
         {
@@ -412,7 +413,7 @@ class PackedVhostVirtqueueTest
     @Test
     void eventIdxAcrossTheWrap()
     {
-        final PackedVhostVirtqueue vq = device(EVENT);
+        final VhostVirtqueue vq = device(EVENT);
         final DescriptorChain chain = vq.newChain();
         raw.soDriverEventFlags(VRING_PACKED_EVENT_FLAG_DESC);
         for (int i = 0; i < N - 2; i++)
@@ -439,7 +440,7 @@ class PackedVhostVirtqueueTest
     @Test
     void enableNotifyWritesTheDeviceEventAndReportsWhatSlippedIn()
     {
-        final PackedVhostVirtqueue vq = device(EVENT);
+        final VhostVirtqueue vq = device(EVENT);
         vq.disableNotify();
         assertEquals(VRING_PACKED_EVENT_FLAG_DISABLE, raw.loDeviceEventFlags());
         assertFalse(vq.enableNotify(), "nothing pending");
@@ -449,7 +450,7 @@ class PackedVhostVirtqueueTest
         chain(0, d(buf, 8, 0));
         assertTrue(vq.enableNotify(), "a buffer slipped in: do not sleep");
 
-        final PackedVhostVirtqueue flags = device(0);
+        final VhostVirtqueue flags = device(0);
         assertFalse(flags.enableNotify(), "notifications already on: nothing to re-check");
         flags.disableNotify();
         assertEquals(VRING_PACKED_EVENT_FLAG_DISABLE, raw.loDeviceEventFlags());

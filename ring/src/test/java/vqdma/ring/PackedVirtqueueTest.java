@@ -26,12 +26,12 @@ class PackedVirtqueueTest
     final long buf = memory.allocate(1 << 20, 4096);
     final SgList sg = new SgList(64);
 
-    PackedVirtqueue queue(final int num, final long features)
+    Virtqueue queue(final int num, final long features)
     {
-        return PackedVirtqueue.builder(memory, num).features(features).dma(dma).build();
+        return Virtqueue.builder(memory, num).features(features).dma(dma).build();
     }
 
-    PackedRing raw(final PackedVirtqueue vq)
+    PackedRing raw(final Virtqueue vq)
     {
         return RawRing.packed(memory, vq.ringGpa(), vq.num());
     }
@@ -60,7 +60,7 @@ class PackedVirtqueueTest
     @Test
     void aChainTakesConsecutivePositionsOneBufferIdAndTheHeadFlagsLast()
     {
-        final PackedVirtqueue vq = queue(16, PLATFORM);
+        final Virtqueue vq = queue(16, PLATFORM);
         final PackedRing raw = raw(vq);
         assertEquals(0, vq.add(chain(2, 3), "a"));
         assertEquals(11, vq.numFree());
@@ -90,9 +90,9 @@ class PackedVirtqueueTest
     @Test
     void unpublishedRequestsBecomeAvailableAtOnceOnPublishOrKickPrepare()
     {
-        final PackedVirtqueue vq = queue(16, PLATFORM);
+        final Virtqueue vq = queue(16, PLATFORM);
         final PackedRing raw = raw(vq);
-        final PackedVhostVirtqueue device = vq.deviceBuilder().build();
+        final VhostVirtqueue device = vq.deviceBuilder().build();
         final DescriptorChain chain = device.newChain();
         assertEquals(0, vq.add(chain(1, 1), "a", false));
         assertEquals(0, vq.add(chain(1, 1), "b", false));
@@ -117,7 +117,7 @@ class PackedVirtqueueTest
     @Test
     void fullRingIsAReturnValue()
     {
-        final PackedVirtqueue vq = queue(3, PLATFORM);
+        final Virtqueue vq = queue(3, PLATFORM);
         assertEquals(0, vq.add(chain(1, 1), "a"));
         assertEquals(Virtqueue.ENOSPC, vq.add(chain(1, 1), "b"));
         assertEquals(2, dma.maps, "nothing mapped for the refused request");
@@ -129,7 +129,7 @@ class PackedVirtqueueTest
     @Test
     void outOfOrderCompletionRebuildsTheIdFreeListAndKeepsPositionsInStep()
     {
-        final PackedVirtqueue vq = queue(8, PLATFORM);
+        final Virtqueue vq = queue(8, PLATFORM);
         final PackedRing raw = raw(vq);
         vq.add(chain(1, 1), "a"); // id 0, positions 0-1
         vq.add(chain(2, 0), "b"); // id 2 (the list: 0 took entries 0 and 1), positions 2-3
@@ -156,7 +156,7 @@ class PackedVirtqueueTest
     @Test
     void indirectTablesTakeOneDescriptor()
     {
-        final PackedVirtqueue vq = queue(8, PLATFORM | INDIRECT);
+        final Virtqueue vq = queue(8, PLATFORM | INDIRECT);
         final PackedRing raw = raw(vq);
         assertEquals(0, vq.add(chain(3, 2), "x"));
         assertEquals(7, vq.numFree());
@@ -177,7 +177,7 @@ class PackedVirtqueueTest
     @Test
     void aFailedMappingUnwindsEverythingAndLeavesTheHeadUnpublished()
     {
-        final PackedVirtqueue vq = queue(16, PLATFORM);
+        final Virtqueue vq = queue(16, PLATFORM);
         dma.failAtMap = 3;
         assertEquals(Virtqueue.ENOMEM, vq.add(chain(2, 2), "a"), "a transient failure");
         assertEquals(0, dma.live(), "the two mapped buffers were unmapped");
@@ -192,7 +192,7 @@ class PackedVirtqueueTest
     void aSegmentLargerThanTheMaxMappingSizeIsEio()
     {
         final TrackingDma small = new TrackingDma(memory, 256 * 1024);
-        final PackedVirtqueue vq = PackedVirtqueue.builder(memory, 16).features(PLATFORM).dma(small).build();
+        final Virtqueue vq = Virtqueue.builder(memory, 16).features(PLATFORM).dma(small).build();
         sg.clear().out(buf, 16).out(buf + 4096, 300 * 1024).in(buf + 512 * 1024, 1);
         assertEquals(Virtqueue.EIO, vq.add(sg, "big"));
         assertEquals(0, small.live());
@@ -202,7 +202,7 @@ class PackedVirtqueueTest
     @Test
     void legacyBypassPutsGuestPhysicalAddressesInTheRing()
     {
-        final PackedVirtqueue vq = queue(8, PACKED);
+        final Virtqueue vq = queue(8, PACKED);
         vq.add(chain(1, 0), "a");
         assertEquals(buf, raw(vq).lpDescAddr(0));
         assertEquals(0, dma.maps, "no DMA API without ACCESS_PLATFORM");
@@ -214,7 +214,7 @@ class PackedVirtqueueTest
     @Test
     void premappedBuffersAreNotMappedAgain()
     {
-        final PackedVirtqueue vq = PackedVirtqueue.builder(memory, 8).features(PLATFORM | INDIRECT).dma(dma)
+        final Virtqueue vq = Virtqueue.builder(memory, 8).features(PLATFORM | INDIRECT).dma(dma)
             .premapped(true).build();
         sg.clear().out(0x1234_0000L, 10).in(0x5678_0000L, 20);
         assertEquals(0, vq.add(sg, "p"));
@@ -227,7 +227,7 @@ class PackedVirtqueueTest
     @Test
     void misuseIsRefusedWithTheValues()
     {
-        final PackedVirtqueue vq = queue(3, PLATFORM);
+        final Virtqueue vq = queue(3, PLATFORM);
         final IllegalArgumentException empty = assertThrows(IllegalArgumentException.class,
             () -> vq.add(sg.clear(), "x"));
         assertTrue(empty.getMessage().contains("add of 0 buffers"), empty.getMessage());
@@ -235,21 +235,21 @@ class PackedVirtqueueTest
         assertThrows(IllegalArgumentException.class, () -> vq.add(chain(1, 0), null));
         assertThrows(IllegalArgumentException.class, () -> vq.poll(offWrap(3, 1)), "not a position of the ring");
         final IllegalArgumentException size = assertThrows(IllegalArgumentException.class,
-            () -> PackedVirtqueue.builder(memory, 32769));
+            () -> Virtqueue.builder(memory, 32769));
         assertTrue(size.getMessage().contains("packed queue size 32769 must be in 1..32768"), size.getMessage());
     }
 
     // --- what the device writes is checked ------------------------------------------------------------------------
 
-    PackedVirtqueue withTwoInFlight()
+    Virtqueue withTwoInFlight()
     {
-        final PackedVirtqueue vq = queue(8, PLATFORM);
+        final Virtqueue vq = queue(8, PLATFORM);
         vq.add(chain(1, 1), "a"); // id 0, positions 0-1, 200 writable
         vq.add(chain(1, 0), "b"); // id 2, position 2, 0 writable
         return vq;
     }
 
-    void assertBroken(final PackedVirtqueue vq, final String reason)
+    void assertBroken(final Virtqueue vq, final String reason)
     {
         assertNull(vq.getBuf());
         assertTrue(vq.isBroken());
@@ -262,7 +262,7 @@ class PackedVirtqueueTest
     @Test
     void usedIdOutOfRangeBreaksTheQueue()
     {
-        final PackedVirtqueue vq = withTwoInFlight();
+        final Virtqueue vq = withTwoInFlight();
         complete(raw(vq), 0, 1, 9, 0);
         assertBroken(vq, "id 9 out of range");
     }
@@ -270,7 +270,7 @@ class PackedVirtqueueTest
     @Test
     void usedIdThatIsNotInFlightBreaksTheQueue()
     {
-        final PackedVirtqueue vq = withTwoInFlight();
+        final Virtqueue vq = withTwoInFlight();
         complete(raw(vq), 0, 1, 1, 0);
         assertBroken(vq, "id 1 is not a head!");
     }
@@ -278,7 +278,7 @@ class PackedVirtqueueTest
     @Test
     void aReusedIdIsCaught()
     {
-        final PackedVirtqueue vq = withTwoInFlight();
+        final Virtqueue vq = withTwoInFlight();
         final PackedRing raw = raw(vq);
         complete(raw, 0, 1, 0, 10);
         complete(raw, 2, 1, 0, 10);
@@ -290,7 +290,7 @@ class PackedVirtqueueTest
     @Test
     void usedLenBeyondTheWritableBytesBreaksTheQueue()
     {
-        final PackedVirtqueue vq = withTwoInFlight();
+        final Virtqueue vq = withTwoInFlight();
         complete(raw(vq), 0, 1, 0, 201);
         assertBroken(vq, "used len 201 is greater than the 200 writable bytes of buffer 0");
     }
@@ -298,7 +298,7 @@ class PackedVirtqueueTest
     @Test
     void theUsedBitWithoutTheAvailBitBreaksTheQueue()
     {
-        final PackedVirtqueue vq = withTwoInFlight();
+        final Virtqueue vq = withTwoInFlight();
         final PackedRing raw = raw(vq);
         raw.spUsedDesc(0, 0, 0);
         raw.soDescFlags(0, DESC_F_USED); // USED = 1 (this lap) but AVAIL = 0
@@ -308,7 +308,7 @@ class PackedVirtqueueTest
     @Test
     void aUsedDescriptorOfThePreviousLapBreaksTheQueue()
     {
-        final PackedVirtqueue vq = withTwoInFlight();
+        final Virtqueue vq = withTwoInFlight();
         raw(vq).soDescFlags(0, usedFlags(0));
         assertBroken(vq, "descriptor 0 has AVAIL 0 and USED 0, the used state of the previous lap");
     }
@@ -316,7 +316,7 @@ class PackedVirtqueueTest
     @Test
     void aUsedDescriptorWhileNothingIsInFlightBreaksTheQueue()
     {
-        final PackedVirtqueue vq = queue(8, PLATFORM);
+        final Virtqueue vq = queue(8, PLATFORM);
         complete(raw(vq), 0, 1, 0, 0);
         assertNull(vq.getBuf());
         assertTrue(vq.brokenReason().contains("descriptor 0 is used in wrap 1 (flags 0x8080) but no buffer is in " +
@@ -326,7 +326,7 @@ class PackedVirtqueueTest
     @Test
     void theUnpublishedHeadIsNotMistakenForABadDescriptor()
     {
-        final PackedVirtqueue vq = queue(8, PLATFORM);
+        final Virtqueue vq = queue(8, PLATFORM);
         assertEquals(0, vq.add(chain(1, 0), "a", false));
         assertNull(vq.getBuf(), "the head still holds the zeroes of the fresh ring");
         assertFalse(vq.isBroken());
@@ -338,7 +338,7 @@ class PackedVirtqueueTest
     void kickFollowsTheDeviceEventFlagsWithoutEventIdx()
     {
         final int[] notified = new int[1];
-        final PackedVirtqueue vq = PackedVirtqueue.builder(memory, 8).features(PLATFORM).dma(dma)
+        final Virtqueue vq = Virtqueue.builder(memory, 8).features(PLATFORM).dma(dma)
             .notifier(q -> notified[0]++).build();
         vq.add(chain(1, 0), "a");
         assertTrue(vq.kick());
@@ -353,7 +353,7 @@ class PackedVirtqueueTest
     @Test
     void kickFollowsOffWrapWithEventIdxAcrossTheWrap()
     {
-        final PackedVirtqueue vq = queue(8, PLATFORM | EVENT);
+        final Virtqueue vq = queue(8, PLATFORM | EVENT);
         final PackedRing raw = raw(vq);
         raw.soDeviceEventOffWrap(offWrap(1, 1)); // kick me when the avail position passes 1
         raw.soDeviceEventFlags(VRING_PACKED_EVENT_FLAG_DESC);
@@ -382,14 +382,14 @@ class PackedVirtqueueTest
     @Test
     void callbacksToggleTheDriverEventFlagsWithoutEventIdx()
     {
-        final PackedVirtqueue vq = queue(8, PLATFORM);
+        final Virtqueue vq = queue(8, PLATFORM);
         final PackedRing raw = raw(vq);
         assertEquals(VRING_PACKED_EVENT_FLAG_ENABLE, raw.loDriverEventFlags());
         vq.disableCb();
         assertEquals(VRING_PACKED_EVENT_FLAG_DISABLE, raw.loDriverEventFlags());
         assertTrue(vq.enableCb(), "nothing pending");
         assertEquals(VRING_PACKED_EVENT_FLAG_ENABLE, raw.loDriverEventFlags());
-        final PackedVirtqueue off = PackedVirtqueue.builder(memory, 8).features(PLATFORM).dma(dma).callbacks(false)
+        final Virtqueue off = Virtqueue.builder(memory, 8).features(PLATFORM).dma(dma).callbacks(false)
             .build();
         assertEquals(VRING_PACKED_EVENT_FLAG_DISABLE, raw(off).loDriverEventFlags(), "no callback: off from the start");
     }
@@ -397,7 +397,7 @@ class PackedVirtqueueTest
     @Test
     void enableCbWithEventIdxPointsOffWrapAtTheNextUsedPositionAndReportsPendingBuffers()
     {
-        final PackedVirtqueue vq = queue(8, PLATFORM | EVENT);
+        final Virtqueue vq = queue(8, PLATFORM | EVENT);
         final PackedRing raw = raw(vq);
         vq.add(chain(1, 1), "a");
         vq.disableCb();
@@ -412,7 +412,7 @@ class PackedVirtqueueTest
     @Test
     void enableCbDelayedAsksForThreeQuartersOfTheDescriptorsInFlight()
     {
-        final PackedVirtqueue vq = queue(16, PLATFORM | EVENT);
+        final Virtqueue vq = queue(16, PLATFORM | EVENT);
         final PackedRing raw = raw(vq);
         for (int i = 0; i < 8; i++)
         {
@@ -428,7 +428,7 @@ class PackedVirtqueueTest
     @Test
     void enableCbDelayedWrapsOffWrapIntoTheNextLap()
     {
-        final PackedVirtqueue vq = queue(10, PLATFORM | EVENT);
+        final Virtqueue vq = queue(10, PLATFORM | EVENT);
         final PackedRing raw = raw(vq);
         for (int i = 0; i < 8; i++)
         {
@@ -451,7 +451,7 @@ class PackedVirtqueueTest
     @Test
     void detachUnusedBufReturnsEveryRequestInFlight()
     {
-        final PackedVirtqueue vq = queue(8, PLATFORM | INDIRECT);
+        final Virtqueue vq = queue(8, PLATFORM | INDIRECT);
         vq.add(chain(1, 1), "a");
         vq.add(chain(2, 0), "b");
         vq.add(chain(1, 0), "c", false);
@@ -472,8 +472,8 @@ class PackedVirtqueueTest
     void everyQueueSizeWorksEndToEndOverManyLaps(final int num)
     {
         final GuestMemory big = GuestMemory.allocate(8L << 20, false);
-        final PackedVirtqueue vq = PackedVirtqueue.builder(big, num).features(PACKED).build();
-        final PackedVhostVirtqueue device = vq.deviceBuilder().build();
+        final Virtqueue vq = Virtqueue.builder(big, num).features(PACKED).build();
+        final VhostVirtqueue device = vq.deviceBuilder().build();
         final DescriptorChain chain = device.newChain();
         final long data = big.allocate(4096, 4096);
         final SgList one = new SgList(1);
