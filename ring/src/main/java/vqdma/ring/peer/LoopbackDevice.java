@@ -5,7 +5,7 @@ import org.agrona.concurrent.UnsafeBuffer;
 import vqdma.dma.DirectDma;
 import vqdma.dma.GuestMemory;
 import vqdma.ring.DescriptorChain;
-import vqdma.ring.SplitRingDescriptor;
+import vqdma.ring.RingLayout;
 import vqdma.ring.VhostVirtqueue;
 
 import java.nio.ByteBuffer;
@@ -16,7 +16,7 @@ import java.util.zip.CRC32C;
 /**
  * The device side of the shared-ring file protocol v1: a loopback device over a {@link VhostVirtqueue}. For each
  * chain it computes the CRC32C of all device-readable bytes, writes it little-endian into the first four writable
- * bytes and the pattern {@code (head + p) & 0xFF} after them, and returns {@code used.len} = writable bytes (0 if
+ * bytes and the pattern {@code (head + p) & 0xFF} after them (the head of a split chain, the buffer id of a packed one), and returns {@code used.len} = writable bytes (0 if
  * fewer than four). Every chain is walked and checked by the vhost-style device; any violation ends the run with
  * the device's specific message.
  * <p>
@@ -94,9 +94,9 @@ public final class LoopbackDevice
         this.timeoutNs = timeoutNs;
         this.reorder = reorder;
         this.random = new SplittableRandom(seed ^ 0x5DEECE66DL);
-        this.vq = VhostVirtqueue.builder(new DirectDma.View(memory, 0), num, features,
-            0, SplitRingDescriptor.availOffset(num, SharedRingFile.ALIGN),
-            SplitRingDescriptor.usedOffset(num, SharedRingFile.ALIGN)).build();
+        final RingLayout layout = RingLayout.of(features);
+        this.vq = VhostVirtqueue.builder(new DirectDma.View(memory, 0), num, features, 0,
+            SharedRingFile.driverArea(num, layout), SharedRingFile.deviceArea(num, layout)).build();
         this.chain = vq.newChain();
         this.mem = memory.buffer();
         this.memBase = mem.byteArray();
@@ -127,8 +127,9 @@ public final class LoopbackDevice
                 if ((++spins & 63) == 0 && System.nanoTime() - lastProgress > timeoutNs)
                 {
                     throw new PeerFailure(String.format(
-                        "timeout after %d s waiting for avail.idx (have %d, completed %d of %d)",
-                        timeoutNs / 1_000_000_000L, vq.lastAvailIdx(), completed, requests));
+                        "timeout after %d s waiting for an available buffer (%s ring, next avail 0x%x, completed %d " +
+                            "of %d)", timeoutNs / 1_000_000_000L, vq.layout().id(), vq.lastAvailIdx(), completed,
+                        requests));
                 }
                 continue;
             }

@@ -3,6 +3,7 @@ package vqdma.ring.peer;
 import org.agrona.UnsafeApi;
 import org.agrona.concurrent.UnsafeBuffer;
 import vqdma.dma.GuestMemory;
+import vqdma.ring.RingLayout;
 import vqdma.ring.SgList;
 import vqdma.ring.Virtqueue;
 import vqdma.ring.Vring;
@@ -131,7 +132,7 @@ public final class LoopbackDriver
         this.memAddress = mem.addressOffset();
         this.view = memory.newByteBufferView();
 
-        final long dataStart = SharedRingFile.dataStart(num);
+        final long dataStart = SharedRingFile.dataStart(num, RingLayout.of(features));
         memory.allocate(dataStart, SharedRingFile.ALIGN); // the ring region: the bump allocator starts after it
         final int maxBuffers = Math.min(num, maxReadable + maxWritable);
         final boolean indirect = Vring.hasFeature(features, Vring.VIRTIO_RING_F_INDIRECT_DESC);
@@ -194,8 +195,8 @@ public final class LoopbackDriver
                 if ((++spins & 63) == 0 && System.nanoTime() - lastProgress > timeoutNs)
                 {
                     throw new PeerFailure(String.format(
-                        "timeout after %d s waiting for used.idx (completed %d of %d, %d in flight)",
-                        timeoutNs / 1_000_000_000L, completed, requests, vq.inFlight()));
+                        "timeout after %d s waiting for a used buffer (%s; completed %d of %d, %d in flight)",
+                        timeoutNs / 1_000_000_000L, vq.describeIndices(), completed, requests, vq.inFlight()));
                 }
             }
         }

@@ -5,26 +5,28 @@ import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 import vqdma.dma.GuestMemory;
+import vqdma.ring.RingLayout;
 import vqdma.ring.Vring;
 
 import java.nio.file.Path;
 import java.util.concurrent.Callable;
 
 /**
- * {@code scripts/ring-peer}: the Java side of the shared-ring file protocol v1 (design.md §5), command-line
- * compatible with the C peer built from {@code linux/virtio_ring.h}.
+ * {@code scripts/ring-peer}: the Java side of the shared-ring file protocol (split layout v1, and its packed
+ * variant with {@code --layout packed}), command-line compatible with the C peer built from
+ * {@code linux/virtio_ring.h}.
  * <pre>
- *   ring-peer driver|device|loop --file F --queue-size N --data-bytes B --requests R --seed S [--indirect]
- *       [--event-idx] [--max-readable K] [--max-writable K] [--max-len L] [--timeout-s T] [--reorder W]
- *       [--warmup-requests W]
- *   ring-peer size --queue-size N        prints vring_size(N, 4096)
+ *   ring-peer driver|device|loop --file F --queue-size N --data-bytes B --requests R --seed S [--layout L]
+ *       [--indirect] [--event-idx] [--max-readable K] [--max-writable K] [--max-len L] [--timeout-s T]
+ *       [--reorder W] [--warmup-requests W]
+ *   ring-peer size --queue-size N [--layout L]   prints vring_size(N, 4096), or 16 * N + 8 with --layout packed
  * </pre>
  * Exit status 0 with one summary line on stdout; 1 with {@code vring-peer <role>: <message>} on stderr when the
  * other side broke the protocol or stopped responding; 2 for a usage error.
  */
 @Command(name = "ring-peer", mixinStandardHelpOptions = true, subcommands = {
     RingPeer.Driver.class, RingPeer.Device.class, RingPeer.Loop.class, RingPeer.Size.class},
-    description = "Java peer of the vqdma shared-ring file protocol v1.")
+    description = "Java peer of the vqdma shared-ring file protocol (split v1 and its packed variant).")
 public final class RingPeer implements Callable<Integer>
 {
     /** Options both roles take. */
@@ -33,8 +35,13 @@ public final class RingPeer implements Callable<Integer>
         @Option(names = "--file", required = true, description = "the shared file (created by the harness)")
         Path file;
 
-        @Option(names = "--queue-size", required = true, description = "queue size N, a power of two 1..32768")
+        @Option(names = "--queue-size", required = true,
+            description = "queue size N: a power of two 1..32768 (split), any of 1..32768 (packed)")
         int num;
+
+        @Option(names = "--layout", defaultValue = "split", converter = LayoutConverter.class,
+            description = "ring layout: split or packed (VIRTIO_F_RING_PACKED; default ${DEFAULT-VALUE})")
+        RingLayout layout;
 
         @Option(names = "--data-bytes", required = true, description = "size of the data area")
         long dataBytes;
@@ -81,15 +88,15 @@ public final class RingPeer implements Callable<Integer>
             {
                 features |= Vring.feature(Vring.VIRTIO_RING_F_EVENT_IDX);
             }
-            return features;
+            return layout.applyTo(features);
         }
 
         void validate(final CommandLine.Model.CommandSpec spec)
         {
-            if (!Vring.isValidQueueSize(num))
+            if (!layout.isValidQueueSize(num))
             {
                 throw new CommandLine.ParameterException(spec.commandLine(),
-                    "--queue-size " + num + " must be a power of two in 1.." + Vring.MAX_QUEUE_SIZE);
+                    "--queue-size " + num + " of the " + layout.id() + " layout must be " + layout.queueSizes());
             }
             if (requests < 1 || dataBytes < 1 || timeoutS < 1)
             {
@@ -105,7 +112,7 @@ public final class RingPeer implements Callable<Integer>
 
         GuestMemory map() throws Exception
         {
-            return SharedRingFile.map(file, num, dataBytes);
+            return SharedRingFile.map(file, num, dataBytes, layout);
         }
     }
 
@@ -175,11 +182,15 @@ public final class RingPeer implements Callable<Integer>
         }
     }
 
-    @Command(name = "size", description = "Print vring_size(N, 4096).")
+    @Command(name = "size", description = "Print vring_size(N, 4096), or 16 * N + 8 for the packed layout.")
     static final class Size implements Callable<Integer>
     {
         @Option(names = "--queue-size", required = true, description = "queue size N")
         int num;
+
+        @Option(names = "--layout", defaultValue = "split", converter = LayoutConverter.class,
+            description = "ring layout: split or packed (default ${DEFAULT-VALUE})")
+        RingLayout layout;
 
         @CommandLine.Spec
         CommandLine.Model.CommandSpec spec;
@@ -187,14 +198,31 @@ public final class RingPeer implements Callable<Integer>
         @Override
         public Integer call()
         {
-            if (!Vring.isValidQueueSize(num))
+            if (!layout.isValidQueueSize(num))
             {
                 throw new CommandLine.ParameterException(spec.commandLine(),
-                    "--queue-size " + num + " must be a power of two in 1.." + Vring.MAX_QUEUE_SIZE);
+                    "--queue-size " + num + " of the " + layout.id() + " layout must be " + layout.queueSizes());
             }
-            spec.commandLine().getOut().println(SharedRingFile.ringBytes(num));
+            spec.commandLine().getOut().println(SharedRingFile.ringBytes(num, layout));
             spec.commandLine().getOut().flush();
             return 0;
+        }
+    }
+
+    /** {@code --layout split|packed}. */
+    static final class LayoutConverter implements CommandLine.ITypeConverter<RingLayout>
+    {
+        @Override
+        public RingLayout convert(final String value)
+        {
+            try
+            {
+                return RingLayout.parse(value);
+            }
+            catch (final IllegalArgumentException ex)
+            {
+                throw new CommandLine.TypeConversionException(ex.getMessage());
+            }
         }
     }
 
