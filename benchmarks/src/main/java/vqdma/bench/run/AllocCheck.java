@@ -67,7 +67,7 @@ public final class AllocCheck
     /** The hot paths, with the parameters that exercise them at the least cost. */
     public static final List<Entry> HOT_PATHS = List.of(
         required("ring cycle", "ring.RingCycleBenchmark.cycle", "-p", "queueSize=256", "-p", "dma=direct",
-            "-p", "indirect=false,true", "-p", "shape=chain128,single128"),
+            "-p", "indirect=false,true", "-p", "shape=chain128,single128", "-p", "layout=split,packed"),
         required("map+unmap per DMA op", "dma.DmaMapBenchmark.mapUnmap", "-p",
             "ops=direct,swiotlb-force,iommu-strict,iommu-lazy", "-p", "size=4096", "-p", "dir=FROM_DEVICE"),
         required("SWIOTLB mapping failure path", "dma.DmaMapBenchmark.mapUnmap", "-p", "ops=swiotlb-force",
@@ -80,15 +80,15 @@ public final class AllocCheck
         // (217 B/op seen at 117 ops/s). The poll-mode path is the same add/kick/get code without the parking. The
         // peers (JCTools, Agrona) are not vqdma's hot paths and are not checked.
         required("ring round trip", "ring.RingRoundTripBenchmark.roundTrip", "-p", "queueSize=256", "-p", "batch=32",
-            "-p", "indirect=false,true", "-p", "mode=notify"),
+            "-p", "indirect=false,true", "-p", "mode=notify", "-p", "layout=split,packed"),
         required("virtio-blk request: maps (clamp on), the 2019 failure (clamp off)", "blk.BlkBenchmark.request",
             "-p", "dma=swiotlb-force", "-p", "clamp=false,true", "-p", "size=1048576", "-p", "depth=32",
-            "-p", "device=thread,inline"),
+            "-p", "device=thread,inline", "-p", "layout=split"),
         // Inline: with the device on a thread, a loaded machine can slow the spinning pair to a few thousand
         // requests per second, and JMH's per-iteration residue (about 16 KB/s) then reads as several B/op.
         required("virtio-blk request: 4 KiB, direct and IOMMU", "blk.BlkBenchmark.request",
             "-p", "dma=direct,iommu-lazy", "-p", "clamp=true", "-p", "size=4096", "-p", "depth=32",
-            "-p", "device=inline"));
+            "-p", "device=inline", "-p", "layout=split,packed"));
 
     /**
      * The check's outcome.
