@@ -42,7 +42,8 @@ class InteropTest
     static final int MAX_BUFFERS = 4;
     static final int MAX_LEN = 64;
     private static final Pattern SUMMARY = Pattern.compile(
-        "vring-peer (driver|device) ok requests=(\\d+) bytes=(\\d+) elapsed_ns=(\\d+) kicks=(\\d+) interrupts=(\\d+)");
+        "vring-peer (driver|device) ok requests=(\\d+) bytes=(\\d+) elapsed_ns=(\\d+) kicks=(\\d+) interrupts=(\\d+) " +
+        "batches=(\\d+)");
 
     @TempDir
     Path dir;
@@ -126,7 +127,8 @@ class InteropTest
         final Matcher m = SUMMARY.matcher(line.trim());
         assertTrue(m.matches(), "not a summary line: " + line);
         return new PeerResult(m.group(1), Long.parseLong(m.group(2)), Long.parseLong(m.group(3)),
-            Long.parseLong(m.group(4)), Long.parseLong(m.group(5)), Long.parseLong(m.group(6)));
+            Long.parseLong(m.group(4)), Long.parseLong(m.group(5)), Long.parseLong(m.group(6)),
+            Long.parseLong(m.group(7)));
     }
 
     static Peer java(final java.util.concurrent.Callable<PeerResult> run)
