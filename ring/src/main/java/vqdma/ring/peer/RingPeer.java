@@ -11,7 +11,7 @@ import java.nio.file.Path;
 import java.util.concurrent.Callable;
 
 /**
- * {@code scripts/ring-peer}: the Java side of the shared-ring file protocol v1 (design.md §5), command-line
+ * {@code scripts/ring-peer}: the Java side of the shared-ring file protocol v1 (docs/file-protocol.md), command-line
  * compatible with the C peer built from {@code linux/virtio_ring.h}.
  * <pre>
  *   ring-peer driver|device|loop --file F --queue-size N --data-bytes B --requests R --seed S [--indirect]
