@@ -16,6 +16,7 @@ import picocli.CommandLine;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 import vqdma.bench.Main;
+import vqdma.ring.tools.Cli;
 
 import java.io.FileOutputStream;
 import java.io.FileDescriptor;
@@ -51,8 +52,8 @@ import java.util.concurrent.Callable;
  * While another JMH run on this machine holds JMH's lock ({@code /tmp/jmh.lock}), a step waits for it (up to
  * {@code VQDMA_JMH_LOCK_WAIT} seconds, default 900) instead of failing or measuring side by side with it.
  */
-@Command(name = "bench", mixinStandardHelpOptions = true, sortOptions = false,
-    description = {"Run vqdma's benchmarks with progress, write results/<date>-<host>/ (JMH JSON + machine facts).",
+@Command(name = "scripts/bench", mixinStandardHelpOptions = true, sortOptions = false,
+    description = {"Run vqdma's benchmarks with progress; write results/<date>-<time>-<host>/ (JMH JSON, machine).",
         "Runner options first; every other argument (or all after --) is a JMH option for every step."},
     footer = {"", "Examples:",
         "  scripts/bench                                   the curated selection (about 3-5 minutes on 2 cores)",
@@ -69,7 +70,7 @@ public final class BenchRunner implements Callable<Integer>
             + "command line goes to JMH")
     String regex;
 
-    @Option(names = "--out", paramLabel = "DIR", description = "results folder (default results/<date>-<host>)")
+    @Option(names = "--out", paramLabel = "DIR", description = "results folder (default results/<date>-<time>-<host>)")
     Path out;
 
     @Option(names = "--estimate", description = "print the runs and their estimated time, run nothing")
@@ -119,8 +120,9 @@ public final class BenchRunner implements Callable<Integer>
             }
             catch (final CommandLineOptionException ex)
             {
-                throw new CommandLine.ParameterException(spec.commandLine(), "JMH rejects " + step.jmhArgs() + ": " +
-                    ex.getMessage() + " (runner options go before --regex and its JMH options)");
+                throw new CommandLine.ParameterException(spec.commandLine(), "JMH does not accept " +
+                    String.join(" ", extra) + ": " + ex.getMessage().trim() + " (runner options, listed by " +
+                    "--help, go before --regex; JMH's options: java -jar benchmarks/target/benchmarks.jar -h)");
             }
             final Plan plan = Plan.of(BenchmarkList.defaultList(), o);
             options.add(o);
@@ -352,7 +354,7 @@ public final class BenchRunner implements Callable<Integer>
     {
         final BenchRunner runner = new BenchRunner();
         runner.commandLine.addAll(List.of(args));
-        final CommandLine cl = new CommandLine(runner).setStopAtUnmatched(true).setUnmatchedOptionsArePositionalParams(false);
+        final CommandLine cl = Cli.of(runner).setStopAtUnmatched(true).setUnmatchedOptionsArePositionalParams(false);
         System.exit(cl.execute(args));
     }
 }
