@@ -85,7 +85,7 @@ public final class BenchRunner implements Callable<Integer>
     @CommandLine.Spec
     CommandLine.Model.CommandSpec spec;
 
-    private final List<String> commandLine = new ArrayList<>();
+    private final List<String> arguments = new ArrayList<>();
 
     @Override
     public Integer call() throws Exception
@@ -152,14 +152,16 @@ public final class BenchRunner implements Callable<Integer>
         {
             Files.writeString(Path.of(dirFile), dir.toAbsolutePath().toString(), StandardCharsets.UTF_8);
         }
-        final MachineFacts facts = MachineFacts.collect(home(), Main.forkFlags(feature), mode, commandLine);
+        final MachineFacts facts = MachineFacts.collect(home(), Main.forkFlags(feature), mode,
+            List.of(commandLine()));
         facts.put("estimateSeconds", Math.round(whole.seconds() + Plan.LAUNCH_SECONDS * steps.size()));
         facts.put("runs", whole.cells().size());
         for (int i = 0; i < steps.size(); i++)
         {
             if (!plans.get(i).cells().isEmpty())
             {
-                facts.step(String.join(" ", Main.rewriteGroups(steps.get(i).jmhArgs().toArray(new String[0]))));
+                facts.step(shellCommand("java -jar benchmarks/target/benchmarks.jar",
+                    Main.rewriteGroups(steps.get(i).jmhArgs().toArray(new String[0]))));
             }
         }
         facts.write(dir);
@@ -167,6 +169,7 @@ public final class BenchRunner implements Callable<Integer>
         console.printf(Locale.ROOT, "%d runs in %d step(s), estimated %s on this machine's pace; results in %s%n",
             whole.cells().size(), steps.size(), Plan.clock(whole.seconds() + Plan.LAUNCH_SECONDS * steps.size()),
             dir);
+        console.println(ProgressFormat.SPREAD_LEGEND);
         final Path json = dir.resolve("jmh.json");
         final List<RunResult> results = new ArrayList<>();
         int failed = 0;
@@ -333,6 +336,33 @@ public final class BenchRunner implements Callable<Integer>
         }, true, StandardCharsets.UTF_8);
     }
 
+    /**
+     * @return the command that started this run as the user typed it: {@code scripts/bench} passes its own in
+     * {@code VQDMA_COMMAND_LINE}; run directly, this class and its arguments.
+     */
+    private String commandLine()
+    {
+        final String typed = System.getenv("VQDMA_COMMAND_LINE");
+        return typed != null && !typed.isBlank() ? typed.strip() :
+            shellCommand("java --add-exports=java.base/jdk.internal.misc=ALL-UNNAMED -cp " +
+                "benchmarks/target/benchmarks.jar " + BenchRunner.class.getName(), arguments.toArray(new String[0]));
+    }
+
+    /**
+     * @param command the command.
+     * @param args    its arguments.
+     * @return one line a shell runs as that command: arguments quoted where the shell would change them.
+     */
+    static String shellCommand(final String command, final String... args)
+    {
+        final StringBuilder out = new StringBuilder(command);
+        for (final String a : args)
+        {
+            out.append(' ').append(a.matches("[A-Za-z0-9_./=,:@%+-]+") ? a : "'" + a.replace("'", "'\\''") + "'");
+        }
+        return out.toString();
+    }
+
     private static Path home()
     {
         return Path.of(System.getProperty("vqdma.home", "."));
@@ -353,7 +383,7 @@ public final class BenchRunner implements Callable<Integer>
     public static void main(final String[] args)
     {
         final BenchRunner runner = new BenchRunner();
-        runner.commandLine.addAll(List.of(args));
+        runner.arguments.addAll(List.of(args));
         final CommandLine cl = Cli.of(runner).setStopAtUnmatched(true).setUnmatchedOptionsArePositionalParams(false);
         System.exit(cl.execute(args));
     }
