@@ -73,6 +73,7 @@ public final class CpuTimeProfiler implements InternalProfiler
     }
 
     @Override
+    @SuppressWarnings("rawtypes") // JMH's signature
     public Collection<? extends Result> afterIteration(
         final BenchmarkParams benchmarkParams,
         final IterationParams iterationParams,

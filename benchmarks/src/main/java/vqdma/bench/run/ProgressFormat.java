@@ -201,7 +201,8 @@ final class ProgressFormat implements OutputFormat
         // The unit after the score, before the spread: "7834 ns/op (3 iterations: 7650..8020)".
         final StringBuilder out = new StringBuilder(space < 0 ? score + " " + primary.getScoreUnit() :
             score.substring(0, space) + " " + primary.getScoreUnit() + score.substring(space));
-        for (final Map.Entry<String, Result> e : result.getSecondaryResults().entrySet())
+        final Map<String, ? extends Result<?>> secondary = secondary(result);
+        for (final Map.Entry<String, ? extends Result<?>> e : secondary.entrySet())
         {
             final String name = e.getKey();
             final double v = e.getValue().getScore();
@@ -216,6 +217,13 @@ final class ProgressFormat implements OutputFormat
             }
         }
         return out.toString();
+    }
+
+    /** JMH's map is of raw {@code Result}s; every value is some {@code Result<?>}. */
+    @SuppressWarnings({"unchecked", "rawtypes"})
+    private static Map<String, ? extends Result<?>> secondary(final BenchmarkResult result)
+    {
+        return (Map)result.getSecondaryResults();
     }
 
     private static String score(final Result<?> r, final int forks)
