@@ -310,8 +310,10 @@ final class Charts
                 "Nanoseconds per map + unmap through the IOMMU model (lower is better). Strict invalidates the " +
                     "IOTLB and frees the IOVA on every unmap; lazy queues it and flushes once per 256 unmaps, " +
                     "at the price of a window in which the device can still reach freed memory. " +
-                    "invalidationNanos is the modelled hardware wait per invalidation; rcache=false makes every " +
-                    "IOVA allocation search the tree. The tables give the range of every cell's iterations.",
+                    "invalidationNanos is the modelled hardware wait per invalidation" +
+                    (m.getValue().stream().anyMatch(r -> "false".equals(r.param("rcache"))) ?
+                        "; rcache=false makes every IOVA allocation search the tree" : "") +
+                    ". The tables give the range of every cell's iterations.",
                 m.getValue(), r -> categoryParams.isEmpty() ? m.getKey() : label(r.params(), categoryParams),
                 r -> r.param("mode"), JmhResult::nanosPerOp, "ns per operation (lower is better)"));
         }

@@ -194,9 +194,15 @@ class ReportTest
         assertTrue(dma.getStyler().isYAxisLogarithmic(), "ns from a few to thousands: a log axis");
         assertTrue(dmaFigure.caption().endsWith("The vertical axis is logarithmic."), dmaFigure.caption());
         final boolean poolWalk = report.results().stream().anyMatch(r -> r.method().equals("memcpyPoolWalk"));
+        final boolean noRcache = report.results().stream().anyMatch(r -> r.group().equals("iommu") &&
+            "false".equals(r.param("rcache")));
         for (final Figure f : report.figures())
         {
             assertEquals(poolWalk, f.caption().contains("memcpyPoolWalk"), f.id() + ": " + f.caption());
+            if (f.id().startsWith("iommu-"))
+            {
+                assertEquals(noRcache, f.caption().contains("rcache=false"), f.id() + ": " + f.caption());
+            }
         }
         final XYChart blk = (XYChart)figure(report, "blk-clamp").chart();
         double lo = Double.POSITIVE_INFINITY;
