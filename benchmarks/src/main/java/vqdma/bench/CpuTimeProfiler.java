@@ -26,7 +26,7 @@ import java.util.Map;
  * measuring the code while the wall clock measures the neighbours too. It still sees what the neighbours do to the
  * caches and the memory bus, and it counts the CPU a spinning thread burns while it waits (for multi-threaded
  * benchmarks it is "CPU per op", not latency). The perf-regression gate can gate on it with
- * {@code --metric cpu.time.norm} ({@code gate/README.md}).
+ * {@code --metric cpu.time.norm} ({@code docs/gate.md}).
  * <p>
  * How: before and after each iteration it reads {@link ThreadMXBean#getThreadCpuTime} of every live thread whose
  * name contains {@code jmh-worker} (JMH's benchmark threads), and divides the sum of the differences by all the
@@ -85,6 +85,7 @@ public final class CpuTimeProfiler implements InternalProfiler
     }
 
     @Override
+    @SuppressWarnings("rawtypes") // JMH's signature
     public Collection<? extends Result> afterIteration(
         final BenchmarkParams benchmarkParams,
         final IterationParams iterationParams,

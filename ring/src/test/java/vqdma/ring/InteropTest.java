@@ -28,7 +28,7 @@ import static vqdma.ring.Vring.*;
 
 /**
  * The proof that the layout is real: the Java driver and device against a C driver and device written from the
- * kernel's {@code linux/virtio_ring.h} alone, over one shared file (protocol v1, design.md §5), in all four
+ * kernel's {@code linux/virtio_ring.h} alone, over one shared file (protocol v1, docs/file-protocol.md), in all four
  * pairings, with and without indirect descriptors and EVENT_IDX, for queue sizes 1, 2, 256 and 32768, 70,000
  * requests each (every u16 index wraps), random chain shapes and out-of-order completion. Both sides check every
  * byte. Then a C peer breaks the protocol on purpose and the Java side must say exactly what it saw.
