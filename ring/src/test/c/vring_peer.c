@@ -10,7 +10,7 @@
  *              --requests R [--seed S] [--indirect] [--event-idx]
  *              [--max-readable K] [--max-writable K] [--max-len L]
  *              [--timeout-s T] [--reorder W] [--warmup-requests W]
- *              [--fault KIND]
+ *              [--used-batch U] [--fault KIND]
  *   vring_peer size --queue-size N
  *
  * File layout: [ring: vring_init(N, base, 4096), padded to 4096]
@@ -29,6 +29,11 @@
  * the summary adds cpu_ns, the thread's CPU time: per-request work without
  * the cross-core traffic, comparable with the Java peers' loop on a busy
  * machine.
+ *
+ * --used-batch U (device): publish used.idx once per U completions, or when
+ * no chain is available (vhost_add_used_n batching); 1, the default, publishes
+ * every completion at once. Both languages take it, so that a comparison can
+ * give both pairs the same rhythm.
  *
  * --warmup-requests W: elapsed_ns counts from the W-th completion instead of
  * the first poll (both sides must agree), so that comparisons with the Java
@@ -86,6 +91,7 @@ struct config {
 	uint32_t max_len;
 	unsigned timeout_s;
 	unsigned reorder;
+	unsigned used_batch;    /* device: completions per used.idx publish */
 	uint64_t warmup;        /* completions before the clock starts */
 	enum fault fault;
 };
@@ -122,7 +128,7 @@ static void usage(const char *fmt, ...)
 	fputs("\nusage: vring_peer driver|device|loop --file F --queue-size N --data-bytes B"
 	      " --requests R [--seed S] [--indirect] [--event-idx]"
 	      " [--max-readable K] [--max-writable K] [--max-len L] [--timeout-s T]"
-	      " [--reorder W] [--warmup-requests W] [--fault KIND]\n"
+	      " [--reorder W] [--warmup-requests W] [--used-batch U] [--fault KIND]\n"
 	      "       vring_peer size --queue-size N\n", stderr);
 	exit(2);
 }
@@ -199,6 +205,7 @@ static void parse_args(int argc, char **argv, struct config *c)
 	c->max_len = 4096;
 	c->timeout_s = 30;
 	c->reorder = 1;
+	c->used_batch = 1;
 
 	if (argc < 2)
 		usage("missing role");
@@ -258,6 +265,8 @@ static void parse_args(int argc, char **argv, struct config *c)
 			c->timeout_s = (unsigned)parse_num(o, v, 1, 31536000);
 		} else if (strcmp(o, "--reorder") == 0) {
 			c->reorder = (unsigned)parse_num(o, v, 1, 65536);
+		} else if (strcmp(o, "--used-batch") == 0) {
+			c->used_batch = (unsigned)parse_num(o, v, 1, 65536);
 		} else if (strcmp(o, "--warmup-requests") == 0) {
 			c->warmup = parse_num(o, v, 0, UINT64_MAX);
 		} else if (strcmp(o, "--fault") == 0) {
@@ -948,6 +957,7 @@ struct device {
 
 	uint16_t last_avail;
 	uint16_t used_shadow;
+	uint16_t used_published;       /* used.idx as last stored */
 	uint64_t popped, completed, bytes, interrupts;
 	uint64_t batches;               /* steps that served a chain */
 };
@@ -1132,16 +1142,42 @@ static void dev_put_used(struct device *d, uint32_t id, uint32_t len)
 }
 
 /*
+ * Publish the used elements written since the last publish, then decide
+ * (count) whether we would interrupt.
+ */
+static void dev_publish(struct device *d)
+{
+	const struct config *c = d->c;
+	struct vring *vr = &d->sh.vr;
+	uint16_t old = d->used_published;
+
+	if (old == d->used_shadow)
+		return;
+	/* Release: the data written into the buffers and the used element(s)
+	 * must be visible before the driver can observe the new used.idx. */
+	idx_store_release(&vr->used->idx, d->used_shadow);
+	d->used_published = d->used_shadow;
+
+	/* Full barrier (virtio_mb): used.idx must be visible before we read
+	 * used_event / avail.flags to decide about the interrupt. */
+	__atomic_thread_fence(__ATOMIC_SEQ_CST);
+	if (c->event_idx) {
+		if (vring_need_event(rd16(&vring_used_event(vr)), d->used_shadow, old))
+			d->interrupts++;
+	} else if (!(rd16(&vr->avail->flags) & VRING_AVAIL_F_NO_INTERRUPT)) {
+		d->interrupts++;
+	}
+}
+
+/*
  * Complete one chain: write its used element and publish used.idx right away
- * (one publish per completion, also with --reorder), then decide (count)
- * whether we would interrupt. Applies the bad-id / not-head / bad-len faults
+ * (one publish per completion, also with --reorder; with --used-batch U, once
+ * U completions are written), then decide (count) whether we would interrupt. Applies the bad-id / not-head / bad-len faults
  * to the 3rd completion.
  */
 static void dev_complete(struct device *d, const struct popped *pc)
 {
 	const struct config *c = d->c;
-	struct vring *vr = &d->sh.vr;
-	uint16_t old = d->used_shadow;
 	uint32_t id = pc->head, len = pc->used_len;
 	bool duplicate = false;
 
@@ -1171,20 +1207,8 @@ static void dev_complete(struct device *d, const struct popped *pc)
 	dev_put_used(d, id, len);
 	if (duplicate)
 		dev_put_used(d, id, len);
-
-	/* Release: the data written into the buffers and the used element(s)
-	 * must be visible before the driver can observe the new used.idx. */
-	idx_store_release(&vr->used->idx, d->used_shadow);
-
-	/* Full barrier (virtio_mb): used.idx must be visible before we read
-	 * used_event / avail.flags to decide about the interrupt. */
-	__atomic_thread_fence(__ATOMIC_SEQ_CST);
-	if (c->event_idx) {
-		if (vring_need_event(rd16(&vring_used_event(vr)), d->used_shadow, old))
-			d->interrupts++;
-	} else if (!(rd16(&vr->avail->flags) & VRING_AVAIL_F_NO_INTERRUPT)) {
-		d->interrupts++;
-	}
+	if ((uint16_t)(d->used_shadow - d->used_published) >= c->used_batch)
+		dev_publish(d);
 	d->bytes += pc->rbytes + pc->used_len;
 
 	if (c->fault == F_DEV_STALL && d->completed == 2 && c->requests > 2) {
@@ -1221,6 +1245,8 @@ static unsigned dev_step(struct device *d, bool *notify)
 	}
 
 	if (d->nwin == 0) {
+		/* ran dry: what was completed goes to the driver now */
+		dev_publish(d);
 		if (!*notify && d->popped < c->requests) {
 			/* vhost_enable_notify(): we ran dry, ask for kicks
 			 * again (avail_event, or clear NO_NOTIFY) ... */
@@ -1288,6 +1314,7 @@ static int run_device(const struct config *c)
 		}
 		wait_reset(&w, g_fault_injected && GRACE_NS < limit ? GRACE_NS : limit);
 	}
+	dev_publish(&d);
 	if (!g_fault_injected)
 		printf("vring-peer device ok requests=%" PRIu64 " bytes=%" PRIu64 " elapsed_ns=%"
 		       PRIu64 " kicks=0 interrupts=%" PRIu64 " batches=%" PRIu64 "\n",

@@ -163,9 +163,15 @@ class InteropTest
 
     Peer javaDevice(final Path file, final int num, final long features, final int reorder) throws Exception
     {
+        return javaDevice(file, num, features, reorder, 1);
+    }
+
+    Peer javaDevice(final Path file, final int num, final long features, final int reorder, final int usedBatch)
+        throws Exception
+    {
         final GuestMemory memory = SharedRingFile.map(file, num, dataBytes(num));
         return java(() -> new LoopbackDevice(memory, num, features, REQUESTS, TIMEOUT_S * 1_000_000_000L,
-            reorder, num).run());
+            reorder, num, 0, usedBatch).run());
     }
 
     Peer javaDriver(final Path file, final int num, final long features) throws Exception
@@ -195,6 +201,32 @@ class InteropTest
         assertEquals(REQUESTS, dev.requests());
         assertEquals(drv.bytes(), dev.bytes(), "both sides count the same bytes");
         assertTrue(drv.bytes() > 0);
+    }
+
+    /**
+     * {@code --used-batch}: a device that publishes {@code used.idx} once per 32 completions (or when it runs dry),
+     * in both languages, against both drivers, with and without EVENT_IDX (whose interrupt decision then spans a
+     * batch): every request completes, every byte is checked by the driver, and both sides count the same bytes.
+     */
+    @ParameterizedTest(name = "{0} event-idx={1} used-batch 32")
+    @CsvSource({"java-java,false", "java-c,true", "c-java,false", "c-c,true"})
+    @Timeout(value = 180, unit = TimeUnit.SECONDS)
+    void usedBatchesKeepEveryByte(final String pairing, final boolean eventIdx) throws Exception
+    {
+        final int num = 256;
+        final Path file = dir.resolve("ring");
+        SharedRingFile.create(file, num, dataBytes(num));
+        final long features = features(false, eventIdx);
+        final Peer device = pairing.endsWith("java") ? javaDevice(file, num, features, 1, 32) :
+            c(args("device", file, num, false, eventIdx, "--used-batch", "32"));
+        final Peer driver = pairing.startsWith("java") ? javaDriver(file, num, features) :
+            c(args("driver", file, num, false, eventIdx));
+        final PeerResult drv = driver.finish();
+        final PeerResult dev = device.finish();
+        assertEquals(REQUESTS, drv.requests());
+        assertEquals(REQUESTS, dev.requests());
+        assertEquals(drv.bytes(), dev.bytes(), "both sides count the same bytes");
+        assertTrue(drv.batches() >= 1 && drv.batches() <= REQUESTS, "driver reaps " + drv.batches());
     }
 
     @ParameterizedTest(name = "C device fault {0} is reported by the Java driver as ''{1}''")

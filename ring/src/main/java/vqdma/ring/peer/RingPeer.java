@@ -18,6 +18,7 @@ import java.util.concurrent.Callable;
  * <pre>
  *   ring-peer driver|device|loop --file F --queue-size N --data-bytes B --requests R --seed S [--indirect]
  *       [--event-idx] [--max-readable K] [--max-writable K] [--max-len L] [--timeout-s T] [--reorder W]
+ *       [--used-batch U]
  *       [--warmup-requests W]
  *   ring-peer size --queue-size N        prints vring_size(N, 4096)
  * </pre>
@@ -68,6 +69,10 @@ public final class RingPeer implements Callable<Integer>
         @Option(names = "--reorder", defaultValue = "1", description = "device: completion window (1 = in order)")
         int reorder;
 
+        @Option(names = "--used-batch", defaultValue = "1",
+            description = "device: completions per used.idx publish (1 = each at once)")
+        int usedBatch;
+
         @Option(names = "--warmup-requests", defaultValue = "0",
             description = "completions before elapsed_ns starts (both sides must agree; default 0)")
         long warmup;
@@ -102,6 +107,11 @@ public final class RingPeer implements Callable<Integer>
             {
                 throw new CommandLine.ParameterException(spec.commandLine(),
                     "--warmup-requests " + warmup + " must be below --requests " + requests);
+            }
+            if (usedBatch < 1 || usedBatch > 65536)
+            {
+                throw new CommandLine.ParameterException(spec.commandLine(),
+                    "--used-batch " + usedBatch + " must be in 1..65536");
             }
         }
 
@@ -147,7 +157,8 @@ public final class RingPeer implements Callable<Integer>
             common.validate(spec);
             final Common c = common;
             return report("device", () -> new LoopbackDevice(c.map(), c.num, c.features(), c.requests,
-                c.timeoutS * 1_000_000_000L, Math.min(c.reorder, c.num), c.seed, c.warmup).run().summary());
+                c.timeoutS * 1_000_000_000L, Math.min(c.reorder, c.num), c.seed, c.warmup, c.usedBatch).run()
+                .summary());
         }
     }
 
@@ -174,7 +185,7 @@ public final class RingPeer implements Callable<Integer>
                     new LoopbackDriver(driverMemory, c.num, c.features(), c.requests, c.timeoutS * 1_000_000_000L,
                         c.seed, c.maxReadable, c.maxWritable, c.maxLen, c.warmup),
                     new LoopbackDevice(deviceMemory, c.num, c.features(), c.requests, c.timeoutS * 1_000_000_000L,
-                        Math.min(c.reorder, c.num), c.seed, c.warmup)).run();
+                        Math.min(c.reorder, c.num), c.seed, c.warmup, c.usedBatch)).run();
             });
         }
     }
