@@ -36,7 +36,10 @@ import java.util.Map;
  * Beside it, {@code cpu.others} and {@code cpu.steal} say what the rest of the machine did during the iteration:
  * the CPUs' worth of time every other process ran, and the time the hypervisor stole ({@link MachineLoad}). On a
  * 2-vCPU VM a single-threaded benchmark's CPU time per op rises by tens of percent while another process runs on the
- * other vCPU; these two columns tell such a machine "mode" from one of the code.
+ * other vCPU; these two columns tell such a machine "mode" from one of the code. {@code cpu.ref} is the machine's
+ * speed itself: the time of a fixed ALU chain run by the profiler before and after every iteration
+ * ({@link MachineLoad#referenceNanos()}); a fork whose benchmark is slow while its {@code cpu.ref} is not drew slow
+ * code, one whose {@code cpu.ref} is slow too drew a slow machine.
  * <pre>
  *   java -jar benchmarks/target/benchmarks.jar RingCycleBenchmark -prof vqdma.bench.CpuTimeProfiler
  * </pre>
@@ -49,10 +52,14 @@ public final class CpuTimeProfiler implements InternalProfiler
     public static final String OTHERS = "cpu.others";
     /** Secondary metric: CPUs' worth of time the hypervisor stole during the iteration. */
     public static final String STEAL = "cpu.steal";
+    /** Secondary metric: nanoseconds of a fixed ALU chain, around the iteration (the machine's speed). */
+    public static final String REF = "cpu.ref";
+
 
     private final ThreadMXBean threads = ManagementFactory.getThreadMXBean();
     private final Map<Long, Long> before = new HashMap<>();
     private final MachineLoad load = new MachineLoad();
+    private double refBefore;
 
     /** JMH instantiates profilers reflectively. */
     public CpuTimeProfiler()
@@ -73,6 +80,7 @@ public final class CpuTimeProfiler implements InternalProfiler
     public void beforeIteration(final BenchmarkParams benchmarkParams, final IterationParams iterationParams)
     {
         before.clear();
+        refBefore = MachineLoad.referenceNanos();
         load.start();
         for (final Thread t : workers())
         {
@@ -102,7 +110,8 @@ public final class CpuTimeProfiler implements InternalProfiler
             }
         }
         final double[] machine = load.stop();
-        final List<Result> out = new ArrayList<>(3);
+        final double ref = (refBefore + MachineLoad.referenceNanos()) / 2;
+        final List<Result> out = new ArrayList<>(4);
         final long ops = result.getMetadata().getAllOps();
         if (ops > 0 && cpu > 0)
         {
@@ -113,6 +122,7 @@ public final class CpuTimeProfiler implements InternalProfiler
             out.add(new ScalarResult(OTHERS, machine[0], "CPUs", AggregationPolicy.AVG));
             out.add(new ScalarResult(STEAL, machine[1], "CPUs", AggregationPolicy.AVG));
         }
+        out.add(new ScalarResult(REF, ref, "ns", AggregationPolicy.AVG));
         return out;
     }
 

@@ -60,6 +60,38 @@ final class MachineLoad
         return new double[] {others, steal};
     }
 
+    /**
+     * The machine's speed now: the fastest of five runs of a fixed chain of dependent ALU rounds (splitmix64, as
+     * {@code ReferenceBenchmark.compute}, 16,384 rounds, about 50 microseconds), in nanoseconds. No memory, no
+     * branches that vary: it changes only when the CPU runs the same instructions faster or slower (the host's
+     * clock, another tenant on the same core). Measured beside every iteration, it tells a fork that drew a slow
+     * machine from a fork whose code is slow.
+     *
+     * @return nanoseconds for the chain.
+     */
+    static double referenceNanos()
+    {
+        long best = Long.MAX_VALUE;
+        long x = System.nanoTime();
+        for (int run = 0; run < 5; run++)
+        {
+            final long start = System.nanoTime();
+            for (int i = 0; i < 16_384; i++)
+            {
+                long z = x += 0x9E3779B97F4A7C15L;
+                z = (z ^ (z >>> 30)) * 0xBF58476D1CE4E5B9L;
+                z = (z ^ (z >>> 27)) * 0x94D049BB133111EBL;
+                x ^= z ^ (z >>> 31);
+            }
+            best = Math.min(best, System.nanoTime() - start);
+        }
+        sink = x;
+        return best;
+    }
+
+    /** Keeps the reference chain's result alive. */
+    static volatile long sink;
+
     /** @return {busy ticks of all CPUs (user, nice, system, irq, softirq), steal ticks}, or null. */
     private static long[] readStat()
     {
