@@ -10,7 +10,7 @@
  *              --requests R [--layout split|packed] [--seed S] [--indirect]
  *              [--event-idx] [--max-readable K] [--max-writable K]
  *              [--max-len L] [--timeout-s T] [--reorder W]
- *              [--warmup-requests W] [--fault KIND]
+ *              [--warmup-requests W] [--used-batch U] [--fault KIND]
  *   vring_peer size --queue-size N [--layout split|packed]
  *
  * File layout (split, the default): [ring: vring_init(N, base, 4096),
@@ -34,6 +34,11 @@
  * the summary adds cpu_ns, the thread's CPU time: per-request work without
  * the cross-core traffic, comparable with the Java peers' loop on a busy
  * machine.
+ *
+ * --used-batch U (device): publish used.idx once per U completions, or when
+ * no chain is available (vhost_add_used_n batching); 1, the default, publishes
+ * every completion at once. Both languages take it, so that a comparison can
+ * give both pairs the same rhythm.
  *
  * --warmup-requests W: elapsed_ns counts from the W-th completion instead of
  * the first poll (both sides must agree), so that comparisons with the Java
@@ -95,6 +100,7 @@ struct config {
 	uint32_t max_len;
 	unsigned timeout_s;
 	unsigned reorder;
+	unsigned used_batch;    /* device: completions per used.idx publish */
 	uint64_t warmup;        /* completions before the clock starts */
 	enum fault fault;
 };
@@ -131,7 +137,7 @@ static void usage(const char *fmt, ...)
 	fputs("\nusage: vring_peer driver|device|loop --file F --queue-size N --data-bytes B"
 	      " --requests R [--seed S] [--indirect] [--event-idx]"
 	      " [--max-readable K] [--max-writable K] [--max-len L] [--timeout-s T]"
-	      " [--reorder W] [--warmup-requests W] [--fault KIND]\n"
+	      " [--reorder W] [--warmup-requests W] [--used-batch U] [--fault KIND]\n"
 	      "       vring_peer size --queue-size N\n", stderr);
 	exit(2);
 }
@@ -216,6 +222,7 @@ static void parse_args(int argc, char **argv, struct config *c)
 	c->max_len = 4096;
 	c->timeout_s = 30;
 	c->reorder = 1;
+	c->used_batch = 1;
 
 	if (argc < 2)
 		usage("missing role");
@@ -285,6 +292,8 @@ static void parse_args(int argc, char **argv, struct config *c)
 			c->timeout_s = (unsigned)parse_num(o, v, 1, 31536000);
 		} else if (strcmp(o, "--reorder") == 0) {
 			c->reorder = (unsigned)parse_num(o, v, 1, 65536);
+		} else if (strcmp(o, "--used-batch") == 0) {
+			c->used_batch = (unsigned)parse_num(o, v, 1, 65536);
 		} else if (strcmp(o, "--warmup-requests") == 0) {
 			c->warmup = parse_num(o, v, 0, UINT64_MAX);
 		} else if (strcmp(o, "--fault") == 0) {
@@ -590,6 +599,7 @@ struct driver {
 	uint16_t avail_published;      /* last value stored to avail.idx */
 	uint16_t last_used;
 	uint64_t submitted, completed, bytes, kicks;
+	uint64_t batches;               /* reaps that took a completion */
 
 	/* packed layout: free_stack holds free buffer ids, nfree counts them */
 	unsigned pfree;                /* free descriptors of the ring */
@@ -1231,6 +1241,8 @@ static int run_driver(const struct config *c)
 		}
 
 		got = drv_reap(&d);
+		if (got)
+			d.batches++;
 		if (!timing && d.completed >= c->warmup) {
 			t0 = now_ns();
 			timing = true;
@@ -1254,8 +1266,8 @@ static int run_driver(const struct config *c)
 	}
 	if (!g_fault_injected)
 		printf("vring-peer driver ok requests=%" PRIu64 " bytes=%" PRIu64 " elapsed_ns=%"
-		       PRIu64 " kicks=%" PRIu64 " interrupts=0\n",
-		       d.completed, d.bytes, now_ns() - t0, d.kicks);
+		       PRIu64 " kicks=%" PRIu64 " interrupts=0 batches=%" PRIu64 "\n",
+		       d.completed, d.bytes, now_ns() - t0, d.kicks, d.batches);
 	drv_teardown(&d);
 	return 0;
 }
@@ -1294,13 +1306,19 @@ struct device {
 
 	uint16_t last_avail;
 	uint16_t used_shadow;
+	uint16_t used_published;       /* used.idx as last stored */
 	uint64_t popped, completed, bytes, interrupts;
+	uint64_t batches;               /* steps that served a chain */
 
 	/* packed layout: last_avail and used_shadow are ring positions */
 	bool avail_wrap, used_wrap;
 	uint16_t *id_desc;             /* [N] descriptors of an id in flight, 0 if not */
 	unsigned inflight_desc;
 	bool signalled_valid;
+	int32_t batch_pos;             /* used descriptor whose flags wait for the publish, or -1 */
+	uint16_t batch_flags;          /* its flags */
+	unsigned batch_count;          /* used descriptors written since the last publish */
+	unsigned batch_descs;          /* ring descriptors they returned */
 };
 
 static void dev_setup(struct device *d, const struct config *c)
@@ -1317,6 +1335,7 @@ static void dev_setup(struct device *d, const struct config *c)
 		die("out of memory");
 	d->avail_wrap = true;
 	d->used_wrap = true;
+	d->batch_pos = -1;
 	/* separate stream from the driver's data for the completion order */
 	d->rng = c->seed ^ 0x5DEECE66Dull;
 }
@@ -1501,16 +1520,48 @@ static void dev_put_used(struct device *d, uint32_t id, uint32_t len)
 }
 
 /*
+ * Publish the used elements written since the last publish, then decide
+ * (count) whether we would interrupt.
+ */
+static void pdev_publish(struct device *d);
+
+static void dev_publish(struct device *d)
+{
+	const struct config *c = d->c;
+	struct vring *vr = &d->sh.vr;
+	uint16_t old = d->used_published;
+
+	if (c->packed) {
+		pdev_publish(d);
+		return;
+	}
+	if (old == d->used_shadow)
+		return;
+	/* Release: the data written into the buffers and the used element(s)
+	 * must be visible before the driver can observe the new used.idx. */
+	idx_store_release(&vr->used->idx, d->used_shadow);
+	d->used_published = d->used_shadow;
+
+	/* Full barrier (virtio_mb): used.idx must be visible before we read
+	 * used_event / avail.flags to decide about the interrupt. */
+	__atomic_thread_fence(__ATOMIC_SEQ_CST);
+	if (c->event_idx) {
+		if (vring_need_event(rd16(&vring_used_event(vr)), d->used_shadow, old))
+			d->interrupts++;
+	} else if (!(rd16(&vr->avail->flags) & VRING_AVAIL_F_NO_INTERRUPT)) {
+		d->interrupts++;
+	}
+}
+
+/*
  * Complete one chain: write its used element and publish used.idx right away
- * (one publish per completion, also with --reorder), then decide (count)
- * whether we would interrupt. Applies the bad-id / not-head / bad-len faults
+ * (one publish per completion, also with --reorder; with --used-batch U, once
+ * U completions are written), then decide (count) whether we would interrupt. Applies the bad-id / not-head / bad-len faults
  * to the 3rd completion.
  */
 static void dev_complete(struct device *d, const struct popped *pc)
 {
 	const struct config *c = d->c;
-	struct vring *vr = &d->sh.vr;
-	uint16_t old = d->used_shadow;
 	uint32_t id = pc->head, len = pc->used_len;
 	bool duplicate = false;
 
@@ -1540,20 +1591,8 @@ static void dev_complete(struct device *d, const struct popped *pc)
 	dev_put_used(d, id, len);
 	if (duplicate)
 		dev_put_used(d, id, len);
-
-	/* Release: the data written into the buffers and the used element(s)
-	 * must be visible before the driver can observe the new used.idx. */
-	idx_store_release(&vr->used->idx, d->used_shadow);
-
-	/* Full barrier (virtio_mb): used.idx must be visible before we read
-	 * used_event / avail.flags to decide about the interrupt. */
-	__atomic_thread_fence(__ATOMIC_SEQ_CST);
-	if (c->event_idx) {
-		if (vring_need_event(rd16(&vring_used_event(vr)), d->used_shadow, old))
-			d->interrupts++;
-	} else if (!(rd16(&vr->avail->flags) & VRING_AVAIL_F_NO_INTERRUPT)) {
-		d->interrupts++;
-	}
+	if ((uint16_t)(d->used_shadow - d->used_published) >= c->used_batch)
+		dev_publish(d);
 	d->bytes += pc->rbytes + pc->used_len;
 
 	if (c->fault == F_DEV_STALL && d->completed == 2 && c->requests > 2) {
@@ -1596,6 +1635,8 @@ static unsigned dev_step(struct device *d, bool *notify)
 	}
 
 	if (d->nwin == 0) {
+		/* ran dry: what was completed goes to the driver now */
+		dev_publish(d);
 		if (!*notify && d->popped < c->requests) {
 			/* vhost_enable_notify(): we ran dry, ask for kicks
 			 * again (avail_event, or clear NO_NOTIFY) ... */
@@ -1736,10 +1777,54 @@ static void pdev_service(struct device *d, uint16_t head_flags, struct popped *o
 }
 
 /*
+ * Publish the used descriptors written since the last publish (the first
+ * one's flags last, with release), then decide (count) an interrupt from the
+ * driver's event suppression structure.
+ */
+static void pdev_publish(struct device *d)
+{
+	const struct config *c = d->c;
+	uint16_t ev_flags, since = (uint16_t)d->batch_descs;
+	bool need;
+
+	if (d->batch_pos < 0)
+		return;
+	/* Release: the data written into the buffers and every used
+	 * descriptor's id, len (and the later ones' flags) must be visible
+	 * before the first one's flags say used. */
+	flags_store_release(&d->sh.pdesc[d->batch_pos].flags, d->batch_flags);
+	d->batch_pos = -1;
+	d->batch_count = 0;
+	d->batch_descs = 0;
+
+	/* Full barrier (virtio_mb): the flags must be visible before we read
+	 * the driver's event suppression structure. */
+	__atomic_thread_fence(__ATOMIC_SEQ_CST);
+	ev_flags = le16toh(__atomic_load_n(&d->sh.pdriver->flags, __ATOMIC_ACQUIRE));
+	if (ev_flags == VRING_PACKED_EVENT_FLAG_DISABLE) {
+		need = false;
+	} else if (!c->event_idx || ev_flags != VRING_PACKED_EVENT_FLAG_DESC || !d->signalled_valid ||
+		   since >= d->n) {
+		need = true;
+	} else {
+		uint16_t off_wrap = rd16(&d->sh.pdriver->off_wrap);
+		uint16_t event = off_wrap & ~(1u << VRING_PACKED_EVENT_F_WRAP_CTR);
+
+		if ((bool)(off_wrap >> VRING_PACKED_EVENT_F_WRAP_CTR) != d->used_wrap)
+			event = (uint16_t)(event - d->n);
+		need = vring_need_event(event, d->used_shadow, (uint16_t)(d->used_shadow - since));
+	}
+	d->signalled_valid = true;
+	if (need)
+		d->interrupts++;
+}
+
+/*
  * Complete one chain: its used descriptor (id, len) at the used position,
- * flags last (release), one publish per completion; then decide (count) an
- * interrupt from the driver's event suppression structure. Applies the packed
- * device faults to the 3rd completion.
+ * which then moves on by the chain's descriptor count. The flags of the
+ * batch's first used descriptor wait for pdev_publish (once per --used-batch
+ * completions, or when the device runs dry); later ones are written at once,
+ * behind it. Applies the packed device faults to the 3rd completion.
  */
 static void pdev_complete(struct device *d, const struct popped *pc)
 {
@@ -1747,7 +1832,7 @@ static void pdev_complete(struct device *d, const struct popped *pc)
 	struct vring_packed_desc *ring = d->sh.pdesc;
 	uint16_t pos = d->used_shadow, flags;
 	uint32_t id = pc->head, len = pc->used_len;
-	bool duplicate = false, w;
+	bool duplicate = false;
 
 	d->completed++;
 	if (d->completed == 3) {
@@ -1770,6 +1855,14 @@ static void pdev_complete(struct device *d, const struct popped *pc)
 	}
 	wr32(&ring[pos].len, len);
 	wr16(&ring[pos].id, (uint16_t)id);
+	if (d->batch_pos < 0) {
+		d->batch_pos = pos;
+		d->batch_flags = flags;
+	} else {
+		wr16(&ring[pos].flags, flags);
+	}
+	d->batch_count++;
+	d->batch_descs += pc->ndesc;
 	d->id_desc[pc->head] = 0;
 	d->inflight_desc -= pc->ndesc;
 	d->used_shadow = (uint16_t)(pos + pc->ndesc);
@@ -1784,37 +1877,12 @@ static void pdev_complete(struct device *d, const struct popped *pc)
 		wr16(&ring[q].id, (uint16_t)id);
 		wr16(&ring[q].flags, packed_used_bits(d->used_wrap) | (len ? VRING_DESC_F_WRITE : 0));
 	}
-	/* Release: the data written into the buffers and the used descriptor's
-	 * id and len must be visible before its flags say used. */
-	flags_store_release(&ring[pos].flags, flags);
-
-	/* Full barrier (virtio_mb): the flags must be visible before we read
-	 * the driver's event suppression structure. */
-	__atomic_thread_fence(__ATOMIC_SEQ_CST);
-	{
-		uint16_t ev_flags = le16toh(__atomic_load_n(&d->sh.pdriver->flags, __ATOMIC_ACQUIRE));
-		bool need;
-
-		if (ev_flags == VRING_PACKED_EVENT_FLAG_DISABLE) {
-			need = false;
-		} else if (!c->event_idx || ev_flags != VRING_PACKED_EVENT_FLAG_DESC || !d->signalled_valid) {
-			need = true;
-		} else {
-			uint16_t off_wrap = rd16(&d->sh.pdriver->off_wrap);
-			uint16_t event = off_wrap & ~(1u << VRING_PACKED_EVENT_F_WRAP_CTR);
-
-			w = off_wrap >> VRING_PACKED_EVENT_F_WRAP_CTR;
-			if (w != d->used_wrap)
-				event = (uint16_t)(event - d->n);
-			need = vring_need_event(event, d->used_shadow, (uint16_t)(d->used_shadow - (uint16_t)(pc->ndesc)));
-		}
-		d->signalled_valid = true;
-		if (need)
-			d->interrupts++;
-	}
+	if (d->batch_count >= c->used_batch || duplicate || g_fault_injected)
+		pdev_publish(d);
 	d->bytes += pc->rbytes + pc->used_len;
 
 	if (c->fault == F_DEV_STALL && d->completed == 2 && c->requests > 2) {
+		pdev_publish(d);
 		g_fault_injected = true;
 		sleep_ns((uint64_t)c->timeout_s * 1000000000ull);
 		exit(0);
@@ -1844,6 +1912,8 @@ static unsigned pdev_step(struct device *d, bool *notify)
 	}
 
 	if (d->nwin == 0) {
+		/* ran dry: what was completed goes to the driver now */
+		pdev_publish(d);
 		if (!*notify && d->popped < c->requests) {
 			/* ran dry: ask for kicks again (DESC at our position with
 			 * EVENT_IDX, off_wrap first; else ENABLE) ... */
@@ -1902,16 +1972,18 @@ static int run_device(const struct config *c)
 			}
 			continue;
 		}
+		d.batches++;
 		if (!timing && d.completed >= c->warmup) {
 			t0 = now_ns();
 			timing = true;
 		}
 		wait_reset(&w, g_fault_injected && GRACE_NS < limit ? GRACE_NS : limit);
 	}
+	dev_publish(&d);
 	if (!g_fault_injected)
 		printf("vring-peer device ok requests=%" PRIu64 " bytes=%" PRIu64 " elapsed_ns=%"
-		       PRIu64 " kicks=0 interrupts=%" PRIu64 "\n",
-		       d.completed, d.bytes, now_ns() - t0, d.interrupts);
+		       PRIu64 " kicks=0 interrupts=%" PRIu64 " batches=%" PRIu64 "\n",
+		       d.completed, d.bytes, now_ns() - t0, d.interrupts, d.batches);
 	dev_teardown(&d);
 	return 0;
 }

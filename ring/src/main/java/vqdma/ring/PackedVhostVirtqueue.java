@@ -42,6 +42,12 @@ abstract class PackedVhostVirtqueueFields extends PackedVhostVirtqueuePad0
     int usedSinceSignal;
     boolean signalledUsedValid;
     int eventFlagsShadow;
+    // The chain being walked, counted here and stored into the DescriptorChain once (device thread only).
+    int walkDescs;
+    int walkOut;
+    int walkIn;
+    long walkReadable;
+    long walkWritable;
     long interrupts;
     long interruptsSuppressed;
     long badChains;
@@ -291,7 +297,11 @@ public final class PackedVhostVirtqueue extends PackedVhostVirtqueuePad1
     private String walk(final int pos, final int headFlags, final int count, final int id,
         final DescriptorChain chain)
     {
-        chain.reset(id);
+        walkDescs = 0;
+        walkOut = 0;
+        walkIn = 0;
+        walkReadable = 0;
+        walkWritable = 0;
         int p = pos;
         for (int k = 0; k < count; k++)
         {
@@ -310,6 +320,7 @@ public final class PackedVhostVirtqueue extends PackedVhostVirtqueuePad1
                 p = 0;
             }
         }
+        chain.set(id, walkDescs, walkOut, walkIn, walkReadable, walkWritable);
         return null;
     }
 
@@ -370,11 +381,11 @@ public final class PackedVhostVirtqueue extends PackedVhostVirtqueuePad1
         final DescriptorChain chain, final String what)
     {
         final boolean write = (flags & VRING_DESC_F_WRITE) != 0;
-        if (!write && chain.inRuns() > 0)
+        if (!write && walkIn > 0)
         {
             return String.format("Descriptor has out after in: %s %d, buffer id %d", what, i, id);
         }
-        final int at = chain.runs();
+        final int at = walkOut + walkIn;
         final int runs;
         try
         {
@@ -389,7 +400,17 @@ public final class PackedVhostVirtqueue extends PackedVhostVirtqueuePad1
         {
             return String.format("Chain of buffer id %d needs more than %d runs", id, chain.gpaArray().length);
         }
-        chain.addRuns(runs, length, write);
+        walkDescs++;
+        if (write)
+        {
+            walkIn += runs;
+            walkWritable += length;
+        }
+        else
+        {
+            walkOut += runs;
+            walkReadable += length;
+        }
         return null;
     }
 

@@ -28,8 +28,8 @@ import static vqdma.ring.Vring.*;
 
 /**
  * The proof that the layouts are real: the Java driver and device against a C driver and device written from the
- * kernel's {@code linux/virtio_ring.h} alone, over one shared file (the split layout of protocol v1, and its packed
- * variant), in all four pairings, with and without indirect descriptors and EVENT_IDX, random chain shapes and
+ * kernel's {@code linux/virtio_ring.h} alone, over one shared file (docs/file-protocol.md: the split layout of
+ * protocol v1, and its packed variant), in all four pairings, with and without indirect descriptors and EVENT_IDX, random chain shapes and
  * out-of-order completion. Split: queue sizes 1, 2, 256 and 32768, 70,000 requests each (every u16 index wraps).
  * Packed: queue sizes 1, 3, 256 and 32768, 1,000 requests each (the wrap counters flip hundreds of times on the small
  * rings), and one run of 70,000. Both sides check every byte. Then a C peer breaks the protocol on purpose and the
@@ -46,7 +46,8 @@ class InteropTest
     static final int MAX_BUFFERS = 4;
     static final int MAX_LEN = 64;
     private static final Pattern SUMMARY = Pattern.compile(
-        "vring-peer (driver|device) ok requests=(\\d+) bytes=(\\d+) elapsed_ns=(\\d+) kicks=(\\d+) interrupts=(\\d+)");
+        "vring-peer (driver|device) ok requests=(\\d+) bytes=(\\d+) elapsed_ns=(\\d+) kicks=(\\d+) interrupts=(\\d+) " +
+        "batches=(\\d+)");
 
     @TempDir
     Path dir;
@@ -149,7 +150,8 @@ class InteropTest
         final Matcher m = SUMMARY.matcher(line.trim());
         assertTrue(m.matches(), "not a summary line: " + line);
         return new PeerResult(m.group(1), Long.parseLong(m.group(2)), Long.parseLong(m.group(3)),
-            Long.parseLong(m.group(4)), Long.parseLong(m.group(5)), Long.parseLong(m.group(6)));
+            Long.parseLong(m.group(4)), Long.parseLong(m.group(5)), Long.parseLong(m.group(6)),
+            Long.parseLong(m.group(7)));
     }
 
     static Peer java(final java.util.concurrent.Callable<PeerResult> run)
@@ -182,12 +184,12 @@ class InteropTest
         };
     }
 
-    Peer javaDevice(final Path file, final int num, final long features, final int reorder, final int requests)
-        throws Exception
+    Peer javaDevice(final Path file, final int num, final long features, final int reorder, final int requests,
+        final int usedBatch) throws Exception
     {
         final GuestMemory memory = SharedRingFile.map(file, num, dataBytes(num), RingLayout.of(features));
         return java(() -> new LoopbackDevice(memory, num, features, requests, TIMEOUT_S * 1_000_000_000L,
-            reorder, num).run());
+            reorder, num, 0, usedBatch).run());
     }
 
     Peer javaDriver(final Path file, final int num, final long features, final int requests) throws Exception
@@ -207,7 +209,7 @@ class InteropTest
         SharedRingFile.create(file, num, dataBytes(num), layout);
         final long features = features(layout, indirect, eventIdx);
         final int reorder = Math.min(num, 4);
-        final Peer device = pairing.endsWith("java") ? javaDevice(file, num, features, reorder, requests) :
+        final Peer device = pairing.endsWith("java") ? javaDevice(file, num, features, reorder, requests, 1) :
             c(args(layout, requests, "device", file, num, indirect, eventIdx, "--reorder", Integer.toString(reorder)));
         final Peer driver = pairing.startsWith("java") ? javaDriver(file, num, features, requests) :
             c(args(layout, requests, "driver", file, num, indirect, eventIdx));
@@ -217,6 +219,35 @@ class InteropTest
         assertEquals(requests, dev.requests());
         assertEquals(drv.bytes(), dev.bytes(), "both sides count the same bytes");
         assertTrue(drv.bytes() > 0);
+    }
+
+    /**
+     * {@code --used-batch}: a device that publishes {@code used.idx} once per 32 completions (or when it runs dry),
+     * in both languages, against both drivers, with and without EVENT_IDX (whose interrupt decision then spans a
+     * batch): every request completes, every byte is checked by the driver, and both sides count the same bytes.
+     */
+    @ParameterizedTest(name = "{0} {1} event-idx={2} used-batch 32")
+    @CsvSource({"SPLIT,java-java,false", "SPLIT,java-c,true", "SPLIT,c-java,false", "SPLIT,c-c,true",
+        "PACKED,java-java,true", "PACKED,java-c,false", "PACKED,c-java,true", "PACKED,c-c,false"})
+    @Timeout(value = 180, unit = TimeUnit.SECONDS)
+    void usedBatchesKeepEveryByte(final RingLayout layout, final String pairing, final boolean eventIdx)
+        throws Exception
+    {
+        final int num = 256;
+        final int requests = layout == RingLayout.SPLIT ? REQUESTS : PACKED_REQUESTS;
+        final Path file = dir.resolve("ring");
+        SharedRingFile.create(file, num, dataBytes(num), layout);
+        final long features = features(layout, false, eventIdx);
+        final Peer device = pairing.endsWith("java") ? javaDevice(file, num, features, 1, requests, 32) :
+            c(args(layout, requests, "device", file, num, false, eventIdx, "--used-batch", "32"));
+        final Peer driver = pairing.startsWith("java") ? javaDriver(file, num, features, requests) :
+            c(args(layout, requests, "driver", file, num, false, eventIdx));
+        final PeerResult drv = driver.finish();
+        final PeerResult dev = device.finish();
+        assertEquals(requests, drv.requests());
+        assertEquals(requests, dev.requests());
+        assertEquals(drv.bytes(), dev.bytes(), "both sides count the same bytes");
+        assertTrue(drv.batches() >= 1 && drv.batches() <= requests, "driver reaps " + drv.batches());
     }
 
     @ParameterizedTest(name = "C device fault {0} is reported by the Java driver as ''{1}''")

@@ -23,7 +23,9 @@ import java.util.zip.CRC32C;
  * Notifications are polled, not sent; the device does vhost's dance anyway (disable notify while busy; enable and
  * re-check when it runs dry) so that the driver's kick decisions are those of a real device, and it counts the
  * interrupts it would raise. With {@code reorder > 1} it collects up to that many chains and completes them in a
- * pseudo-random order, publishing {@code used.idx} after each: drivers must not assume FIFO.
+ * pseudo-random order, publishing {@code used.idx} after each: drivers must not assume FIFO. With a used batch
+ * {@code U > 1} it publishes {@code used.idx} once per {@code U} completions, or when no chain is available
+ * ({@code vhost_add_used_n()} batching), as the C peer does with {@code --used-batch}.
  */
 public final class LoopbackDevice
 {
@@ -35,6 +37,8 @@ public final class LoopbackDevice
     private final long warmup;
     private final long timeoutNs;
     private final int reorder;
+    private final int usedBatch;
+    private int unpublished;
     private final SplittableRandom random;
     private final VhostVirtqueue vq;
     private final DescriptorChain chain;
@@ -47,6 +51,7 @@ public final class LoopbackDevice
     private final int[] heldLen;
     private long completed;
     private long bytes;
+    private long batches;
     private boolean notifyEnabled = true;
 
     /**
@@ -79,6 +84,29 @@ public final class LoopbackDevice
         final GuestMemory memory, final int num, final long features, final long requests, final long timeoutNs,
         final int reorder, final long seed, final long warmup)
     {
+        this(memory, num, features, requests, timeoutNs, reorder, seed, warmup, 1);
+    }
+
+    /**
+     * @param memory    the mapped file (GPA = file offset).
+     * @param num       queue size.
+     * @param features  negotiated features (INDIRECT_DESC, EVENT_IDX).
+     * @param requests  chains to complete before stopping.
+     * @param timeoutNs longest wait without progress.
+     * @param reorder   completion window (1 = in order).
+     * @param seed      seed of the completion order.
+     * @param warmup    completions before the clock of the summary starts ({@code < requests}).
+     * @param usedBatch completions per publish of {@code used.idx} (1 = every completion at once).
+     */
+    public LoopbackDevice(
+        final GuestMemory memory, final int num, final long features, final long requests, final long timeoutNs,
+        final int reorder, final long seed, final long warmup, final int usedBatch)
+    {
+        if (usedBatch < 1)
+        {
+            throw new IllegalArgumentException("used batch " + usedBatch + " must be >= 1");
+        }
+        this.usedBatch = usedBatch;
         if (reorder < 1 || reorder > num)
         {
             throw new IllegalArgumentException("reorder window " + reorder + " must be 1.." + num);
@@ -141,7 +169,8 @@ public final class LoopbackDevice
             lastProgress = System.nanoTime();
             spins = 0;
         }
-        return new PeerResult("device", completed, bytes, System.nanoTime() - start, 0, vq.interrupts());
+        publish();
+        return new PeerResult("device", completed, bytes, System.nanoTime() - start, 0, vq.interrupts(), batches);
     }
 
     /**
@@ -179,8 +208,11 @@ public final class LoopbackDevice
         if (held > 0)
         {
             completed += completeHeld(held);
+            batches++;
             return held;
         }
+        // Ran dry: what was completed goes to the driver now.
+        publish();
         if (!notifyEnabled && completed < requests)
         {
             // vhost_enable_notify(): ran dry, ask for kicks again and look again (the next pass pops what slipped in).
@@ -210,10 +242,24 @@ public final class LoopbackDevice
         }
         for (int i = 0; i < held; i++)
         {
-            vq.pushUsed(heldHead[i], heldLen[i]);
-            vq.needInterrupt();
+            vq.addUsed(heldHead[i], heldLen[i]);
+            if (++unpublished >= usedBatch)
+            {
+                publish();
+            }
         }
         return held;
+    }
+
+    /** Publishes the used elements added since the last publish, and decides on the interrupt (counted). */
+    private void publish()
+    {
+        if (unpublished > 0)
+        {
+            unpublished = 0;
+            vq.flushUsed();
+            vq.needInterrupt();
+        }
     }
 
     /** Computes and writes the loopback output of the current chain. @return used.len. */

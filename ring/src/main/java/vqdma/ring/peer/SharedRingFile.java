@@ -11,8 +11,9 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 
 /**
- * Layout of the shared-ring file protocol: the ring at offset 0, the data area from the ring's size rounded up to
- * 4096, descriptor addresses are file offsets. The file is created zero-filled by the harness; both peers map it.
+ * Layout of the shared-ring file protocol (docs/file-protocol.md): the ring at offset 0, the data area from the ring's
+ * size rounded up to 4096, descriptor addresses are file offsets. The file is created zero-filled by the harness; both
+ * peers map it.
  * <pre>
  *   split (v1):  0                    ring as vring_init(&amp;vr, N, base, 4096) lays it out (vring_size(N, 4096) bytes)
  *   packed:      0                    N descriptors (struct vring_packed_desc, 16 bytes each)
