@@ -3,6 +3,9 @@ package vqdma.gate;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
+import vqdma.results.JmhResult;
+import vqdma.results.JmhResults;
+
 import java.io.PrintWriter;
 import java.io.StringWriter;
 import java.nio.file.Files;
@@ -298,7 +301,7 @@ class GateTest
         final Path merged = dir.resolve("merged.json");
         assertEquals(0, GateMain.run(new PrintWriter(new StringWriter()), new PrintWriter(err2), "merge", "-o",
             merged.toString(), base.toString(), same.toString()));
-        assertEquals(12, JmhResults.read(merged).get(REF + " avgt").forkCount());
+        assertEquals(12, GateInput.read(merged, null).get(REF + " avgt").primary().forkCount());
     }
 
     static Comparison row(final Gate.Report report, final String keyPart)

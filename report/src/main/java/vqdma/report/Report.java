@@ -1,6 +1,8 @@
 package vqdma.report;
 
 import org.knowm.xchart.BitmapEncoder;
+import vqdma.results.JmhResult;
+import vqdma.results.JmhResults;
 
 import java.io.IOException;
 import java.io.OutputStream;
@@ -44,7 +46,7 @@ public record Report(String name, Map<String, String> facts, List<JmhResult> res
     public static Report of(final Path dir, final Path baselineDir) throws IOException
     {
         final Path json = jsonOf(dir);
-        final List<JmhResult> results = ordered(JmhJson.read(json));
+        final List<JmhResult> results = ordered(read(json));
         final Map<String, String> facts = Facts.read(json.getParent() == null ? Path.of(".") : json.getParent());
         List<JmhResult> base = List.of();
         Map<String, String> baseFacts = Map.of();
@@ -52,7 +54,7 @@ public record Report(String name, Map<String, String> facts, List<JmhResult> res
         if (baselineDir != null)
         {
             final Path baseJson = jsonOf(baselineDir);
-            base = JmhJson.read(baseJson);
+            base = read(baseJson);
             baseFacts = Facts.read(baseJson.getParent() == null ? Path.of(".") : baseJson.getParent());
             baseName = nameOf(baselineDir);
         }
@@ -118,6 +120,23 @@ public record Report(String name, Map<String, String> facts, List<JmhResult> res
     {
         final int i = GROUP_ORDER.indexOf(group);
         return i < 0 ? GROUP_ORDER.size() : i;
+    }
+
+    /**
+     * @param json a JMH JSON file.
+     * @return its results.
+     * @throws IOException if it cannot be read or is not JMH's format (saying what is wrong where).
+     */
+    static List<JmhResult> read(final Path json) throws IOException
+    {
+        try
+        {
+            return JmhResults.read(json);
+        }
+        catch (final IllegalArgumentException ex)
+        {
+            throw new IOException("not a JMH JSON result file: " + ex.getMessage(), ex);
+        }
     }
 
     private static Path jsonOf(final Path dirOrFile) throws IOException
