@@ -45,6 +45,24 @@ public record Report(String name, Map<String, String> facts, List<JmhResult> res
      */
     public static Report of(final Path dir, final Path baselineDir) throws IOException
     {
+        return of(dir, baselineDir, List.of(), null);
+    }
+
+    /**
+     * Reads a results folder (and optionally a baseline folder and the history of runs) and builds the report.
+     *
+     * @param dir         a results folder with {@code jmh.json}, or a JMH JSON file.
+     * @param baselineDir a baseline results folder or JSON file, or {@code null}.
+     * @param history     results folders whose runs make the trend charts of the gated benchmarks ({@link Trends});
+     *                    empty for none.
+     * @param gateConfig  the gate's configuration (which benchmarks are gated, how they are measured); {@code null}
+     *                    for no trend charts.
+     * @return the report.
+     * @throws IOException if a file cannot be read.
+     */
+    public static Report of(final Path dir, final Path baselineDir, final List<Path> history, final Path gateConfig)
+        throws IOException
+    {
         final Path json = jsonOf(dir);
         final List<JmhResult> results = ordered(read(json));
         final Map<String, String> facts = Facts.read(json.getParent() == null ? Path.of(".") : json.getParent());
@@ -58,7 +76,11 @@ public record Report(String name, Map<String, String> facts, List<JmhResult> res
             baseFacts = Facts.read(baseJson.getParent() == null ? Path.of(".") : baseJson.getParent());
             baseName = nameOf(baselineDir);
         }
-        final List<Figure> figures = new Charts(results, Comparison.byKey(base)).figures();
+        final List<Figure> figures = new ArrayList<>(new Charts(results, Comparison.byKey(base)).figures());
+        if (gateConfig != null && !history.isEmpty())
+        {
+            figures.addAll(Trends.figures(history, gateConfig));
+        }
         return new Report(nameOf(dir), facts, results, figures, baseName, baseFacts,
             baselineDir == null ? null : Comparison.of(results, base));
     }
