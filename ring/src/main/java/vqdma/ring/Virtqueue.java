@@ -114,6 +114,8 @@ public final class Virtqueue extends VirtqueuePad1
     private static final ByteOrder LE = ByteOrder.LITTLE_ENDIAN;
     private static final int NONE = -1;
 
+    /** Adds since the last injected extra one (InjectedSlowdown; test only, untouched when it is off). */
+    private int sinceSlowdown;
     private final int num;
     private final int mask;
     private final long features;
@@ -299,6 +301,19 @@ public final class Virtqueue extends VirtqueuePad1
      */
     public int add(final SgList sg, final Object token, final boolean publish)
     {
+        if (InjectedSlowdown.EVERY > 0 && ++sinceSlowdown >= InjectedSlowdown.EVERY && numAdded < 0xFFF0)
+        {
+            // Test only (InjectedSlowdown): the request is added, unpublished, and taken back before the real add
+            // (the nested add counts itself back to 0).
+            sinceSlowdown = -1;
+            final int head = freeHead;
+            if (add(sg, token, false) == 0)
+            {
+                availIdxShadow = (availIdxShadow - 1) & 0xFFFF;
+                numAdded--;
+                detachBuf(head);
+            }
+        }
         final int total = sg.size();
         if (total == 0 || total > num || token == null)
         {
