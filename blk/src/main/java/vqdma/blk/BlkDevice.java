@@ -199,8 +199,13 @@ public final class BlkDevice
         }
         if (InjectedSlowdown.EVERY > 0 && requests % InjectedSlowdown.EVERY == 0)
         {
-            // Test only (InjectedSlowdown): the same data moved again between the same places.
-            move(chain, sector, len, out);
+            // Test only (InjectedSlowdown): the same data moved again between the same places; a backend error the
+            // second time fails the request as the first time would.
+            final int again = move(chain, sector, len, out);
+            if (again != S_OK)
+            {
+                return again;
+            }
         }
         if (out)
         {
