@@ -174,6 +174,8 @@ public final class IommuDma implements DmaOps
     private final long[] flushOrdinal = new long[FLUSH_HISTORY];
     private final long[] flushNanos = new long[FLUSH_HISTORY];
     private final AtomicLong mappingErrors = new AtomicLong();
+    /** Mappings since the last injected extra one (InjectedSlowdown; test only). */
+    private int sinceSlowdown;
     private final AtomicLong fullFlushes = new AtomicLong();
     private final AtomicLong timeoutFlushes = new AtomicLong();
 
@@ -298,6 +300,17 @@ public final class IommuDma implements DmaOps
             throw new IllegalArgumentException(String.format(
                 "map of gpa=0x%x len=%d: the buffer must be non-empty and inside guest memory of %d bytes",
                 gpa, len, memory.size()));
+        }
+        if (InjectedSlowdown.IOMMU_EVERY > 0 && ++sinceSlowdown >= InjectedSlowdown.IOMMU_EVERY)
+        {
+            // Test only (InjectedSlowdown): one more complete mapping of the same buffer, made and unmapped (the
+            // nested call counts itself back to 0).
+            sinceSlowdown = -1;
+            final long extra = map(gpa, len, dir);
+            if (!DmaOps.isMappingError(extra))
+            {
+                unmap(extra, len, dir);
+            }
         }
         final long pages = pages(gpa, len);
         final long iovaPfn = domain.allocDmaIovaUnchecked(pages, dmaLimitPfn);

@@ -49,6 +49,8 @@ public final class SwiotlbDma implements DmaOps
     private final GuestMemory memory;
     private final Swiotlb pool;
     private final boolean force;
+    /** Mappings since the last injected extra one (InjectedSlowdown; test only). */
+    private int sinceSlowdown;
     private final int minAlignMask;
     private final View view;
 
@@ -124,6 +126,16 @@ public final class SwiotlbDma implements DmaOps
         checkBuffer("map", gpa, len);
         if (force || !memory.hostAccessible(gpa, len))
         {
+            if (InjectedSlowdown.SWIOTLB_EVERY > 0 && ++sinceSlowdown >= InjectedSlowdown.SWIOTLB_EVERY)
+            {
+                // Test only (InjectedSlowdown): one more complete mapping of the same buffer, made and released.
+                sinceSlowdown = 0;
+                final long extra = pool.tblMapSingle(gpa, len, 0, minAlignMask, dir);
+                if (!DmaOps.isMappingError(extra))
+                {
+                    pool.tblUnmapSingle(extra, len, dir, minAlignMask);
+                }
+            }
             return pool.tblMapSingle(gpa, len, 0, minAlignMask, dir);
         }
         return gpa;

@@ -10,6 +10,7 @@ import java.io.PrintWriter;
  * <pre>
  *   gate compare BASELINE.json CANDIDATE.json [--config gate/gate.conf] [--threshold 5] [--report-only] ...
  *   gate merge -o OUT.json IN.json...
+ *   gate history [--config gate/gate.conf] RESULTS_FOLDER_OR_RUN...
  * </pre>
  * Exit codes: 0 passed (or {@code --report-only}), 1 a benchmark regressed, 2 bad usage or input (a message says
  * what).
@@ -20,7 +21,7 @@ import java.io.PrintWriter;
     mixinStandardHelpOptions = true,
     version = "vqdma gate 0.1",
     description = "Perf-regression gate over JMH JSON results, fork by fork.",
-    subcommands = {CompareCommand.class, MergeCommand.class})
+    subcommands = {CompareCommand.class, MergeCommand.class, HistoryCommand.class})
 public final class GateMain implements Runnable
 {
     /** Exit code of a regression. */
@@ -92,6 +93,6 @@ public final class GateMain implements Runnable
     @Override
     public void run()
     {
-        throw new CommandLine.ParameterException(spec.commandLine(), "missing a command: compare or merge");
+        throw new CommandLine.ParameterException(spec.commandLine(), "missing a command: compare, merge or history");
     }
 }

@@ -2,6 +2,7 @@ package vqdma.report;
 
 import org.knowm.xchart.CategoryChart;
 import org.knowm.xchart.XYChart;
+import vqdma.results.JmhResult;
 
 import java.util.ArrayList;
 import java.util.Collection;

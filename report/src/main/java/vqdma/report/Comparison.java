@@ -1,5 +1,7 @@
 package vqdma.report;
 
+import vqdma.results.JmhResult;
+
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;

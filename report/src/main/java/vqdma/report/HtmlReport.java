@@ -1,6 +1,7 @@
 package vqdma.report;
 
 import org.knowm.xchart.CategoryChart;
+import vqdma.results.JmhResult;
 
 import java.util.HashMap;
 import java.util.LinkedHashSet;

@@ -1,5 +1,7 @@
 package vqdma.report;
 
+import vqdma.results.JmhResult;
+
 import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Map;

@@ -8,10 +8,12 @@ import picocli.CommandLine.Parameters;
 import java.io.IOException;
 import java.io.PrintWriter;
 import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
 import java.util.concurrent.Callable;
 
 /**
- * {@code scripts/report <results-folder> [--baseline <folder>]}: writes {@code report.html}, {@code report.md} and
+ * {@code scripts/report <results-folder> [--baseline <folder>] [--history <results> --gate-config <file>]}: writes {@code report.html}, {@code report.md} and
  * {@code charts/*.png} into the results folder (or {@code --out}).
  */
 @Command(name = "scripts/report", mixinStandardHelpOptions = true, sortOptions = false, usageHelpWidth = 120,
@@ -28,10 +30,19 @@ public final class ReportMain implements Callable<Integer>
     @Option(names = "--out", paramLabel = "DIR", description = "where to write (default: the results folder)")
     Path out;
 
+    @Option(names = "--history", paramLabel = "DIR",
+        description = "results folders (or runs) whose runs make a trend chart per gated benchmark (repeatable; " +
+            "needs --gate-config)")
+    List<Path> history = new ArrayList<>();
+
+    @Option(names = "--gate-config", paramLabel = "FILE",
+        description = "the gate's configuration (gate/gate.conf): which benchmarks the trend charts show, measured how")
+    Path gateConfig;
+
     @Override
     public Integer call() throws Exception
     {
-        final Report report = Report.of(results, baseline);
+        final Report report = Report.of(results, baseline, history, gateConfig);
         final Path dir = out != null ? out : results.toFile().isDirectory() ? results :
             results.toAbsolutePath().getParent();
         final Path html = report.write(dir);

@@ -1,5 +1,6 @@
 package vqdma.report;
 
+import vqdma.results.JmhResult;
 import org.junit.jupiter.api.Test;
 import org.knowm.xchart.XYChart;
 
@@ -17,7 +18,7 @@ class ChartsLayoutTest
         return new JmhResult("vqdma.bench.blk.BlkBenchmark.request", "thrpt",
             Map.of("dma", dma, "layout", layout, "clamp", Boolean.toString(clamp), "size", Integer.toString(size),
                 "depth", "32"),
-            new JmhResult.Metric(ops, ops / 100, "ops/s"), Map.of(), 5);
+            new JmhResult.Metric(ops, ops / 100, "ops/s"), Map.of());
     }
 
     @Test

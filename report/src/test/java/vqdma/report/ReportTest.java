@@ -1,5 +1,6 @@
 package vqdma.report;
 
+import vqdma.results.JmhResult;
 import com.google.gson.JsonObject;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -28,10 +29,10 @@ class ReportTest
     static final List<String> CHARTS = List.of("dma-size", "swiotlb-vs-memcpy", "blk-clamp", "ring-vs-peers",
         "iommu-iommubenchmark-iommumapunmap", "ring-cycle");
 
-    static final String FAILED_DMA = "vqdma.bench.dma.DmaMapBenchmark.mapUnmap avgt {dir=TO_DEVICE, ops=swiotlb-force, " +
-        "pool=67108864, size=1048576}";
-    static final String FAILED_BLK = "vqdma.bench.blk.BlkPrototypeBenchmark.request thrpt {clamp=false, " +
-        "dma=swiotlb-force, size=1048576}";
+    static final String FAILED_DMA = "vqdma.bench.dma.DmaMapBenchmark.mapUnmap{dir=TO_DEVICE,ops=swiotlb-force," +
+        "pool=67108864,size=1048576} avgt";
+    static final String FAILED_BLK = "vqdma.bench.blk.BlkPrototypeBenchmark.request{clamp=false,dma=swiotlb-force," +
+        "size=1048576} thrpt";
 
     /** A results row of report.html: its key, its class, and the rest of the line. */
     static final Pattern ROW = Pattern.compile("<tr data-key=\"([^\"]+)\"( class=\"fail\")?>(.*)</tr>");

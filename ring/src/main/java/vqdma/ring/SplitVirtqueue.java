@@ -48,6 +48,8 @@ abstract class VirtqueueFields extends VirtqueuePad0
     int lastUsedIdx;
     int usedIdxCache;
     int lastUsedLen;
+    /** Adds since the last injected extra one (InjectedSlowdown; test only, untouched when it is off). */
+    int sinceSlowdown;
     int lastUsedId;
     int indirFreeTop;
     long kicks;
@@ -271,6 +273,19 @@ public final class SplitVirtqueue extends VirtqueuePad1
      */
     public int add(final SgList sg, final Object token, final boolean publish)
     {
+        if (InjectedSlowdown.EVERY > 0 && ++sinceSlowdown >= InjectedSlowdown.EVERY && numAdded < 0xFFF0)
+        {
+            // Test only (InjectedSlowdown): the request is added, unpublished, and taken back before the real add
+            // (the nested add counts itself back to 0).
+            sinceSlowdown = -1;
+            final int head = freeHead;
+            if (add(sg, token, false) == 0)
+            {
+                availIdxShadow = (availIdxShadow - 1) & 0xFFFF;
+                numAdded--;
+                detachBuf(head);
+            }
+        }
         final int total = sg.size();
         if (total == 0 || total > num || token == null)
         {
