@@ -24,7 +24,7 @@ public enum DmaProfile
     SWIOTLB("swiotlb", true),
     /** SWIOTLB with {@code swiotlb=force} in a normal guest. */
     SWIOTLB_FORCE("swiotlb-force", false),
-    /** {@code swiotlb-force} with the RFC's bitmap allocator (the kernel's slot for every call, cheaper bookkeeping). */
+    /** {@code swiotlb-force} with the RFC's bitmap allocator (the kernel's slot on every call, less bookkeeping). */
     SWIOTLB_BITMAP("swiotlb-bitmap", false),
     /** {@code swiotlb-force} with the RFC's bitmap and cache-friendly (LIFO) allocator. */
     SWIOTLB_HOT("swiotlb-hot", false),

@@ -251,10 +251,13 @@ public final class Swiotlb
     }
 
     /**
-     * {@link #tblMapSingle(long, long, int, int, DmaDirection)} with the start area given: the CPU a test pretends to
-     * run on.
+     * {@link #tblMapSingle(long, long, int, int, DmaDirection)} with the start area given: the kernel's
+     * {@code raw_smp_processor_id() & (nareas - 1)}, the CPU a caller pretends to run on (tests, and replays of a
+     * multi-CPU trace on one thread, which must be deterministic).
+     *
+     * @param startArea the area searched first, {@code 0 <= startArea < nareas()}.
      */
-    long tblMapSingle(
+    public long tblMapSingle(
         final long origAddr, final long mappingSize, final int allocAlignMask, final int minAlignMask,
         final DmaDirection dir, final int startArea)
     {
@@ -287,15 +290,16 @@ public final class Swiotlb
         final int tlbOffset = offset & (IO_TLB_SIZE - 1);
         final int index = first + padSlots;
         final int slotCount = nrSlots(size);
+        final long base = slotsAddress;
         for (int i = first; i < index; i++)
         {
-            srStateRaw(i, SLOT_PAD);
+            srStateRaw(base, i, SLOT_PAD);
         }
-        spOrigAddrRaw(index, origAddr);
+        spOrigAddrRaw(base, index, origAddr);
         for (int i = 1; i < slotCount - padSlots; i++)
         {
-            spOrigAddrRaw(index + i, slotAddr(origAddr, i));
-            srStateRaw(index + i, SLOT_BODY);
+            spOrigAddrRaw(base, index + i, slotAddr(origAddr, i));
+            srStateRaw(base, index + i, SLOT_BODY);
         }
         spPadSlots(index, padSlots);
         spDir(index, dir);
@@ -463,9 +467,10 @@ public final class Swiotlb
                 return -1;
             }
             // alloc_size: bytes from each slot to the end of the allocation, for bounce and release.
+            final long base = slotsAddress;
             for (int i = 0; i < nslots; i++)
             {
-                spAllocSizeRaw(slotIndex + i, allocSize - (offset + (i << IO_TLB_SHIFT)));
+                spAllocSizeRaw(base, slotIndex + i, allocSize - (offset + (i << IO_TLB_SHIFT)));
             }
             area.soUsed(area.lpUsed() + nslots);
             area.soMapped(mappingSize);
@@ -493,12 +498,13 @@ public final class Swiotlb
         try
         {
             freeSlots.give(index, nslots);
+            final long base = slotsAddress;
             for (int i = index; i < index + nslots; i++)
             {
-                spOrigAddrRaw(i, INVALID_PHYS_ADDR);
-                spAllocSizeRaw(i, 0);
-                spPadSlotsRaw(i, 0);
-                srStateRaw(i, i == head ? SLOT_FREED : SLOT_FREE);
+                spOrigAddrRaw(base, i, INVALID_PHYS_ADDR);
+                spAllocSizeRaw(base, i, 0);
+                spPadSlotsRaw(base, i, 0);
+                srStateRaw(base, i, i == head ? SLOT_FREED : SLOT_FREE);
             }
             area.soUsed(area.lpUsed() - nslots);
             area.soUnmapped(bouncedBytes);
@@ -792,32 +798,33 @@ public final class Swiotlb
     /**
      * Raw accessors of the slot records, for the per-slot loops of map and release: plain (or release for the state)
      * and without Agrona's bounds check, which would double the cost of those loops. Only for indices the allocator
-     * returned or a validated head's run, all inside {@code [0, nslabs)}.
+     * returned or a validated head's run, all inside {@code [0, nslabs)}. The callers keep the base address in a
+     * local: after a raw store the JIT would otherwise reload the field on every iteration.
      */
-    private long slotRaw(final int slot)
+    private static long slotRaw(final long base, final int slot)
     {
-        return slotsAddress + ((long)slot << SLOT_SHIFT);
+        return base + ((long)slot << SLOT_SHIFT);
     }
 
-    private void spOrigAddrRaw(final int slot, final long value)
+    private static void spOrigAddrRaw(final long base, final int slot, final long value)
     {
-        UnsafeApi.putLong(null, slotRaw(slot) + ORIG_ADDR_OFFSET, value);
+        UnsafeApi.putLong(null, slotRaw(base, slot) + ORIG_ADDR_OFFSET, value);
     }
 
-    private void spAllocSizeRaw(final int slot, final int value)
+    private static void spAllocSizeRaw(final long base, final int slot, final int value)
     {
-        UnsafeApi.putInt(null, slotRaw(slot) + ALLOC_SIZE_OFFSET, value);
+        UnsafeApi.putInt(null, slotRaw(base, slot) + ALLOC_SIZE_OFFSET, value);
     }
 
-    private void spPadSlotsRaw(final int slot, final int value)
+    private static void spPadSlotsRaw(final long base, final int slot, final int value)
     {
-        UnsafeApi.putShort(null, slotRaw(slot) + PAD_SLOTS_OFFSET, (short)value);
+        UnsafeApi.putShort(null, slotRaw(base, slot) + PAD_SLOTS_OFFSET, (short)value);
     }
 
     /** Release store of the state, as {@link #srState}. */
-    private void srStateRaw(final int slot, final int value)
+    private static void srStateRaw(final long base, final int slot, final int value)
     {
-        UnsafeApi.putIntRelease(null, slotRaw(slot) + STATE_OFFSET, value);
+        UnsafeApi.putIntRelease(null, slotRaw(base, slot) + STATE_OFFSET, value);
     }
 
     /** @return the slot's {@code alloc_size}; plain. */
@@ -1078,6 +1085,7 @@ public final class Swiotlb
     {
         return String.format(
             "swiotlb [mem 0x%x-0x%x] %d slots in %d areas (%s allocator), used %d, hiwater %d, oversize %d, full %d",
-            start, end - 1, nslabs, nareas, allocator.id(), usedSlots(), usedHiwater(), oversizeFailures(), fullFailures());
+            start, end - 1, nslabs, nareas, allocator.id(), usedSlots(), usedHiwater(), oversizeFailures(),
+            fullFailures());
     }
 }

@@ -34,7 +34,7 @@ final class SwiotlbListSlots extends SwiotlbSlots
     @Override
     boolean fits(final int slot, final int nslots)
     {
-        return lpListRaw(slot) >= nslots;
+        return lpListRaw(listsAddress, slot) >= nslots;
     }
 
     /**
@@ -44,14 +44,16 @@ final class SwiotlbListSlots extends SwiotlbSlots
     @Override
     void take(final int slot, final int nslots)
     {
+        // The base in a local: after a raw store the JIT would otherwise reload the field on every iteration.
+        final long base = listsAddress;
         for (int i = slot; i < slot + nslots; i++)
         {
-            spListRaw(i, 0);
+            spListRaw(base, i, 0);
         }
         int count = 0;
-        for (int i = slot - 1; ioTlbOffset(i) != IO_TLB_SEGSIZE - 1 && lpListRaw(i) != 0; i--)
+        for (int i = slot - 1; ioTlbOffset(i) != IO_TLB_SEGSIZE - 1 && lpListRaw(base, i) != 0; i--)
         {
-            spListRaw(i, ++count);
+            spListRaw(base, i, ++count);
         }
     }
 
@@ -63,17 +65,18 @@ final class SwiotlbListSlots extends SwiotlbSlots
     @Override
     void give(final int index, final int nslots)
     {
+        final long base = listsAddress;
         final int segmentEnd = (index + IO_TLB_SEGSIZE) & -IO_TLB_SEGSIZE; // ALIGN(index + 1, IO_TLB_SEGSIZE)
-        int count = index + nslots < segmentEnd ? lpListRaw(index + nslots) : 0;
+        int count = index + nslots < segmentEnd ? lpListRaw(base, index + nslots) : 0;
         // Step 1: return the slots to the free list, merging with the free slots behind them.
         for (int i = index + nslots - 1; i >= index; i--)
         {
-            spListRaw(i, ++count);
+            spListRaw(base, i, ++count);
         }
         // Step 2: merge with the free slots in front of them, back to the segment start.
-        for (int i = index - 1; ioTlbOffset(i) != IO_TLB_SEGSIZE - 1 && lpListRaw(i) != 0; i--)
+        for (int i = index - 1; ioTlbOffset(i) != IO_TLB_SEGSIZE - 1 && lpListRaw(base, i) != 0; i--)
         {
-            spListRaw(i, ++count);
+            spListRaw(base, i, ++count);
         }
     }
 
@@ -90,13 +93,13 @@ final class SwiotlbListSlots extends SwiotlbSlots
      * slot of a mapping whose head was validated, or a segment walk that stops at the segment start
      * ({@link #ioTlbOffset(int)} of -1 is 127, so a walk from slot 0 never reads index -1).
      */
-    private int lpListRaw(final int slot)
+    private static int lpListRaw(final long base, final int slot)
     {
-        return UnsafeApi.getInt(null, listsAddress + ((long)slot << 2));
+        return UnsafeApi.getInt(null, base + ((long)slot << 2));
     }
 
-    private void spListRaw(final int slot, final int value)
+    private static void spListRaw(final long base, final int slot, final int value)
     {
-        UnsafeApi.putInt(null, listsAddress + ((long)slot << 2), value);
+        UnsafeApi.putInt(null, base + ((long)slot << 2), value);
     }
 }

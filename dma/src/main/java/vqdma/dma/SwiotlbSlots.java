@@ -25,7 +25,7 @@ abstract class SwiotlbSlots
         this.areaNslabs = areaNslabs;
     }
 
-    /** @return the bookkeeping for {@code allocator} over a pool of {@code nslabs} slots in areas of {@code areaNslabs}. */
+    /** @return the bookkeeping for {@code allocator}: {@code nslabs} slots in areas of {@code areaNslabs}. */
     static SwiotlbSlots create(final SwiotlbAllocator allocator, final int nslabs, final int areaNslabs)
     {
         switch (allocator)

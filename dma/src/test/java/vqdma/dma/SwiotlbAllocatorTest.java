@@ -81,7 +81,8 @@ class SwiotlbAllocatorTest
             assertEquals(kernel.fullFailures(), bitmap.fullFailures(), "seed " + seed);
             assertEquals(kernel.oversizeFailures(), bitmap.oversizeFailures(), "seed " + seed);
         }
-        assertTrue(maps > 8000 && failures > 500, maps + " maps, " + failures + " failures: the traces reach a full pool");
+        assertTrue(maps > 8000 && failures > 500,
+            maps + " maps, " + failures + " failures: the traces reach a full pool");
     }
 
     private static Swiotlb pool(final int pagesBefore, final long poolBytes, final int nareas,
