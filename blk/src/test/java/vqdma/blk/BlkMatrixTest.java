@@ -62,7 +62,7 @@ class BlkMatrixTest
     /** 2019: bounced, unclamped, and a contiguous run of pages larger than one SWIOTLB mapping. */
     static boolean mustFail(final DmaProfile profile, final boolean clamp, final boolean contiguous, final int size)
     {
-        final boolean bounced = profile == DmaProfile.SWIOTLB || profile == DmaProfile.SWIOTLB_FORCE;
+        final boolean bounced = profile.usesSwiotlb();
         return bounced && !clamp && contiguous && size > 256 * 1024;
     }
 

@@ -7,6 +7,7 @@ import vqdma.dma.DmaProfile;
 import vqdma.dma.GuestMemory;
 import vqdma.dma.IommuDma;
 import vqdma.dma.Swiotlb;
+import vqdma.dma.SwiotlbAllocator;
 import vqdma.dma.SwiotlbDma;
 
 /**
@@ -63,6 +64,10 @@ final class FuzzProfiles
                 return new SwiotlbDma(new Swiotlb(memory, POOL_BYTES, 1), false);
             case SWIOTLB_FORCE:
                 return new SwiotlbDma(new Swiotlb(memory, POOL_BYTES, 1), true);
+            case SWIOTLB_BITMAP:
+                return new SwiotlbDma(new Swiotlb(memory, POOL_BYTES, 1, SwiotlbAllocator.BITMAP), true);
+            case SWIOTLB_HOT:
+                return new SwiotlbDma(new Swiotlb(memory, POOL_BYTES, 1, SwiotlbAllocator.HOT), true);
             case IOMMU_STRICT:
                 return iommu(memory).mode(IommuDma.Mode.STRICT).build();
             case IOMMU_LAZY:

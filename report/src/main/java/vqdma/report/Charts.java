@@ -60,6 +60,7 @@ final class Charts
         final List<Figure> out = new ArrayList<>();
         out.addAll(dmaSizeSweeps());
         out.addAll(swiotlbVsMemcpy());
+        out.addAll(swiotlbAllocators());
         out.addAll(blkClamp());
         out.addAll(blkLayouts());
         out.addAll(ringVsPeers());
@@ -180,6 +181,30 @@ final class Charts
                 (lines.keySet().stream().anyMatch(n -> n.contains("memcpyPoolWalk")) ? "Against memcpyPoolWalk (a " +
                     "copy into memory as cold as the 64 MiB pool) the bookkeeping shows on its own. " : "") +
                 "A red cross at 0 is a size SWIOTLB cannot map.", chart, failed, hasBaseline(lines.values())));
+    }
+
+    /**
+     * The SWIOTLB allocators side by side ({@code TO_DEVICE}): the kernel's ({@code swiotlb-force}), the 2022 RFC's
+     * ({@code swiotlb-bitmap}, {@code swiotlb-hot}), and the hot and cold copy limits, per size.
+     */
+    List<Figure> swiotlbAllocators()
+    {
+        final Set<String> ops = Set.of("swiotlb-force", "swiotlb-bitmap", "swiotlb-hot");
+        final List<JmhResult> cells = select(r -> r.group().equals("dma") && size(r) > 0 && size(r) <= 262144 &&
+            "TO_DEVICE".equals(r.param("dir")) && (r.param("pool") == null || "67108864".equals(r.param("pool"))) &&
+            (r.param("ops") == null ? r.method().startsWith("memcpy") : ops.contains(r.param("ops"))));
+        if (cells.stream().noneMatch(r -> "swiotlb-hot".equals(r.param("ops"))))
+        {
+            return List.of();
+        }
+        return List.of(sizeSweep("swiotlb-allocators", "SWIOTLB allocators: the kernel's vs the 2022 RFC's (TO_DEVICE)",
+            "One map + unmap + bounce per size through the kernel's allocator (swiotlb-force), the RFC's bitmap " +
+                "(swiotlb-bitmap: the kernel's slots, cheaper bookkeeping) and the RFC's bitmap with LIFO free lists " +
+                "(swiotlb-hot: the slots freed last are reused, so the bounce buffer stays in cache), next to memcpy " +
+                "(the copy into one hot destination) and memcpyPoolWalk (into memory as cold as the kernel's " +
+                "rotating 64 MiB pool). Higher is better.",
+            cells, r -> r.param("ops") != null ? r.param("ops") : r.method(), JmhResult::bytesPerSecond,
+            "GB/s (10^9 bytes per second)"));
     }
 
     private static JmhResult copyOf(final JmhResult bounce, final String method, final List<JmhResult> in)

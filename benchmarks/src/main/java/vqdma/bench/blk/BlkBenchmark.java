@@ -264,7 +264,7 @@ public class BlkBenchmark
             final boolean split = Affinities.split(affinity);
 
             final long pageBytes = align((long)depth * align(size));
-            final long poolBytes = profile == DmaProfile.SWIOTLB || profile == DmaProfile.SWIOTLB_FORCE ? pool : 0;
+            final long poolBytes = profile.usesSwiotlb() ? pool : 0;
             memory = GuestMemory.allocate(pageBytes + poolBytes + SLACK_BYTES, profile.confidentialGuest());
             ops = profile.create(memory, pool);
             long features = Vring.feature(Vring.VIRTIO_F_VERSION_1) | Vring.feature(Vring.VIRTIO_F_ACCESS_PLATFORM) |

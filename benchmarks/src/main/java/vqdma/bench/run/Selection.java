@@ -61,7 +61,8 @@ public final class Selection
             "ring.RingRoundTripBenchmark.roundTrip", "peer.*", "-p", "queueSize=256", "-p", "batch=1,32",
             "-p", "indirect=false", "-p", "mode=poll", "-p", "layout=split,packed"));
         steps.add(step("dma: map+unmap per DMA op and size, memcpy baseline", extra,
-            "dma.DmaMapBenchmark.(mapUnmap|memcpy)$", "-p", "ops=direct,swiotlb-force,iommu-strict,iommu-lazy",
+            "dma.DmaMapBenchmark.(mapUnmap|memcpy)$",
+            "-p", "ops=direct,swiotlb-force,swiotlb-hot,iommu-strict,iommu-lazy",
             "-p", "size=4096,65536,262144,1048576", "-p", "dir=TO_DEVICE", "-p", "pool=67108864"));
         steps.add(step("iommu: strict vs lazy, with and without invalidation cost", extra,
             "iommu.IommuBenchmark.iommuMapUnmap", "-p", "mode=strict,lazy", "-p", "rcache=true",

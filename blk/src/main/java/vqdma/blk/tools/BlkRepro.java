@@ -26,7 +26,8 @@ import java.util.concurrent.Callable;
     description = "Reproduce the 2019 virtio-blk SWIOTLB I/O errors and show the clamp fixing them.")
 public final class BlkRepro implements Callable<Integer>
 {
-    @Option(names = "--profiles", split = ",", defaultValue = "direct,swiotlb,swiotlb-force,iommu-strict,iommu-lazy",
+    @Option(names = "--profiles", split = ",",
+        defaultValue = "direct,swiotlb,swiotlb-force,swiotlb-bitmap,swiotlb-hot,iommu-strict,iommu-lazy",
         description = "DMA profiles (default: ${DEFAULT-VALUE})")
     List<String> profiles;
 
