@@ -1,5 +1,6 @@
 package vqdma.report;
 
+import vqdma.results.JmhResult;
 import org.junit.jupiter.api.Test;
 import org.knowm.xchart.XYChart;
 
@@ -18,7 +19,7 @@ class SwiotlbAllocatorsChartTest
         final Map<String, String> params = ops == null ? Map.of("dir", dir, "size", Integer.toString(size)) :
             Map.of("dir", dir, "ops", ops, "pool", "67108864", "size", Integer.toString(size));
         return new JmhResult("vqdma.bench.dma.DmaMapBenchmark." + method, "avgt", params,
-            new JmhResult.Metric(nsPerOp, 1.0, "ns/op"), Map.of(), 5);
+            new JmhResult.Metric(nsPerOp, 1.0, "ns/op"), Map.of());
     }
 
     @Test
