@@ -98,6 +98,11 @@ final class CompareCommand implements Callable<Integer>
     @Option(names = "--title", description = "Heading of the report (default: the two file names).")
     String title;
 
+    @Option(names = "--verdicts", paramLabel = "FILE",
+        description = "Also write every row as 'verdict, key, mode, speed ratio' separated by tabs, for scripts " +
+            "(scripts/gate --profile reads the regressed ones from it).")
+    Path verdicts;
+
     @Override
     public Integer call() throws IOException
     {
@@ -184,6 +189,15 @@ final class CompareCommand implements Callable<Integer>
         {
             Files.writeString(markdown, text + "\n", StandardCharsets.UTF_8, StandardOpenOption.CREATE,
                 StandardOpenOption.APPEND);
+        }
+        if (verdicts != null)
+        {
+            final List<String> lines = new ArrayList<>();
+            for (final Comparison c : report.rows())
+            {
+                lines.add(c.verdict().label() + "\t" + c.key() + "\t" + c.mode() + "\t" + c.ratio());
+            }
+            Files.write(verdicts, lines, StandardCharsets.UTF_8);
         }
         return report.regressed() && !reportOnly ? GateMain.EXIT_REGRESSED : 0;
     }
