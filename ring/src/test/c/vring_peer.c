@@ -543,6 +543,7 @@ struct driver {
 	uint16_t avail_published;      /* last value stored to avail.idx */
 	uint16_t last_used;
 	uint64_t submitted, completed, bytes, kicks;
+	uint64_t batches;               /* reaps that took a completion */
 };
 
 static void drv_setup(struct driver *d, const struct config *c)
@@ -886,6 +887,8 @@ static int run_driver(const struct config *c)
 		}
 
 		got = drv_reap(&d);
+		if (got)
+			d.batches++;
 		if (!timing && d.completed >= c->warmup) {
 			t0 = now_ns();
 			timing = true;
@@ -906,8 +909,8 @@ static int run_driver(const struct config *c)
 	}
 	if (!g_fault_injected)
 		printf("vring-peer driver ok requests=%" PRIu64 " bytes=%" PRIu64 " elapsed_ns=%"
-		       PRIu64 " kicks=%" PRIu64 " interrupts=0\n",
-		       d.completed, d.bytes, now_ns() - t0, d.kicks);
+		       PRIu64 " kicks=%" PRIu64 " interrupts=0 batches=%" PRIu64 "\n",
+		       d.completed, d.bytes, now_ns() - t0, d.kicks, d.batches);
 	drv_teardown(&d);
 	return 0;
 }
@@ -946,6 +949,7 @@ struct device {
 	uint16_t last_avail;
 	uint16_t used_shadow;
 	uint64_t popped, completed, bytes, interrupts;
+	uint64_t batches;               /* steps that served a chain */
 };
 
 static void dev_setup(struct device *d, const struct config *c)
@@ -1277,6 +1281,7 @@ static int run_device(const struct config *c)
 				    c->timeout_s, d.last_avail, (uint16_t)(d.last_avail + 1));
 			continue;
 		}
+		d.batches++;
 		if (!timing && d.completed >= c->warmup) {
 			t0 = now_ns();
 			timing = true;
@@ -1285,8 +1290,8 @@ static int run_device(const struct config *c)
 	}
 	if (!g_fault_injected)
 		printf("vring-peer device ok requests=%" PRIu64 " bytes=%" PRIu64 " elapsed_ns=%"
-		       PRIu64 " kicks=0 interrupts=%" PRIu64 "\n",
-		       d.completed, d.bytes, now_ns() - t0, d.interrupts);
+		       PRIu64 " kicks=0 interrupts=%" PRIu64 " batches=%" PRIu64 "\n",
+		       d.completed, d.bytes, now_ns() - t0, d.interrupts, d.batches);
 	dev_teardown(&d);
 	return 0;
 }

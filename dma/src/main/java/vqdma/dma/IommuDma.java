@@ -562,7 +562,7 @@ public final class IommuDma implements DmaOps
             staleNanosSum += stale;
             pendingPages -= fq.pages[idx];
             pendingUnmaps--;
-            idx = (idx + 1) & IovaFlushQueueFields.MASK;
+            idx = (idx + 1) & IovaFlushQueue.MASK;
             count++;
         }
         if (count != 0)
@@ -572,7 +572,7 @@ public final class IommuDma implements DmaOps
             fq.maxStaleNanos = maxStaleNanos;
             fq.staleNanosSum = staleNanosSum;
             fq.freed += count;
-            domain.freeIovaFastUnchecked(fq.pfn, fq.pages, from, count, IovaFlushQueueFields.MASK);
+            domain.freeIovaFastUnchecked(fq.pfn, fq.pages, from, count, IovaFlushQueue.MASK);
             fq.head = idx;
             fq.pendingPages = pendingPages;
             fq.pendingUnmaps = pendingUnmaps;

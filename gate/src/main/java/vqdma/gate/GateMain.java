@@ -16,7 +16,8 @@ import java.io.PrintWriter;
  * what).
  */
 @Command(
-    name = "gate",
+    name = "scripts/gate",
+    usageHelpWidth = 120,
     mixinStandardHelpOptions = true,
     version = "vqdma gate 0.1",
     description = "Perf-regression gate over JMH JSON results, fork by fork.",
@@ -59,6 +60,17 @@ public final class GateMain implements Runnable
         final CommandLine cli = new CommandLine(new GateMain());
         cli.setOut(out);
         cli.setErr(err);
+        cli.setUsageHelpWidth(120);
+        cli.setParameterExceptionHandler((ex, arguments) ->
+        {
+            // As vqdma's other tools: the tool's name and the reason, then where to look.
+            final String name = ex.getCommandLine().getCommandSpec().qualifiedName();
+            ex.getCommandLine().getErr().println(name + ": " + ex.getMessage());
+            CommandLine.UnmatchedArgumentException.printSuggestions(ex, ex.getCommandLine().getErr());
+            ex.getCommandLine().getErr().println("Try '" + name + " --help' for the options.");
+            ex.getCommandLine().getErr().flush();
+            return EXIT_ERROR;
+        });
         cli.setExecutionExceptionHandler((ex, commandLine, parseResult) ->
         {
             if (ex instanceof java.nio.file.NoSuchFileException)

@@ -19,7 +19,7 @@ import static org.junit.jupiter.api.Assertions.*;
  * CPU burners pinned to both cores. Each run is the gate profile: 6 rounds of one fork of ReferenceBenchmark.compute
  * and RingCycleBenchmark.cycle (chain128, single128), with both JMH's wall-clock score and cpu.time.norm.
  * <p>
- * The bootstrap is seeded, so these verdicts are deterministic: they are the figures in gate/README.md.
+ * The bootstrap is seeded, so these verdicts are deterministic: they are the figures in docs/gate.md.
  */
 class RecordedDataTest
 {

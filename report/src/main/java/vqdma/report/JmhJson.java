@@ -67,15 +67,19 @@ public final class JmhJson
                 }
             }
             out.add(new JmhResult(o.get("benchmark").getAsString(), o.get("mode").getAsString(), params,
-                metric(primary), secondary, samples(primary)));
+                metric(primary), secondary, samples(primary),
+                primary.has("rawData") ? primary.getAsJsonArray("rawData").size() : 0));
         }
         return out;
     }
 
     private static JmhResult.Metric metric(final JsonObject m)
     {
+        final JsonObject percentiles = m.has("scorePercentiles") ? m.getAsJsonObject("scorePercentiles") : null;
         return new JmhResult.Metric(number(m.get("score")), number(m.get("scoreError")),
-            m.has("scoreUnit") ? m.get("scoreUnit").getAsString() : "");
+            m.has("scoreUnit") ? m.get("scoreUnit").getAsString() : "",
+            percentiles == null ? Double.NaN : number(percentiles.get("0.0")),
+            percentiles == null ? Double.NaN : number(percentiles.get("100.0")));
     }
 
     /** JMH writes {@code "NaN"} as a string when a score has no error (too few samples). */

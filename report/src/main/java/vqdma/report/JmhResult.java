@@ -16,9 +16,10 @@ import java.util.TreeMap;
  * @param primary   the score.
  * @param secondary every secondary metric by name, in the file's order.
  * @param samples   how many raw samples the score is made of (forks x iterations).
+ * @param forks     how many forks they came from (0 when the file does not say).
  */
 public record JmhResult(String benchmark, String mode, Map<String, String> params, Metric primary,
-    Map<String, Metric> secondary, int samples)
+    Map<String, Metric> secondary, int samples, int forks)
 {
     /**
      * Secondary metrics whose non-zero value means failed operations, by the project's convention ({@code errors}
@@ -35,9 +36,23 @@ public record JmhResult(String benchmark, String mode, Map<String, String> param
      * @param score the value.
      * @param error half-width of JMH's 99.9% confidence interval ({@code NaN} when there are too few samples).
      * @param unit  JMH's unit string ({@code ns/op}, {@code ops/s}, {@code #}, {@code B/op}).
+     * @param min   the lowest sample (JMH's 0th percentile; {@code NaN} when the file does not say).
+     * @param max   the highest sample (JMH's 100th percentile; {@code NaN} when the file does not say).
      */
-    public record Metric(double score, double error, String unit)
+    public record Metric(double score, double error, String unit, double min, double max)
     {
+        /** A metric without its range. */
+        public Metric(final double score, final double error, final String unit)
+        {
+            this(score, error, unit, Double.NaN, Double.NaN);
+        }
+    }
+
+    /** A result whose forks are not known. */
+    public JmhResult(final String benchmark, final String mode, final Map<String, String> params, final Metric primary,
+        final Map<String, Metric> secondary, final int samples)
+    {
+        this(benchmark, mode, params, primary, secondary, samples, 0);
     }
 
     /** Copies the maps, read-only. */

@@ -34,6 +34,42 @@ public record Report(String name, Map<String, String> facts, List<JmhResult> res
     static final List<String> GROUP_ORDER = List.of("ring", "peer", "dma", "iommu", "blk", "ref", "other");
 
     /**
+     * What the tables' spread is. Not JMH's 99.9% interval: with few samples (the curated selection measures one
+     * fork of three iterations) it is a Student-t quantile of about 30 standard errors, wider than most scores.
+     */
+    static final String SPREAD_NOTE = "Score: JMH's score, the mean of the measured iterations. lowest..highest: the "
+        + "range of those iterations; n: how many there were (x forks when more than one). Within one fork the range "
+        + "shows only the noise within one JVM; differences between JVMs (JIT decisions, memory layout) need "
+        + "several forks.";
+
+    /**
+     * @param name a baseline's name (its folder's).
+     * @return how the text names it: "the baseline" for the folder {@code baseline} (not "the baseline baseline"),
+     * "the baseline NAME" for any other.
+     */
+    static String theBaseline(final String name)
+    {
+        return name.equals("baseline") ? "the baseline" : "the baseline " + name;
+    }
+
+    /** @param m a metric. @return {@code lowest..highest} of its samples, or empty when the file does not say. */
+    static String range(final JmhResult.Metric m)
+    {
+        return Double.isNaN(m.min()) || Double.isNaN(m.max()) ? "" : Units.number(m.min()) + ".." +
+            Units.number(m.max());
+    }
+
+    /** @param r a result. @return its number of samples, as {@code 3} or {@code 8 x 10} (forks x iterations). */
+    static String sampleCount(final JmhResult r)
+    {
+        if (r.forks() > 1 && r.samples() % r.forks() == 0)
+        {
+            return r.forks() + " x " + r.samples() / r.forks();
+        }
+        return r.samples() > 0 ? Integer.toString(r.samples()) : "";
+    }
+
+    /**
      * Reads a results folder (and optionally a baseline folder) and builds the report in memory.
      *
      * @param dir         a results folder with {@code jmh.json}, or a JMH JSON file.

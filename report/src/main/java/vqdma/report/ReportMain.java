@@ -5,6 +5,7 @@ import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Parameters;
 
+import java.io.IOException;
 import java.io.PrintWriter;
 import java.nio.file.Path;
 import java.util.concurrent.Callable;
@@ -13,7 +14,7 @@ import java.util.concurrent.Callable;
  * {@code scripts/report <results-folder> [--baseline <folder>]}: writes {@code report.html}, {@code report.md} and
  * {@code charts/*.png} into the results folder (or {@code --out}).
  */
-@Command(name = "report", mixinStandardHelpOptions = true, sortOptions = false,
+@Command(name = "scripts/report", mixinStandardHelpOptions = true, sortOptions = false, usageHelpWidth = 120,
     description = {"Charts and tables from a results folder of scripts/bench (jmh.json, machine.json):",
         "report.html, report.md and charts/*.png, optionally compared with a baseline folder."})
 public final class ReportMain implements Callable<Integer>
@@ -47,6 +48,35 @@ public final class ReportMain implements Callable<Integer>
     public static void main(final String[] args)
     {
         System.setProperty("java.awt.headless", "true");
-        System.exit(new CommandLine(new ReportMain()).execute(args));
+        System.exit(commandLine().execute(args));
+    }
+
+    /**
+     * @return the command line, speaking as vqdma's other tools: a usage error or unreadable input is one line with
+     * the tool's name and the reason (and for usage, where to look), never a stack trace.
+     */
+    static CommandLine commandLine()
+    {
+        final CommandLine cl = new CommandLine(new ReportMain());
+        cl.setParameterExceptionHandler((ex, args) ->
+        {
+            final PrintWriter err = ex.getCommandLine().getErr();
+            err.println("scripts/report: " + ex.getMessage());
+            CommandLine.UnmatchedArgumentException.printSuggestions(ex, err);
+            err.println("Try 'scripts/report --help' for the options.");
+            err.flush();
+            return 2;
+        });
+        cl.setExecutionExceptionHandler((ex, commandLine, parseResult) ->
+        {
+            if (!(ex instanceof IOException))
+            {
+                throw ex;
+            }
+            commandLine.getErr().println("scripts/report: " + ex.getMessage());
+            commandLine.getErr().flush();
+            return 2;
+        });
+        return cl;
     }
 }

@@ -79,7 +79,9 @@ class UnitsTest
         assertEquals("faster", Comparison.row(base, result(80, 1)).verdict(), "80 ns/op after 100");
         assertEquals("slower", Comparison.row(base, result(120, 1)).verdict());
         assertEquals("same", Comparison.row(base, result(97, 0.5)).verdict(), "3%: within the threshold");
-        assertEquals("same", Comparison.row(base, result(80, 30)).verdict(), "intervals overlap");
+        assertEquals("unclear", Comparison.row(base, result(80, 30)).verdict(),
+            "25% faster, but the intervals overlap");
+        assertEquals("same", Comparison.row(base, result(97, 30)).verdict(), "3%, intervals overlap");
         assertEquals(1.25, Comparison.row(base, result(80, 1)).ratio(), 1e-12);
     }
 

@@ -177,16 +177,16 @@ public final class VhostVirtqueue extends VhostVirtqueuePad1
             {
                 return BROKEN;
             }
-            if (lastAvailIdx == availIdxCache)
+            final int lastAvail = lastAvailIdx;
+            if (lastAvail == availIdxCache)
             {
                 final int availIdx = ring.loAvailIdx();
-                if (((availIdx - lastAvailIdx) & 0xFFFF) > num)
+                if (((availIdx - lastAvail) & 0xFFFF) > num)
                 {
-                    breakQueue(String.format("Guest moved avail index from %d to %d", lastAvailIdx, availIdx));
-                    return BROKEN;
+                    return breakQueue("Guest moved avail index from %d to %d", lastAvail, availIdx);
                 }
                 availIdxCache = availIdx;
-                if (availIdx == lastAvailIdx)
+                if (availIdx == lastAvail)
                 {
                     return EMPTY;
                 }
@@ -194,65 +194,108 @@ public final class VhostVirtqueue extends VhostVirtqueuePad1
             // Only get avail ring entries after they have been exposed by guest. Pairs with the driver's
             // virtio_wmb() before it stores avail.idx.
             VirtioBarriers.virtioRmb();
-            final int head = ring.lpAvailRing(lastAvailIdx & mask);
+            final int head = ring.lpAvailRing(lastAvail & mask);
             if (head >= num)
             {
-                breakQueue(String.format("Guest says index %d > %d is available", head, num));
-                return BROKEN;
+                return breakQueue("Guest says index %d > %d is available", head, num);
             }
-            lastAvailIdx = (lastAvailIdx + 1) & 0xFFFF;
+            lastAvailIdx = (lastAvail + 1) & 0xFFFF;
             final String error = walk(head, chain);
             if (error == null)
             {
                 return head;
             }
-            badChains++;
-            lastError = error;
-            if (policy == BadChainPolicy.STOP)
+            if (badChain(head, error))
             {
-                breakQueue(error);
                 return BROKEN;
             }
-            pushUsed(head, 0);
         }
     }
 
+    /** @return {@link #BROKEN}, after breaking the queue with the formatted reason. */
+    private int breakQueue(final String format, final int a, final int b)
+    {
+        breakQueue(String.format(format, a, b));
+        return BROKEN;
+    }
+
+    /** A malformed chain behind a valid head: counted, then completed empty or fatal. @return true if fatal. */
+    private boolean badChain(final int head, final String error)
+    {
+        badChains++;
+        lastError = error;
+        if (policy == BadChainPolicy.STOP)
+        {
+            breakQueue(error);
+            return true;
+        }
+        pushUsed(head, 0);
+        return false;
+    }
+
+    /**
+     * Walks and checks the chain at {@code head} and translates it into {@code chain}'s runs.
+     * <p>
+     * The counts and byte totals live in locals and reach the chain once, at the end: they are heap fields of the
+     * chain, and updating them descriptor by descriptor cost a load and a store each in the hottest loop of the
+     * device (and the registers the JIT then spilled elsewhere).
+     *
+     * @return null, or why the chain is malformed (the chain's contents are then undefined).
+     */
     private String walk(final int head, final DescriptorChain chain)
     {
-        chain.reset(head);
+        final SplitRing ring = this.ring;
+        final int num = this.num;
+        final long[] gpaOut = chain.gpaArray();
+        final long[] lenOut = chain.lenArray();
+        int outRuns = 0;
+        int inRuns = 0;
+        long readable = 0;
+        long writable = 0;
         int i = head;
         int found = 0;
         while (true)
         {
             if (i >= num)
             {
-                return String.format("Desc index is %d > %d, head = %d", i, num, head);
+                return error("Desc index is %d > %d, head = %d", i, num, head);
             }
             if (++found > num)
             {
-                return String.format("Loop detected: last one at %d vq size %d head %d", i, num, head);
+                return error("Loop detected: last one at %d vq size %d head %d", i, num, head);
             }
             final int flags = ring.lpDescFlags(i);
             final long addr = ring.lpDescAddr(i);
             final long length = Integer.toUnsignedLong(ring.lpDescLen(i));
             if ((flags & VRING_DESC_F_INDIRECT) != 0)
             {
-                final String error = walkIndirect(head, i, flags, addr, length, chain);
-                if (error != null)
-                {
-                    return error;
-                }
+                // An indirect descriptor ends the chain (with NEXT it is refused): the table's entries follow.
+                chain.set(head, found - 1, outRuns, inRuns, readable, writable);
+                return walkIndirect(head, i, flags, addr, length, chain);
+            }
+            final boolean write = (flags & VRING_DESC_F_WRITE) != 0;
+            if (!write && inRuns > 0)
+            {
+                return error("Descriptor has out after in: idx %d, head %d", i, head, 0);
+            }
+            final int runs = translate(head, i, write, addr, length, gpaOut, lenOut, outRuns + inRuns);
+            if (runs < 0)
+            {
+                return translateError(runs, head, i, gpaOut.length);
+            }
+            if (write)
+            {
+                inRuns += runs;
+                writable += length;
             }
             else
             {
-                final String error = translate(head, i, flags, addr, length, chain);
-                if (error != null)
-                {
-                    return error;
-                }
+                outRuns += runs;
+                readable += length;
             }
             if ((flags & VRING_DESC_F_NEXT) == 0)
             {
+                chain.set(head, found, outRuns, inRuns, readable, writable);
                 return null;
             }
             i = ring.lpDescNext(i);
@@ -289,8 +332,16 @@ public final class VhostVirtqueue extends VhostVirtqueuePad1
             return String.format("Translation failure of indirect table at desc %d, head %d: %s",
                 i, head, fault.getMessage());
         }
-        // The table is read from guest memory entry by entry, like the ring; every value is checked again.
-        final UnsafeBuffer mem = view.memory().buffer();
+        // The table is read from guest memory entry by entry, like the ring, at absolute addresses inside the range
+        // just translated (j < count); every value is checked again.
+        final long table = view.memory().buffer().addressOffset() + tableGpa;
+        final long[] gpaOut = chain.gpaArray();
+        final long[] lenOut = chain.lenArray();
+        int descriptors = chain.descriptors();
+        int outRuns = chain.outRuns();
+        int inRuns = chain.inRuns();
+        long readable = chain.readableBytes();
+        long writable = chain.writableBytes();
         final int count = (int)(length / DESC_SIZE);
         int j = 0;
         int found = 0;
@@ -298,60 +349,93 @@ public final class VhostVirtqueue extends VhostVirtqueuePad1
         {
             if (++found > count)
             {
-                return String.format("Loop detected in indirect table: last one at %d of %d, head %d", j, count, head);
+                return error("Loop detected in indirect table: last one at %d of %d, head %d", j, count, head);
             }
-            final int offset = (int)tableGpa + descOffset(j);
-            final long eAddr = mem.getLong(offset + DESC_ADDR_OFFSET, java.nio.ByteOrder.LITTLE_ENDIAN);
-            final long eLen = Integer.toUnsignedLong(mem.getInt(offset + DESC_LEN_OFFSET,
-                java.nio.ByteOrder.LITTLE_ENDIAN));
-            final int eFlags = mem.getShort(offset + DESC_FLAGS_OFFSET, java.nio.ByteOrder.LITTLE_ENDIAN) & 0xFFFF;
-            final int eNext = mem.getShort(offset + DESC_NEXT_OFFSET, java.nio.ByteOrder.LITTLE_ENDIAN) & 0xFFFF;
+            final long entry = table + descOffset(j);
+            final int eFlags = SplitRing.lpTableFlags(entry);
+            final long eAddr = SplitRing.lpTableAddr(entry);
+            final long eLen = Integer.toUnsignedLong(SplitRing.lpTableLen(entry));
             if ((eFlags & VRING_DESC_F_INDIRECT) != 0)
             {
-                return String.format("Nested indirect descriptor: idx %d in the table of head %d", j, head);
+                return error("Nested indirect descriptor: idx %d in the table of head %d", j, head, 0);
             }
-            final String error = translate(head, j, eFlags, eAddr, eLen, chain);
-            if (error != null)
+            final boolean write = (eFlags & VRING_DESC_F_WRITE) != 0;
+            if (!write && inRuns > 0)
             {
-                return error;
+                return error("Descriptor has out after in: idx %d, head %d", j, head, 0);
+            }
+            final int runs = translate(head, j, write, eAddr, eLen, gpaOut, lenOut, outRuns + inRuns);
+            if (runs < 0)
+            {
+                return translateError(runs, head, j, gpaOut.length);
+            }
+            descriptors++;
+            if (write)
+            {
+                inRuns += runs;
+                writable += eLen;
+            }
+            else
+            {
+                outRuns += runs;
+                readable += eLen;
             }
             if ((eFlags & VRING_DESC_F_NEXT) == 0)
             {
+                chain.set(head, descriptors, outRuns, inRuns, readable, writable);
                 return null;
             }
+            final int eNext = SplitRing.lpTableNext(entry);
             if (eNext >= count)
             {
-                return String.format("Indirect desc next is %d >= %d entries, head %d", eNext, count, head);
+                return error("Indirect desc next is %d >= %d entries, head %d", eNext, count, head);
             }
             j = eNext;
         }
     }
 
-    private String translate(
-        final int head, final int i, final int flags, final long addr, final long length, final DescriptorChain chain)
+    /** {@link #translate} result: the buffer does not translate (the fault is in {@link #translateFault}). */
+    private static final int TRANSLATE_FAULT = -2;
+
+    /** Why the last translation failed, for the error message (the fault path only). */
+    private DmaFault translateFault;
+
+    /**
+     * Translates one descriptor's buffer into runs at {@code gpaOut[at..]} through the device view.
+     *
+     * @return the number of runs, -1 if the run arrays are full (vhost's {@code -ENOBUFS}), or
+     * {@link #TRANSLATE_FAULT} if the view refused the buffer.
+     */
+    private int translate(
+        final int head, final int i, final boolean write, final long addr, final long length, final long[] gpaOut,
+        final long[] lenOut, final int at)
     {
-        final boolean write = (flags & VRING_DESC_F_WRITE) != 0;
-        if (!write && chain.inRuns() > 0)
-        {
-            return String.format("Descriptor has out after in: idx %d, head %d", i, head);
-        }
-        final int at = chain.runs();
-        final int runs;
         try
         {
-            runs = view.translate(addr, length, write ? DeviceView.WRITE : DeviceView.READ,
-                chain.gpaArray(), chain.lenArray(), at);
+            return view.translate(addr, length, write ? DeviceView.WRITE : DeviceView.READ, gpaOut, lenOut, at);
         }
         catch (final DmaFault fault)
         {
+            translateFault = fault;
+            return TRANSLATE_FAULT;
+        }
+    }
+
+    /** A chain's error message, formatted out of the walk's loops (the loops stay small enough to inline). */
+    private static String error(final String format, final int a, final int b, final int c)
+    {
+        return String.format(format, a, b, c);
+    }
+
+    private String translateError(final int runs, final int head, final int i, final int maxRuns)
+    {
+        if (runs == TRANSLATE_FAULT)
+        {
+            final DmaFault fault = translateFault;
+            translateFault = null;
             return String.format("Translation failure at desc %d, head %d: %s", i, head, fault.getMessage());
         }
-        if (runs < 0)
-        {
-            return String.format("Chain at head %d needs more than %d runs", head, chain.gpaArray().length);
-        }
-        chain.addRuns(runs, length, write);
-        return null;
+        return String.format("Chain at head %d needs more than %d runs", head, maxRuns);
     }
 
     // ---------------------------------------------------------------------------------------------------------------

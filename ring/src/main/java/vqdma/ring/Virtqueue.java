@@ -132,15 +132,10 @@ public final class Virtqueue extends VirtqueuePad1
     private final long usedBus;
     private final Notifier notifier;
 
-    // desc_extra: the driver's private copy of every descriptor it wrote, and the free list through next.
-    private final long[] extraAddr;
-    private final int[] extraLen;
-    private final int[] extraFlags;
-    private final int[] extraNext;
-    // desc_state: per head.
+    // desc_extra and desc_state: the driver's private copy of every descriptor it wrote, the free list through next,
+    // and per head the writable bytes and indirect table; the caller's tokens beside them.
+    private final DescExtra extra;
     private final Object[] data;
-    private final int[] indirTable;
-    private final long[] writableBytes;
 
     // The indirect table pool, with private shadows of every entry.
     private final int indirMax;
@@ -205,17 +200,12 @@ public final class Virtqueue extends VirtqueuePad1
             new UnsafeBuffer(mem, (int)ringGpa + availOffset(num, LEGACY_ALIGN), availSize(num)),
             new UnsafeBuffer(mem, (int)ringGpa + usedOffset(num, LEGACY_ALIGN), usedSize(num)));
 
-        extraAddr = new long[num];
-        extraLen = new int[num];
-        extraFlags = new int[num];
-        extraNext = new int[num];
+        extra = new DescExtra(num);
         data = new Object[num];
-        indirTable = new int[num];
-        writableBytes = new long[num];
         for (int i = 0; i < num; i++)
         {
-            extraNext[i] = (i + 1) & 0xFFFF; // the last entry's next is never followed: numFree guards it
-            indirTable[i] = NONE;
+            extra.setNext(i, (i + 1) & 0xFFFF); // the last entry's next is never followed: numFree guards it
+            extra.setState(i, 0, NONE);
         }
         freeHead = 0;
         numFree = num;
@@ -302,15 +292,13 @@ public final class Virtqueue extends VirtqueuePad1
         final int total = sg.size();
         if (total == 0 || total > num || token == null)
         {
-            throw new IllegalArgumentException("add of " + total + " buffers (token " + token +
-                "): a request needs 1.." + num + " buffers and a non-null token");
+            throw badAdd(total, token);
         }
         if (broken)
         {
             return EIO;
         }
-        final int out = sg.outCount();
-        final boolean useIndirect = indirect && total > 1 && numFree > 0 && total <= indirMax && indirFreeTop > 0;
+        final boolean useIndirect = indirect && total > 1 && total <= indirMax && indirFreeTop > 0;
         final int descsUsed = useIndirect ? 1 : total;
         if (numFree < descsUsed)
         {
@@ -318,94 +306,14 @@ public final class Virtqueue extends VirtqueuePad1
         }
 
         final int head = freeHead;
-        long writable = 0;
-        int err = 0;
-        int mapped = 0;
-        if (useIndirect)
+        final long writable = useIndirect ? addIndirect(sg, total, head) : addDirect(sg, total, head);
+        if (writable < 0)
         {
-            final int t = indirFree[--indirFreeTop];
-            final int base = t * indirMax;
-            final long tableGpa = indirGpa[t];
-            for (; mapped < total; mapped++)
-            {
-                final int len = sg.len(mapped);
-                final int flags = (mapped < out ? 0 : VRING_DESC_F_WRITE) | (mapped + 1 < total ? VRING_DESC_F_NEXT : 0);
-                final long addr = mapBuffer(sg.addr(mapped), len, flags);
-                if (DmaOps.isMappingError(addr))
-                {
-                    err = mappingErrno(len);
-                    break;
-                }
-                indirAddr[base + mapped] = addr;
-                indirLen[base + mapped] = len;
-                indirFlags[base + mapped] = flags;
-                writable += mapped < out ? 0 : len;
-                final int offset = (int)tableGpa + descOffset(mapped);
-                mem.putLong(offset + DESC_ADDR_OFFSET, addr, LE);
-                mem.putInt(offset + DESC_LEN_OFFSET, len, LE);
-                mem.putShort(offset + DESC_FLAGS_OFFSET, (short)flags, LE);
-                mem.putShort(offset + DESC_NEXT_OFFSET, (short)(mapped + 1), LE);
-            }
-            final int tableLen = total * DESC_SIZE;
-            // The table is filled before it is mapped: a bounce buffer copies it at map time.
-            final long tableAddr = err == 0 ? mapTable(tableGpa, tableLen) : 0;
-            if (err == 0 && DmaOps.isMappingError(tableAddr))
-            {
-                err = mappingErrno(tableLen);
-            }
-            if (err != 0)
-            {
-                for (int n = 0; n < mapped; n++)
-                {
-                    unmapBuffer(indirAddr[base + n], indirLen[base + n], indirFlags[base + n]);
-                }
-                indirFree[indirFreeTop++] = t;
-                return err;
-            }
-            indirCount[t] = total;
-            indirTable[head] = t;
-            extraAddr[head] = tableAddr;
-            extraLen[head] = tableLen;
-            extraFlags[head] = VRING_DESC_F_INDIRECT;
-            ring.spDesc(head, tableAddr, tableLen, VRING_DESC_F_INDIRECT, extraNext[head]);
-            freeHead = extraNext[head];
+            return (int)writable;
         }
-        else
-        {
-            int i = head;
-            for (; mapped < total; mapped++)
-            {
-                final int len = sg.len(mapped);
-                final int flags = (mapped < out ? 0 : VRING_DESC_F_WRITE) | (mapped + 1 < total ? VRING_DESC_F_NEXT : 0);
-                final long addr = mapBuffer(sg.addr(mapped), len, flags);
-                if (DmaOps.isMappingError(addr))
-                {
-                    err = mappingErrno(len);
-                    break;
-                }
-                extraAddr[i] = addr;
-                extraLen[i] = len;
-                extraFlags[i] = flags;
-                writable += mapped < out ? 0 : len;
-                ring.spDesc(i, addr, len, flags, extraNext[i]);
-                i = extraNext[i];
-            }
-            if (err != 0)
-            {
-                // unmap_release: walk what was mapped, from the private copy.
-                for (int n = 0, j = head; n < mapped; n++, j = extraNext[j])
-                {
-                    unmapBuffer(extraAddr[j], extraLen[j], extraFlags[j]);
-                }
-                return err;
-            }
-            freeHead = i;
-        }
-
         numFree -= descsUsed;
         inFlight++;
         data[head] = token;
-        writableBytes[head] = writable;
 
         // Put entry in available array (but don't update avail->idx until they do sync).
         ring.spAvailRing(availIdxShadow & mask, head);
@@ -421,6 +329,123 @@ public final class Virtqueue extends VirtqueuePad1
             kick();
         }
         return 0;
+    }
+
+    private IllegalArgumentException badAdd(final int total, final Object token)
+    {
+        return new IllegalArgumentException("add of " + total + " buffers (token " + token +
+            "): a request needs 1.." + num + " buffers and a non-null token");
+    }
+
+    /**
+     * The descriptors of a request, one per buffer, chained through the free list ({@code virtqueue_add_split()}'s
+     * loop). Kept apart from {@link #add} (and the indirect path) so that each is small enough for the JIT to
+     * inline into its caller.
+     *
+     * @return the device-writable bytes (>= 0), or {@link #ENOMEM}/{@link #EIO} after unmapping what was mapped.
+     */
+    private long addDirect(final SgList sg, final int total, final int head)
+    {
+        final int out = sg.outCount();
+        final SplitRing ring = this.ring;
+        final DescExtra extra = this.extra;
+        long writable = 0;
+        int i = head;
+        for (int n = 0; n < total; n++)
+        {
+            final int len = sg.len(n);
+            final int flags = (n < out ? 0 : VRING_DESC_F_WRITE) | (n + 1 < total ? VRING_DESC_F_NEXT : 0);
+            final long addr = mapBuffer(sg.addr(n), len, flags);
+            if (DmaOps.isMappingError(addr))
+            {
+                return unmapDirect(head, n, len);
+            }
+            // next is read before the entry is rewritten (with next unchanged, in one 8-byte store with len and
+            // flags): a 2-byte load from 8 bytes a store is still writing would wait for the store to retire.
+            final int next = extra.next(i);
+            extra.set(i, addr, len, flags, next);
+            if (n >= out)
+            {
+                writable += len;
+            }
+            ring.spDesc(i, addr, len, flags, next);
+            i = next;
+        }
+        freeHead = i;
+        extra.setState(head, writable, NONE);
+        return writable;
+    }
+
+    /** unmap_release: the buffers mapped before the one of {@code failedLen} bytes failed, from the private copy. */
+    private int unmapDirect(final int head, final int mapped, final int failedLen)
+    {
+        for (int n = 0, j = head; n < mapped; n++, j = extra.next(j))
+        {
+            unmapBuffer(extra.addr(j), extra.len(j), extra.flags(j));
+        }
+        return mappingErrno(failedLen);
+    }
+
+    /**
+     * A request as one indirect table (itself DMA-mapped) behind the single descriptor {@code head}.
+     *
+     * @return the device-writable bytes (>= 0), or {@link #ENOMEM}/{@link #EIO} after unmapping what was mapped.
+     */
+    private long addIndirect(final SgList sg, final int total, final int head)
+    {
+        final int out = sg.outCount();
+        final int t = indirFree[--indirFreeTop];
+        final int base = t * indirMax;
+        final long tableGpa = indirGpa[t];
+        long writable = 0;
+        int err = 0;
+        int mapped = 0;
+        for (; mapped < total; mapped++)
+        {
+            final int len = sg.len(mapped);
+            final int flags = (mapped < out ? 0 : VRING_DESC_F_WRITE) | (mapped + 1 < total ? VRING_DESC_F_NEXT : 0);
+            final long addr = mapBuffer(sg.addr(mapped), len, flags);
+            if (DmaOps.isMappingError(addr))
+            {
+                err = mappingErrno(len);
+                break;
+            }
+            indirAddr[base + mapped] = addr;
+            indirLen[base + mapped] = len;
+            indirFlags[base + mapped] = flags;
+            if (mapped >= out)
+            {
+                writable += len;
+            }
+            final int offset = (int)tableGpa + descOffset(mapped);
+            mem.putLong(offset + DESC_ADDR_OFFSET, addr, LE);
+            mem.putInt(offset + DESC_LEN_OFFSET, len, LE);
+            mem.putShort(offset + DESC_FLAGS_OFFSET, (short)flags, LE);
+            mem.putShort(offset + DESC_NEXT_OFFSET, (short)(mapped + 1), LE);
+        }
+        final int tableLen = total * DESC_SIZE;
+        // The table is filled before it is mapped: a bounce buffer copies it at map time.
+        final long tableAddr = err == 0 ? mapTable(tableGpa, tableLen) : 0;
+        if (err == 0 && DmaOps.isMappingError(tableAddr))
+        {
+            err = mappingErrno(tableLen);
+        }
+        if (err != 0)
+        {
+            for (int n = 0; n < mapped; n++)
+            {
+                unmapBuffer(indirAddr[base + n], indirLen[base + n], indirFlags[base + n]);
+            }
+            indirFree[indirFreeTop++] = t;
+            return err;
+        }
+        indirCount[t] = total;
+        final int next = extra.next(head);
+        extra.set(head, tableAddr, tableLen, VRING_DESC_F_INDIRECT, next);
+        extra.setState(head, writable, t);
+        ring.spDesc(head, tableAddr, tableLen, VRING_DESC_F_INDIRECT, next);
+        freeHead = next;
+        return writable;
     }
 
     /**
@@ -556,35 +581,23 @@ public final class Virtqueue extends VirtqueuePad1
         {
             return null;
         }
-        final int pending = (usedIdxCache - lastUsedIdx) & 0xFFFF;
-        if (pending > inFlight)
+        final int lastUsed = lastUsedIdx;
+        if (((usedIdxCache - lastUsed) & 0xFFFF) > inFlight)
         {
-            badRing(String.format("used.idx moved from %d to %d but only %d buffers are in flight",
-                lastUsedIdx, usedIdxCache, inFlight));
-            return null;
+            return badUsed(lastUsed, -1, 0);
         }
         // Only get used array entries after they have been exposed by host. Pairs with the device's virtio_wmb()
         // before it stores used.idx.
         VirtioBarriers.virtioRmb();
-        final int slot = lastUsedIdx & mask;
+        final int slot = lastUsed & mask;
         final int id = ring.lpUsedId(slot);
         final int len = ring.lpUsedLen(slot);
-        if (Integer.compareUnsigned(id, num) >= 0)
+        final Object token;
+        // The id must be a head in flight, and the length within what that request let the device write.
+        if (Integer.compareUnsigned(id, num) >= 0 || (token = data[id]) == null ||
+            Integer.toUnsignedLong(len) > extra.writable(id))
         {
-            badRing(String.format("id %d out of range", Integer.toUnsignedLong(id)));
-            return null;
-        }
-        final Object token = data[id];
-        if (token == null)
-        {
-            badRing(String.format("id %d is not a head!", id));
-            return null;
-        }
-        if (Integer.toUnsignedLong(len) > writableBytes[id])
-        {
-            badRing(String.format("used len %d is greater than the %d writable bytes of chain %d",
-                Integer.toUnsignedLong(len), writableBytes[id], id));
-            return null;
+            return badUsed(lastUsed, id, len);
         }
         detachBuf(id);
         lastUsedLen = len;
@@ -600,11 +613,36 @@ public final class Virtqueue extends VirtqueuePad1
         return token;
     }
 
+    /** BAD_RING for the used element at {@code lastUsed} (id -1: {@code used.idx} itself). @return null. */
+    private Object badUsed(final int lastUsed, final int id, final int len)
+    {
+        if (id == -1)
+        {
+            badRing(String.format("used.idx moved from %d to %d but only %d buffers are in flight",
+                lastUsed, usedIdxCache, inFlight));
+        }
+        else if (Integer.compareUnsigned(id, num) >= 0)
+        {
+            badRing(String.format("id %d out of range", Integer.toUnsignedLong(id)));
+        }
+        else if (data[id] == null)
+        {
+            badRing(String.format("id %d is not a head!", id));
+        }
+        else
+        {
+            badRing(String.format("used len %d is greater than the %d writable bytes of chain %d",
+                Integer.toUnsignedLong(len), extra.writable(id), id));
+        }
+        return null;
+    }
+
     private void detachBuf(final int head)
     {
         data[head] = null;
         inFlight--;
-        final int t = indirTable[head];
+        final DescExtra extra = this.extra;
+        final int t = extra.indirect(head);
         if (t != NONE)
         {
             final int base = t * indirMax;
@@ -612,10 +650,10 @@ public final class Virtqueue extends VirtqueuePad1
             {
                 unmapBuffer(indirAddr[base + n], indirLen[base + n], indirFlags[base + n]);
             }
-            unmapTable(extraAddr[head], extraLen[head]);
-            indirTable[head] = NONE;
+            unmapTable(extra.addr(head), extra.len(head));
+            extra.setState(head, 0, NONE);
             indirFree[indirFreeTop++] = t;
-            extraNext[head] = freeHead;
+            extra.setNext(head, freeHead);
             freeHead = head;
             numFree++;
             return;
@@ -624,15 +662,16 @@ public final class Virtqueue extends VirtqueuePad1
         int i = head;
         while (true)
         {
-            unmapBuffer(extraAddr[i], extraLen[i], extraFlags[i]);
+            final int flags = extra.flags(i);
+            unmapBuffer(extra.addr(i), extra.len(i), flags);
             numFree++;
-            if ((extraFlags[i] & VRING_DESC_F_NEXT) == 0)
+            if ((flags & VRING_DESC_F_NEXT) == 0)
             {
                 break;
             }
-            i = extraNext[i];
+            i = extra.next(i);
         }
-        extraNext[i] = freeHead;
+        extra.setNext(i, freeHead);
         freeHead = head;
     }
 

@@ -28,7 +28,7 @@ import static vqdma.ring.Vring.*;
 
 /**
  * The proof that the layout is real: the Java driver and device against a C driver and device written from the
- * kernel's {@code linux/virtio_ring.h} alone, over one shared file (protocol v1, design.md §5), in all four
+ * kernel's {@code linux/virtio_ring.h} alone, over one shared file (protocol v1, docs/file-protocol.md), in all four
  * pairings, with and without indirect descriptors and EVENT_IDX, for queue sizes 1, 2, 256 and 32768, 70,000
  * requests each (every u16 index wraps), random chain shapes and out-of-order completion. Both sides check every
  * byte. Then a C peer breaks the protocol on purpose and the Java side must say exactly what it saw.
@@ -42,7 +42,8 @@ class InteropTest
     static final int MAX_BUFFERS = 4;
     static final int MAX_LEN = 64;
     private static final Pattern SUMMARY = Pattern.compile(
-        "vring-peer (driver|device) ok requests=(\\d+) bytes=(\\d+) elapsed_ns=(\\d+) kicks=(\\d+) interrupts=(\\d+)");
+        "vring-peer (driver|device) ok requests=(\\d+) bytes=(\\d+) elapsed_ns=(\\d+) kicks=(\\d+) interrupts=(\\d+) " +
+        "batches=(\\d+)");
 
     @TempDir
     Path dir;
@@ -126,7 +127,8 @@ class InteropTest
         final Matcher m = SUMMARY.matcher(line.trim());
         assertTrue(m.matches(), "not a summary line: " + line);
         return new PeerResult(m.group(1), Long.parseLong(m.group(2)), Long.parseLong(m.group(3)),
-            Long.parseLong(m.group(4)), Long.parseLong(m.group(5)), Long.parseLong(m.group(6)));
+            Long.parseLong(m.group(4)), Long.parseLong(m.group(5)), Long.parseLong(m.group(6)),
+            Long.parseLong(m.group(7)));
     }
 
     static Peer java(final java.util.concurrent.Callable<PeerResult> run)

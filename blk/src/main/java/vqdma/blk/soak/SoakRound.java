@@ -60,7 +60,7 @@ final class SoakRound
         this.seed = seed;
         // vhost's batch, and how often a device thread looks at its stop flag: 1 when the round ends with a reset
         // (so that the devices leave what they did not take yet on the rings), else 8 or 64 (the default).
-        this.maxBatch = abrupt ? 1 : new int[] {8, 64}[(int)Math.floorMod(seed, 2)];
+        this.maxBatch = abrupt ? 1 : new int[] {8, 64}[Math.floorMod(seed, 2)];
         this.faults = faults;
         this.ram = ram;
         this.model = model;

@@ -1,12 +1,12 @@
 package vqdma.blk.tools;
 
-import picocli.CommandLine;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Parameters;
 import vqdma.blk.soak.SoakFaults;
 import vqdma.blk.soak.SoakRunner;
 import vqdma.dma.DmaProfile;
+import vqdma.ring.tools.Cli;
 
 import java.util.ArrayList;
 import java.util.List;
@@ -18,7 +18,7 @@ import java.util.concurrent.TimeUnit;
  * requests, injected faults and verified data, for as long as asked; prints the totals per profile and exits 1 on any
  * violation (see {@link SoakRunner}).
  */
-@Command(name = "soak", mixinStandardHelpOptions = true,
+@Command(name = "scripts/soak", mixinStandardHelpOptions = true,
     description = "Soak the multi-queue virtio-blk path: every DMA profile, random requests, injected faults, " +
         "verified data, no leaks.")
 public final class Soak implements Callable<Integer>
@@ -80,6 +80,6 @@ public final class Soak implements Callable<Integer>
     /** @param args the command line. */
     public static void main(final String[] args)
     {
-        System.exit(new CommandLine(new Soak()).execute(args));
+        System.exit(Cli.of(new Soak()).execute(args));
     }
 }

@@ -47,6 +47,7 @@ public final class LoopbackDevice
     private final int[] heldLen;
     private long completed;
     private long bytes;
+    private long batches;
     private boolean notifyEnabled = true;
 
     /**
@@ -140,7 +141,7 @@ public final class LoopbackDevice
             lastProgress = System.nanoTime();
             spins = 0;
         }
-        return new PeerResult("device", completed, bytes, System.nanoTime() - start, 0, vq.interrupts());
+        return new PeerResult("device", completed, bytes, System.nanoTime() - start, 0, vq.interrupts(), batches);
     }
 
     /**
@@ -178,6 +179,7 @@ public final class LoopbackDevice
         if (held > 0)
         {
             completed += completeHeld(held);
+            batches++;
             return held;
         }
         if (!notifyEnabled && completed < requests)

@@ -6,12 +6,14 @@ import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 import vqdma.dma.GuestMemory;
 import vqdma.ring.Vring;
+import vqdma.ring.tools.Cli;
 
+import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
 import java.util.concurrent.Callable;
 
 /**
- * {@code scripts/ring-peer}: the Java side of the shared-ring file protocol v1 (design.md §5), command-line
+ * {@code scripts/ring-peer}: the Java side of the shared-ring file protocol v1 (docs/file-protocol.md), command-line
  * compatible with the C peer built from {@code linux/virtio_ring.h}.
  * <pre>
  *   ring-peer driver|device|loop --file F --queue-size N --data-bytes B --requests R --seed S [--indirect]
@@ -19,10 +21,10 @@ import java.util.concurrent.Callable;
  *       [--warmup-requests W]
  *   ring-peer size --queue-size N        prints vring_size(N, 4096)
  * </pre>
- * Exit status 0 with one summary line on stdout; 1 with {@code vring-peer <role>: <message>} on stderr when the
- * other side broke the protocol or stopped responding; 2 for a usage error.
+ * Exit status 0 with one summary line on stdout; 1 with {@code scripts/ring-peer <role>: <message>} on stderr when
+ * the file cannot be used, the other side broke the protocol or stopped responding; 2 for a usage error.
  */
-@Command(name = "ring-peer", mixinStandardHelpOptions = true, subcommands = {
+@Command(name = "scripts/ring-peer", mixinStandardHelpOptions = true, subcommands = {
     RingPeer.Driver.class, RingPeer.Device.class, RingPeer.Loop.class, RingPeer.Size.class},
     description = "Java peer of the vqdma shared-ring file protocol v1.")
 public final class RingPeer implements Callable<Integer>
@@ -109,7 +111,8 @@ public final class RingPeer implements Callable<Integer>
         }
     }
 
-    @Command(name = "driver", description = "Issue requests and verify every completed byte.")
+    @Command(name = "driver", mixinStandardHelpOptions = true,
+        description = "Issue requests and verify every completed byte.")
     static final class Driver implements Callable<Integer>
     {
         @Mixin
@@ -129,7 +132,7 @@ public final class RingPeer implements Callable<Integer>
         }
     }
 
-    @Command(name = "device", description = "Serve requests as the loopback device.")
+    @Command(name = "device", mixinStandardHelpOptions = true, description = "Serve requests as the loopback device.")
     static final class Device implements Callable<Integer>
     {
         @Mixin
@@ -148,7 +151,8 @@ public final class RingPeer implements Callable<Integer>
         }
     }
 
-    @Command(name = "loop", description = "Both roles taking turns in one thread; adds cpu_ns to the summary.")
+    @Command(name = "loop", mixinStandardHelpOptions = true,
+        description = "Both roles taking turns in one thread; adds cpu_ns to the summary.")
     static final class Loop implements Callable<Integer>
     {
         @Mixin
@@ -175,7 +179,7 @@ public final class RingPeer implements Callable<Integer>
         }
     }
 
-    @Command(name = "size", description = "Print vring_size(N, 4096).")
+    @Command(name = "size", mixinStandardHelpOptions = true, description = "Print vring_size(N, 4096).")
     static final class Size implements Callable<Integer>
     {
         @Option(names = "--queue-size", required = true, description = "queue size N")
@@ -208,19 +212,26 @@ public final class RingPeer implements Callable<Integer>
 
     static int report(final String role, final Run run)
     {
+        final String name = "scripts/ring-peer " + role;
         try
         {
             System.out.println(run.run());
             return 0;
         }
+        catch (final NoSuchFileException ex)
+        {
+            System.err.println(name + ": no such file: " + ex.getFile() + " (the harness creates it, zero-filled, of " +
+                "the protocol's size: docs/file-protocol.md; 'scripts/ring-peer size' prints the ring's part)");
+            return 1;
+        }
         catch (final PeerFailure | IllegalArgumentException | java.io.IOException ex)
         {
-            System.err.println("vring-peer " + role + ": " + ex.getMessage());
+            System.err.println(name + ": " + ex.getMessage());
             return ex instanceof IllegalArgumentException ? 2 : 1;
         }
         catch (final Exception ex)
         {
-            System.err.println("vring-peer " + role + ": " + ex);
+            System.err.println(name + ": " + ex);
             return 1;
         }
     }
@@ -231,7 +242,7 @@ public final class RingPeer implements Callable<Integer>
     @Override
     public Integer call()
     {
-        throw new CommandLine.ParameterException(spec.commandLine(), "expected a role: driver, device or size");
+        throw new CommandLine.ParameterException(spec.commandLine(), "expected a role: driver, device, loop or size");
     }
 
     /**
@@ -239,6 +250,6 @@ public final class RingPeer implements Callable<Integer>
      */
     public static void main(final String[] args)
     {
-        System.exit(new CommandLine(new RingPeer()).execute(args));
+        System.exit(Cli.of(new RingPeer()).execute(args));
     }
 }

@@ -10,9 +10,9 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 
 /**
- * Layout of the shared-ring file protocol v1 (design.md §5): the ring at offset 0 as {@code vring_init(&vr, N, base,
- * 4096)} lays it out, the data area from {@code align_up(vring_size(N, 4096), 4096)}, descriptor addresses are file
- * offsets. The file is created zero-filled by the harness; both peers map it.
+ * Layout of the shared-ring file protocol v1 (docs/file-protocol.md): the ring at offset 0 as
+ * {@code vring_init(&vr, N, base, 4096)} lays it out, the data area from {@code align_up(vring_size(N, 4096), 4096)},
+ * descriptor addresses are file offsets. The file is created zero-filled by the harness; both peers map it.
  * <pre>
  *   0                         ring (vring_size(N, 4096) bytes)
  *   align_up(ring, 4096)      data area (dataBytes): the driver's buffers and indirect tables

@@ -36,7 +36,7 @@ import java.util.concurrent.TimeUnit;
  * loops during those), and prints, per run, the round trips per second and each side's notifications: sent,
  * suppressed by the protocol (NO_NOTIFY/NO_INTERRUPT or EVENT_IDX), wake-ups and spurious wake-ups.
  */
-@Command(name = "ringtest", mixinStandardHelpOptions = true,
+@Command(name = "scripts/ringtest", mixinStandardHelpOptions = true,
     description = "Round trips through a two-thread split ring, polling or sleeping (like tools/virtio/ringtest).")
 public final class RingTest implements Callable<Integer>
 {
@@ -269,6 +269,6 @@ public final class RingTest implements Callable<Integer>
      */
     public static void main(final String[] args)
     {
-        System.exit(new CommandLine(new RingTest()).execute(args));
+        System.exit(Cli.of(new RingTest()).execute(args));
     }
 }
