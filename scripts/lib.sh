@@ -52,9 +52,20 @@ vqdma_ensure_jar() {
 
 vqdma_ensure_gate_jar() {
     local stale
+    [ -n "${VQDMA_GATE_CLASSPATH:-}" ] && return
     stale=$(vqdma_stale "$VQDMA_GATE_JAR" "$VQDMA_HOME"/gate/src/main "$VQDMA_HOME"/pom.xml "$VQDMA_HOME"/gate/pom.xml)
     if [ -n "$stale" ]; then
         vqdma_build -pl gate -am
+    fi
+}
+
+# vqdma_gate ARGS...: the gate's command line (gate.jar), or, where VQDMA_GATE_CLASSPATH is set, its classes on that
+# class path (the gate module's own tests: they run before Maven packages gate.jar).
+vqdma_gate() {
+    if [ -n "${VQDMA_GATE_CLASSPATH:-}" ]; then
+        java -cp "$VQDMA_GATE_CLASSPATH" vqdma.gate.GateMain "$@"
+    else
+        java -jar "$VQDMA_GATE_JAR" "$@"
     fi
 }
 

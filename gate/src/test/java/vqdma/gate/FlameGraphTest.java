@@ -189,12 +189,22 @@ class FlameGraphTest
 
     static Process process(final Path log, final String... command) throws IOException
     {
+        return process(log, List.of(), command);
+    }
+
+    /** As {@link #process(Path, String...)}, with {@code NAME=value} entries added to the environment. */
+    static Process process(final Path log, final List<String> environment, final String... command) throws IOException
+    {
         final ProcessBuilder pb = new ProcessBuilder(command).redirectErrorStream(true).redirectOutput(log.toFile());
         // The JDK running this test profiles: its bin first on PATH. The jars are the reactor's: no nested build.
         pb.environment().put("PATH", Path.of(System.getProperty("java.home"), "bin") + File.pathSeparator +
             System.getenv().getOrDefault("PATH", "/usr/bin:/bin"));
         pb.environment().put("VQDMA_SKIP_BUILD", "1");
         pb.environment().remove("JAVA_TOOL_OPTIONS");
+        for (final String entry : environment)
+        {
+            pb.environment().put(entry.substring(0, entry.indexOf('=')), entry.substring(entry.indexOf('=') + 1));
+        }
         return pb.start();
     }
 

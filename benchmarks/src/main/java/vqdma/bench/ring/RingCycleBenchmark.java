@@ -96,6 +96,14 @@ public class RingCycleBenchmark
      */
     static final int EXTRA_CYCLE_EVERY = Integer.getInteger("vqdma.bench.extraCycleEvery", 0);
 
+    /**
+     * The differential flame graph's planted slowdown (the gate module's {@code DiffFlameGraphTest}): with
+     * {@code -Dvqdma.bench.plantedSpin=N} {@link #batch} runs N dependent rounds of a 64-bit mix in its own body,
+     * about 2 ns each, so that its own frame, and no other, grows. A {@code static final}: at 0, the default, the JIT
+     * folds the branch away.
+     */
+    static final int PLANTED_SPIN = Integer.getInteger("vqdma.bench.plantedSpin", 0);
+
     Virtqueue vq;
     VhostVirtqueue device;
     DescriptorChain chain;
@@ -103,6 +111,7 @@ public class RingCycleBenchmark
     long buffers;
     final Object[] tokens = new Object[DESCRIPTORS];
     int cyclesSinceExtra;
+    long plantedState = 1;
 
     /** Outcomes, per iteration: chains completed and the bytes the device reported. */
     @AuxCounters(AuxCounters.Type.EVENTS)
@@ -220,6 +229,16 @@ public class RingCycleBenchmark
             bh.consume(vq.getBuf());
         }
         counters.chains += added;
+        if (PLANTED_SPIN > 0)
+        {
+            // Inline arithmetic, no call: the time lands in batch's own frame. Each round depends on the last.
+            long x = plantedState;
+            for (int k = 0; k < PLANTED_SPIN; k++)
+            {
+                x = (x ^ (x >>> 31)) * 0xBF58476D1CE4E5B9L;
+            }
+            plantedState = x;
+        }
     }
 
     private void check(final int err)
