@@ -23,8 +23,9 @@ class PlanTest
     @Test
     void paramsAreTheCartesianProductWithCommandLineOverrides() throws Exception
     {
-        final Plan p = plan("ring.RingCycleBenchmark.cycle", "-p", "queueSize=64,256,1024", "-p", "dma=direct");
-        // queueSize 3 x indirect 2 (annotation) x shape 2 (annotation) x dma 1
+        final Plan p = plan("ring.RingCycleBenchmark.cycle", "-p", "queueSize=64,256,1024", "-p", "dma=direct",
+            "-p", "layout=split");
+        // queueSize 3 x indirect 2 (annotation) x shape 2 (annotation) x dma 1 x layout 1
         assertEquals(12, p.cells().size());
         final Set<Map<String, String>> distinct = new HashSet<>();
         for (final Cell c : p.cells())
