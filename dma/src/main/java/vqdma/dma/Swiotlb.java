@@ -155,6 +155,18 @@ public final class Swiotlb
         lists.verifyAlignment();
         this.listsAddress = lists.addressOffset();
         slots.verifyAlignment();
+        initSlots();
+        mem.setMemory((int)start, (int)bytes, (byte)0);
+        this.areas = new SwiotlbArea[areaCount];
+        for (int i = 0; i < areaCount; i++)
+        {
+            areas[i] = new SwiotlbArea();
+        }
+    }
+
+    /** Every slot free, with the free-run lengths of a new pool ({@code swiotlb_init_io_tlb_pool()}). */
+    private void initSlots()
+    {
         for (int i = 0; i < nslabs; i++)
         {
             spList(i, IO_TLB_SEGSIZE - ioTlbOffset(i));
@@ -162,12 +174,29 @@ public final class Swiotlb
             spAllocSize(i, 0);
             srState(i, SLOT_FREE);
         }
-        mem.setMemory((int)start, (int)bytes, (byte)0);
-        this.areas = new SwiotlbArea[areaCount];
-        for (int i = 0; i < areaCount; i++)
+    }
+
+    /**
+     * Returns the pool to its state right after construction ({@link DmaOps#reset()}): every slot free and its
+     * metadata cleared, every area's search index at 0, usage, high-water mark, failure counts and statistics zero.
+     * The pool's bytes keep what the last mappings bounced (the constructor zeroed them: guest memory is the caller's
+     * to restore). Not for concurrent use.
+     */
+    public void reset()
+    {
+        slots.setMemory(0, slots.capacity(), (byte)0);
+        initSlots();
+        for (int i = 0; i < areas.length; i++)
         {
             areas[i] = new SwiotlbArea();
         }
+        usage.svZero();
+        syncBytesToDevice.reset();
+        syncBytesFromDevice.reset();
+        oversizeFailures.set(0);
+        fullFailures.set(0);
+        warnRateLimit.reset();
+        lastFailure = null;
     }
 
     /**

@@ -251,6 +251,14 @@ public final class SwiotlbDma implements DmaOps
         return force ? "swiotlb-force" : "swiotlb";
     }
 
+    /** {@inheritDoc} The pool ({@link Swiotlb#reset()}) and the view's fault count. */
+    @Override
+    public void reset()
+    {
+        pool.reset();
+        view.resetFaults();
+    }
+
     /** @return the bounce pool, for its statistics. */
     public Swiotlb pool()
     {
