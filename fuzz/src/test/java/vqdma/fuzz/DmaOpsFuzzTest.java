@@ -14,8 +14,8 @@ import vqdma.dma.IommuDma;
 import vqdma.dma.Swiotlb;
 import vqdma.dma.SwiotlbDma;
 
+import java.nio.ByteBuffer;
 import java.util.ArrayList;
-import java.util.Arrays;
 import java.util.List;
 
 /**
@@ -47,6 +47,10 @@ class DmaOpsFuzzTest
     private static final UnsafeBuffer SCRATCH = new UnsafeBuffer(new byte[DATA_BYTES]);
     private static final UnsafeBuffer PATTERN = new UnsafeBuffer(new byte[DATA_BYTES]);
     private static final byte[] DATA_PATTERN = new byte[DATA_BYTES];
+
+    /** Per profile: the rig with its data area. */
+    static final FuzzProfiles.PerProfile<FuzzRig> RIGS = new FuzzProfiles.PerProfile<>(
+        profile -> new FuzzRig(profile, DATA_BYTES).data(DATA_PATTERN).seal());
 
     static
     {
@@ -84,34 +88,35 @@ class DmaOpsFuzzTest
     void ops(final FuzzedDataProvider data)
     {
         final DmaProfile profile = FuzzProfiles.pick(data.consumeInt(0, 4));
-        final GuestMemory memory = FuzzProfiles.memory(profile);
-        final DmaOps ops = FuzzProfiles.create(profile, memory);
+        final FuzzRig rig = RIGS.get(profile).reset();
+        final GuestMemory memory = rig.memory;
+        final DmaOps ops = rig.ops;
         final DeviceView view = ops.deviceView();
         final Swiotlb pool = ops instanceof SwiotlbDma ? ((SwiotlbDma)ops).pool() : null;
         final boolean iommu = ops instanceof IommuDma;
         final boolean strict = iommu && ((IommuDma)ops).mode() == IommuDma.Mode.STRICT;
-        final long dataGpa = memory.allocate(DATA_BYTES, GuestMemory.PAGE_SIZE);
+        final long dataGpa = rig.dataGpa();
         final UnsafeBuffer mem = memory.buffer();
-        mem.putBytes((int)dataGpa, DATA_PATTERN);
         if (memory.isConfidential() && data.consumeBoolean())
         {
             memory.share(dataGpa + (long)data.consumeInt(0, DATA_BYTES / GuestMemory.PAGE_SIZE - 4) *
                 GuestMemory.PAGE_SIZE, 4L * GuestMemory.PAGE_SIZE);
         }
         final DmaUsage baseline = DmaUsage.of(ops);
-        final MemoryGuard guard = MemoryGuard.watch(memory);
+        final MemoryGuard guard = rig.guard;
+        guard.watch();
         if (pool != null)
         {
             guard.allow(pool.start(), pool.end() - pool.start());
         }
         final List<Mapping> live = new ArrayList<>();
         final List<Mapping> dead = new ArrayList<>();
-        final String context = profile.id();
+        final Object context = profile.id();
 
         final int steps = data.consumeInt(1, 64);
         for (int step = 0; step < steps; step++)
         {
-            final String at = context + " step " + step;
+            final Object at = Invariant.lazy("%s step %d", context, step);
             switch (data.consumeInt(0, 9))
             {
                 case 0:
@@ -124,7 +129,7 @@ class DmaOpsFuzzTest
                     if (!live.isEmpty())
                     {
                         final Mapping m = live.remove(data.consumeInt(0, live.size() - 1));
-                        call(at, "unmap of " + m, () -> ops.unmap(m.dma, m.len, m.dir));
+                        call(at, Invariant.lazy("unmap of %s", m), () -> ops.unmap(m.dma, m.len, m.dir));
                         checkCopyBack(at, mem, m, m.len);
                         copiedBack(live, m, m.gpa, m.len);
                         dead.add(m);
@@ -155,8 +160,9 @@ class DmaOpsFuzzTest
         while (!live.isEmpty())
         {
             final Mapping m = live.remove(live.size() - 1);
-            call(context + " final unmap", "unmap of " + m, () -> ops.unmap(m.dma, m.len, m.dir));
-            checkCopyBack(context + " final unmap", mem, m, m.len);
+            final Object at = Invariant.lazy("%s final unmap", context);
+            call(at, Invariant.lazy("unmap of %s", m), () -> ops.unmap(m.dma, m.len, m.dir));
+            checkCopyBack(at, mem, m, m.len);
             copiedBack(live, m, m.gpa, m.len);
         }
         DmaUsage.settle(ops);
@@ -165,7 +171,7 @@ class DmaOpsFuzzTest
     }
 
     /** A call that must succeed: anything thrown is a finding. */
-    private static void call(final String at, final String what, final Runnable call)
+    private static void call(final Object at, final Object what, final Runnable call)
     {
         try
         {
@@ -210,13 +216,13 @@ class DmaOpsFuzzTest
     }
 
     private static void map(
-        final String at, final FuzzedDataProvider data, final DmaOps ops, final GuestMemory memory,
+        final Object at, final FuzzedDataProvider data, final DmaOps ops, final GuestMemory memory,
         final long dataGpa, final Swiotlb pool, final List<Mapping> live, final MemoryGuard guard)
     {
         final long gpa = nextGpa(data, memory, dataGpa);
         final long len = nextLen(data, ops);
         final DmaDirection dir = DIRECTIONS[data.consumeInt(0, DIRECTIONS.length - 1)];
-        final String what = String.format("map of gpa=0x%x len=%d %s", gpa, len, dir);
+        final Object what = Invariant.lazy("map of gpa=0x%x len=%d %s", gpa, len, dir);
         final DmaUsage before = DmaUsage.of(ops);
         // The SWIOTLB pool is not a buffer (it could never be unmapped: every pool address is a bounce slot).
         final boolean valid = len > 0 && memory.contains(gpa, len) &&
@@ -229,7 +235,7 @@ class DmaOpsFuzzTest
         catch (final IllegalArgumentException | IllegalStateException ex)
         {
             Invariant.check(!valid, "%s: %s of a buffer inside memory threw %s", at, what, ex);
-            DmaUsage.of(ops).checkBackTo(before, at + ": refused " + what);
+            DmaUsage.of(ops).checkBackTo(before, Invariant.lazy("%s: refused %s", at, what));
             return;
         }
         catch (final RuntimeException ex)
@@ -239,7 +245,7 @@ class DmaOpsFuzzTest
         Invariant.check(valid, "%s: %s (outside memory or empty) was accepted: 0x%x", at, what, dma);
         if (DmaOps.isMappingError(dma))
         {
-            DmaUsage.of(ops).checkBackTo(before, at + ": failed " + what);
+            DmaUsage.of(ops).checkBackTo(before, Invariant.lazy("%s: failed %s", at, what));
             Invariant.check(!(ops instanceof DirectDma), "%s: dma-direct failed %s", at, what);
             Invariant.check(pool == null || len > ops.maxMappingSize() || pool.usedSlots() > 0,
                 "%s: %s failed with the bounce pool empty", at, what);
@@ -260,13 +266,10 @@ class DmaOpsFuzzTest
         if (dir.deviceReads())
         {
             // The device must read exactly the buffer (for a bounce: the copy made at map time).
-            call(at, "device read of " + m, () -> view.read(dma, SCRATCH, 0, n));
-            final byte[] want = new byte[n];
-            memory.buffer().getBytes((int)gpa, want);
-            final byte[] got = new byte[n];
-            SCRATCH.getBytes(0, got);
-            Invariant.check(Arrays.equals(got, want), "%s: the device reads other bytes than the buffer through %s " +
-                "(first difference at %d)", at, m, Arrays.mismatch(got, want));
+            call(at, Invariant.lazy("device read of %s", m), () -> view.read(dma, SCRATCH, 0, n));
+            final int differs = mismatch(memory.buffer(), gpa, SCRATCH.byteArray(), n);
+            Invariant.check(differs < 0, "%s: the device reads other bytes than the buffer through %s " +
+                "(first difference at %d)", at, m, differs);
         }
         if (dir.deviceWrites() && data.consumeBoolean())
         {
@@ -277,7 +280,7 @@ class DmaOpsFuzzTest
             {
                 PATTERN.putInt(i, i ^ fill);
             }
-            call(at, "device write through " + m, () -> view.write(dma, PATTERN, 0, n));
+            call(at, Invariant.lazy("device write through %s", m), () -> view.write(dma, PATTERN, 0, n));
             m.written = new byte[n];
             PATTERN.getBytes(0, m.written);
             copiedBack(live, m, gpa, n);
@@ -308,18 +311,24 @@ class DmaOpsFuzzTest
     }
 
     /** After unmap (or a full syncForCpu): the buffer holds what the device wrote. */
-    private static void checkCopyBack(final String at, final UnsafeBuffer mem, final Mapping m, final long len)
+    private static void checkCopyBack(final Object at, final UnsafeBuffer mem, final Mapping m, final long len)
     {
         if (m.written == null)
         {
             return;
         }
         final int n = (int)Math.min(len, m.written.length);
-        final byte[] got = new byte[n];
-        mem.getBytes((int)m.gpa, got);
-        Invariant.check(Arrays.equals(got, Arrays.copyOf(m.written, n)), "%s: after the copy back the buffer of %s " +
-            "differs from what the device wrote (first difference at %d)", at, m,
-            Arrays.mismatch(got, Arrays.copyOf(m.written, n)));
+        final int differs = mismatch(mem, m.gpa, m.written, n);
+        Invariant.check(differs < 0, "%s: after the copy back the buffer of %s differs from what the device wrote " +
+            "(first difference at %d)", at, m, differs);
+    }
+
+    /** @return the first of {@code n} bytes where guest memory at {@code gpa} and {@code bytes} differ, or -1. */
+    private static int mismatch(final UnsafeBuffer mem, final long gpa, final byte[] bytes, final int n)
+    {
+        final ByteBuffer memory = mem.byteBuffer().duplicate();
+        memory.limit((int)gpa + n).position((int)gpa);
+        return memory.mismatch(ByteBuffer.wrap(bytes, 0, n));
     }
 
     /** Would the implementation accept {@code unmap(dma, len, dir)}? Returns the live mapping it releases, or null. */
@@ -369,7 +378,7 @@ class DmaOpsFuzzTest
     }
 
     private static void misuse(
-        final String at, final FuzzedDataProvider data, final DmaOps ops, final GuestMemory memory,
+        final Object at, final FuzzedDataProvider data, final DmaOps ops, final GuestMemory memory,
         final Swiotlb pool, final List<Mapping> live, final List<Mapping> dead)
     {
         long dma;
@@ -391,11 +400,11 @@ class DmaOpsFuzzTest
             dir = kind == 2 ? DIRECTIONS[data.consumeInt(0, DIRECTIONS.length - 1)] : base.dir;
         }
         final Mapping accepted = acceptedUnmap(ops, pool, live, dma, len, dir);
-        final String what = String.format("unmap of dma=0x%x len=%d %s", dma, len, dir);
+        final Object what = Invariant.lazy("unmap of dma=0x%x len=%d %s", dma, len, dir);
         if (accepted != null)
         {
             // Not misuse after all (the IOMMU compares sizes in pages): the mapping is released.
-            call(at, what + " (matches " + accepted + ")", () -> ops.unmap(dma, len, dir));
+            call(at, Invariant.lazy("%s (matches %s)", what, accepted), () -> ops.unmap(dma, len, dir));
             live.remove(accepted);
             dead.add(accepted);
             // Only bytes up to the unmapped length are copied back... none of the tracked ops copies partially.
@@ -419,7 +428,7 @@ class DmaOpsFuzzTest
         {
             throw new Invariant(at + ": " + what + " threw " + ex, ex);
         }
-        DmaUsage.of(ops).checkBackTo(before, at + ": misused " + what);
+        DmaUsage.of(ops).checkBackTo(before, Invariant.lazy("%s: misused %s", at, what));
     }
 
     private static Mapping pick(final FuzzedDataProvider data, final List<Mapping> from)
@@ -428,7 +437,7 @@ class DmaOpsFuzzTest
     }
 
     private static void sync(
-        final String at, final FuzzedDataProvider data, final DmaOps ops, final UnsafeBuffer mem, final Swiotlb pool,
+        final Object at, final FuzzedDataProvider data, final DmaOps ops, final UnsafeBuffer mem, final Swiotlb pool,
         final List<Mapping> live)
     {
         final boolean forCpu = data.consumeBoolean();
@@ -437,8 +446,8 @@ class DmaOpsFuzzTest
         {
             final long offset = data.consumeLong(0, m.len - 1);
             final long len = data.consumeLong(1, m.len - offset);
-            final String what = (forCpu ? "syncForCpu" : "syncForDevice") + " of " + len + " bytes at +" + offset +
-                " of " + m;
+            final Object what = Invariant.lazy("%s of %d bytes at +%d of %s", forCpu ? "syncForCpu" : "syncForDevice",
+                len, offset, m);
             call(at, what, () ->
             {
                 if (forCpu)
@@ -452,7 +461,7 @@ class DmaOpsFuzzTest
             });
             if (forCpu && m.written != null && offset == 0)
             {
-                checkCopyBack(at + " after " + what, mem, m, len);
+                checkCopyBack(Invariant.lazy("%s after %s", at, what), mem, m, len);
             }
             if (forCpu)
             {
@@ -497,7 +506,7 @@ class DmaOpsFuzzTest
         {
             throw new Invariant(String.format("%s: sync of dma=0x%x len=%d %s threw %s", at, dma, len, dir, ex), ex);
         }
-        DmaUsage.of(ops).checkBackTo(before, at + ": sync");
+        DmaUsage.of(ops).checkBackTo(before, Invariant.lazy("%s: sync", at));
         // Accepted: a sync inside a live bounced mapping with its direction is a correct call the fuzzer happened
         // to make, and it moved bytes like one (found by fuzzing: a syncForDevice here had copied the buffer over
         // the device's write in the slot while the model still expected that write after unmap).
@@ -524,7 +533,7 @@ class DmaOpsFuzzTest
     }
 
     private static void deviceAccess(
-        final String at, final FuzzedDataProvider data, final DmaOps ops, final DeviceView view,
+        final Object at, final FuzzedDataProvider data, final DmaOps ops, final DeviceView view,
         final GuestMemory memory, final Swiotlb pool, final boolean strict, final List<Mapping> live,
         final List<Mapping> dead, final MemoryGuard guard)
     {
@@ -562,7 +571,7 @@ class DmaOpsFuzzTest
         {
             return;
         }
-        final String what = String.format("device %s of %d bytes at 0x%x", write ? "write" : "read", len, bus);
+        final Object what = Invariant.lazy("device %s of %d bytes at 0x%x", write ? "write" : "read", len, bus);
         if (ops instanceof IommuDma)
         {
             // Strict: only live mappings translate. Lazy: stale translations of unmapped ones may too.

@@ -50,7 +50,7 @@ record DmaUsage(long swiotlbUsedSlots, long swiotlbAreaUsed, long liveIovas, lon
      * @param context  what ran, for the message.
      * @throws Invariant if the ops hold something else now, or their own counters disagree.
      */
-    void checkBackTo(final DmaUsage baseline, final String context)
+    void checkBackTo(final DmaUsage baseline, final Object context)
     {
         Invariant.check(swiotlbUsedSlots == swiotlbAreaUsed,
             "%s: SWIOTLB used slots %d but the areas count %d", context, swiotlbUsedSlots, swiotlbAreaUsed);

@@ -24,7 +24,12 @@ import static vqdma.ring.Vring.DESC_SIZE;
  * of the address space, the ring itself, u32 lengths) just as easily.
  * <p>
  * It also keeps what the oracles need: a {@link BusMap} of what it mapped, and the baseline {@link DmaUsage}, which
- * {@link #unmapAll()} requires again at the end.
+ * {@link #unmapAll} requires again at the end.
+ * <p>
+ * A target keeps one driver per DMA profile for the life of the process ({@link FuzzProfiles.PerProfile}): its
+ * {@link FuzzRig} holds the bounce pool (SWIOTLB), then a ring region sized for {@link #MAX_NUM}, the data area with
+ * its pattern and the indirect tables, laid out once. {@link #begin} starts an input: the rig reset, the ring of the
+ * input's size mapped at the start of the ring region.
  */
 final class HostileDriver
 {
@@ -34,7 +39,12 @@ final class HostileDriver
     static final int TABLES = 4;
     /** Bytes of one indirect table slot (64 descriptors). */
     static final int TABLE_BYTES = 1024;
+    /** The largest queue size an input picks. */
+    static final int MAX_NUM = 32;
 
+    private static final int RING_REGION_BYTES = pages(vringSize(MAX_NUM, LEGACY_ALIGN));
+    /** Guest memory the driver lays out (the rig adds a SWIOTLB pool). */
+    private static final long LAYOUT_BYTES = RING_REGION_BYTES + DATA_BYTES + pages(TABLES * TABLE_BYTES);
     private static final ByteOrder LE = ByteOrder.LITTLE_ENDIAN;
     private static final DmaDirection[] DIRECTIONS = DmaDirection.values();
     private static final byte[] DATA_PATTERN = new byte[DATA_BYTES];
@@ -48,31 +58,61 @@ final class HostileDriver
     }
 
     final DmaProfile profile;
+    final FuzzRig rig;
     final GuestMemory memory;
     final DmaOps ops;
-    final int num;
-    final int ringBytes;
+    final MemoryGuard guard;
     final long ringGpa;
-    final long ringBus;
-    final SplitRing raw;
-    final BusMap busMap;
     final long dataGpa;
     final long tableGpa;
-    final DmaUsage baseline;
+    final BusMap busMap = new BusMap();
+    final RingGrants grants;
     private final boolean iommu;
     private final List<LeakCheckingDma.Mapping> maps = new ArrayList<>();
+    // The input's ring:
+    int num;
+    int ringBytes;
+    long ringBus;
+    SplitRing raw;
+    DmaUsage baseline;
     private long tableBus;
 
-    HostileDriver(final DmaProfile profile, final int num)
+    /** Builds the profile's rig and lays out the ring region, the data area (with its pattern) and the tables. */
+    HostileDriver(final DmaProfile profile)
     {
         this.profile = profile;
-        this.num = num;
-        this.memory = FuzzProfiles.memory(profile);
-        this.ops = FuzzProfiles.create(profile, memory);
+        this.rig = new FuzzRig(profile, LAYOUT_BYTES);
+        this.memory = rig.memory;
+        this.ops = rig.ops;
+        this.guard = rig.guard;
         this.iommu = ops instanceof IommuDma;
+        this.grants = new RingGrants(memory);
+        this.ringGpa = memory.allocateShared(RING_REGION_BYTES);
+        this.dataGpa = rig.data(DATA_PATTERN).dataGpa();
+        this.tableGpa = memory.allocateShared((long)TABLES * TABLE_BYTES);
+        rig.seal();
+    }
+
+    private static int pages(final int bytes)
+    {
+        return (bytes + GuestMemory.PAGE_SIZE - 1) & -GuestMemory.PAGE_SIZE;
+    }
+
+    /**
+     * Starts an input: resets the rig, then maps a zeroed ring of {@code num} entries at the start of the ring region.
+     *
+     * @param num the queue size, a power of two up to {@link #MAX_NUM}.
+     * @return this.
+     */
+    HostileDriver begin(final int num)
+    {
+        rig.reset();
+        maps.clear();
+        busMap.clear();
+        grants.invalidate();
+        this.num = num;
         this.baseline = DmaUsage.of(ops);
         this.ringBytes = vringSize(num, LEGACY_ALIGN);
-        this.ringGpa = memory.allocateShared(ringBytes);
         this.ringBus = ops.mapCoherent(ringGpa, ringBytes);
         Invariant.check(!DmaOps.isMappingError(ringBus), "%s cannot map a ring of %d bytes", ops.name(), ringBytes);
         final UnsafeBuffer mem = memory.buffer();
@@ -80,15 +120,16 @@ final class HostileDriver
             new UnsafeBuffer(mem, (int)ringGpa, descTableSize(num)),
             new UnsafeBuffer(mem, (int)ringGpa + availOffset(num, LEGACY_ALIGN), availSize(num)),
             new UnsafeBuffer(mem, (int)ringGpa + usedOffset(num, LEGACY_ALIGN), usedSize(num)));
-        this.busMap = iommu ? new BusMap() : BusMap.identity(memory.size());
         if (iommu)
         {
             addIommuPages(ringBus, ringGpa, ringBytes, DmaDirection.BIDIRECTIONAL);
         }
-        this.dataGpa = memory.allocate(DATA_BYTES, GuestMemory.PAGE_SIZE);
-        mem.putBytes((int)dataGpa, DATA_PATTERN);
-        this.tableGpa = memory.allocateShared((long)TABLES * TABLE_BYTES);
+        else
+        {
+            busMap.add(0, 0, memory.size(), true, true);
+        }
         this.tableBus = tableGpa;
+        return this;
     }
 
     private void addIommuPages(final long bus, final long gpa, final long len, final DmaDirection dir)
@@ -279,7 +320,7 @@ final class HostileDriver
      *
      * @param context what ran, for the message.
      */
-    void unmapAll(final String context)
+    void unmapAll(final Object context)
     {
         for (int i = maps.size() - 1; i >= 0; i--)
         {

@@ -73,4 +73,38 @@ class RingGrantsTest
         BusMap.identity(1 << 20).translate(-8, 64, true, wrap);
         assertEquals(0, wrap.size(), "a range that wraps the address space grants nothing");
     }
+
+    @Test
+    void anInstanceReadsTheTablesAgainExactlyWhenABytesTheyCameFromChanged()
+    {
+        final GuestMemory memory = GuestMemory.allocate(1 << 20, false);
+        final long ring = memory.allocateShared(SplitRingDescriptor.vringSize(N, 4096));
+        final long table = memory.allocate(4096, 4096);
+        final org.agrona.concurrent.UnsafeBuffer mem = memory.buffer();
+        final int desc1 = (int)ring + SplitRingDescriptor.descOffset(1);
+        mem.putLong(desc1, table, ByteOrder.LITTLE_ENDIAN);
+        mem.putInt(desc1 + 8, 2 * DESC_SIZE, ByteOrder.LITTLE_ENDIAN);
+        mem.putShort(desc1 + 12, (short)VRING_DESC_F_INDIRECT, ByteOrder.LITTLE_ENDIAN);
+        mem.putLong((int)table + DESC_SIZE, 0x30000, ByteOrder.LITTLE_ENDIAN);
+        mem.putInt((int)table + DESC_SIZE + 8, 300, ByteOrder.LITTLE_ENDIAN);
+        final RingGrants grants = new RingGrants(memory);
+        final BusMap map = BusMap.identity(memory.size());
+
+        assertTrue(grants.update(map, ring, N), "the first update reads");
+        assertTrue(grants.reads().covers(0x30000, 0x30000 + 300));
+        assertFalse(grants.update(map, ring, N), "nothing changed");
+        mem.putByte((int)table + 4 * DESC_SIZE, (byte)1);
+        mem.putByte(0x30000, (byte)1);
+        assertFalse(grants.update(map, ring, N), "bytes the grants do not come from");
+
+        mem.putShort((int)table + DESC_SIZE + 12, (short)VRING_DESC_F_WRITE, ByteOrder.LITTLE_ENDIAN);
+        assertTrue(grants.update(map, ring, N), "an indirect entry changed");
+        assertTrue(grants.writes().covers(0x30000, 0x30000 + 300));
+        assertFalse(grants.reads().covers(0x30000, 0x30001));
+        mem.putInt((int)ring + SplitRingDescriptor.descOffset(N - 1) + 8, 77, ByteOrder.LITTLE_ENDIAN);
+        assertTrue(grants.update(map, ring, N), "the last descriptor changed");
+        assertFalse(grants.update(map, ring, N));
+        grants.invalidate();
+        assertTrue(grants.update(map, ring, N), "a new input reads again");
+    }
 }
