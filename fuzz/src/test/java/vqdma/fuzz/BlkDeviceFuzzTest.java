@@ -113,7 +113,7 @@ class BlkDeviceFuzzTest
 
         driver.raw.soAvailIdx(shaped ? requests.size() : ahead);
         final MemoryGuard guard = driver.guard;
-        guard.watch();
+        driver.watch();
         guard.allow(driver.usedGpa(), SplitRingDescriptor.usedSize(num));
         final DeviceView view = driver.ops.deviceView();
         final VhostVirtqueue vq = VhostVirtqueue.builder(view, num, features, driver.ringBus, driver.availBus(),
@@ -203,6 +203,7 @@ class BlkDeviceFuzzTest
             mem.putInt((int)q.hdrGpa + OUTHDR_TYPE_OFFSET, q.type, LE);
             mem.putInt((int)q.hdrGpa + OUTHDR_IOPRIO_OFFSET, data.consumeInt(), LE);
             mem.putLong((int)q.hdrGpa + OUTHDR_SECTOR_OFFSET, q.sector, LE);
+            driver.guard.refresh(q.hdrGpa, OUTHDR_SIZE);
             next += OUTHDR_SIZE;
             final List<long[]> chain = new ArrayList<>(); // {bus, len, flags}
             if (splitHeader)
@@ -237,6 +238,7 @@ class BlkDeviceFuzzTest
             }
             q.statusGpa = next++;
             mem.putByte((int)q.statusGpa, (byte)0xEE);
+            driver.guard.refresh(q.statusGpa, 1);
             final long status = mapped ? driver.map(q.statusGpa, 1, DmaDirection.FROM_DEVICE) : -1;
             if (status < 0)
             {

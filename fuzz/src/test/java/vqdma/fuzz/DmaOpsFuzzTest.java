@@ -103,6 +103,7 @@ class DmaOpsFuzzTest
                 GuestMemory.PAGE_SIZE, 4L * GuestMemory.PAGE_SIZE);
         }
         final DmaUsage baseline = DmaUsage.of(ops);
+        final DmaUsage.Tracker usage = new DmaUsage.Tracker(ops);
         final MemoryGuard guard = rig.guard;
         guard.watch();
         if (pool != null)
@@ -122,7 +123,7 @@ class DmaOpsFuzzTest
                 case 0:
                 case 1:
                 case 2:
-                    map(at, data, ops, memory, dataGpa, pool, live, guard);
+                    map(at, data, ops, usage, memory, dataGpa, pool, live, guard);
                     break;
                 case 3:
                 case 4:
@@ -130,16 +131,17 @@ class DmaOpsFuzzTest
                     {
                         final Mapping m = live.remove(data.consumeInt(0, live.size() - 1));
                         call(at, Invariant.lazy("unmap of %s", m), () -> ops.unmap(m.dma, m.len, m.dir));
+                        usage.changed();
                         checkCopyBack(at, mem, m, m.len);
                         copiedBack(live, m, m.gpa, m.len);
                         dead.add(m);
                     }
                     break;
                 case 5:
-                    misuse(at, data, ops, memory, pool, live, dead);
+                    misuse(at, data, ops, usage, memory, pool, live, dead);
                     break;
                 case 6:
-                    sync(at, data, ops, mem, pool, live);
+                    sync(at, data, ops, usage, mem, pool, live);
                     break;
                 case 7:
                 case 8:
@@ -149,6 +151,7 @@ class DmaOpsFuzzTest
                     if (iommu)
                     {
                         ((IommuDma)ops).flush();
+                        usage.changed();
                     }
                     final long max = ops.maxMappingSize();
                     final long want = pool != null && (((SwiotlbDma)ops).isForce() || memory.isConfidential()) ?
@@ -216,14 +219,15 @@ class DmaOpsFuzzTest
     }
 
     private static void map(
-        final Object at, final FuzzedDataProvider data, final DmaOps ops, final GuestMemory memory,
-        final long dataGpa, final Swiotlb pool, final List<Mapping> live, final MemoryGuard guard)
+        final Object at, final FuzzedDataProvider data, final DmaOps ops, final DmaUsage.Tracker usage,
+        final GuestMemory memory, final long dataGpa, final Swiotlb pool, final List<Mapping> live,
+        final MemoryGuard guard)
     {
         final long gpa = nextGpa(data, memory, dataGpa);
         final long len = nextLen(data, ops);
         final DmaDirection dir = DIRECTIONS[data.consumeInt(0, DIRECTIONS.length - 1)];
         final Object what = Invariant.lazy("map of gpa=0x%x len=%d %s", gpa, len, dir);
-        final DmaUsage before = DmaUsage.of(ops);
+        final DmaUsage before = usage.now();
         // The SWIOTLB pool is not a buffer (it could never be unmapped: every pool address is a bounce slot).
         final boolean valid = len > 0 && memory.contains(gpa, len) &&
             (pool == null || gpa >= pool.end() || gpa + len <= pool.start());
@@ -235,7 +239,7 @@ class DmaOpsFuzzTest
         catch (final IllegalArgumentException | IllegalStateException ex)
         {
             Invariant.check(!valid, "%s: %s of a buffer inside memory threw %s", at, what, ex);
-            DmaUsage.of(ops).checkBackTo(before, Invariant.lazy("%s: refused %s", at, what));
+            usage.checkUnchanged(before, Invariant.lazy("%s: refused %s", at, what));
             return;
         }
         catch (final RuntimeException ex)
@@ -245,7 +249,7 @@ class DmaOpsFuzzTest
         Invariant.check(valid, "%s: %s (outside memory or empty) was accepted: 0x%x", at, what, dma);
         if (DmaOps.isMappingError(dma))
         {
-            DmaUsage.of(ops).checkBackTo(before, Invariant.lazy("%s: failed %s", at, what));
+            usage.checkUnchanged(before, Invariant.lazy("%s: failed %s", at, what));
             Invariant.check(!(ops instanceof DirectDma), "%s: dma-direct failed %s", at, what);
             Invariant.check(pool == null || len > ops.maxMappingSize() || pool.usedSlots() > 0,
                 "%s: %s failed with the bounce pool empty", at, what);
@@ -253,6 +257,7 @@ class DmaOpsFuzzTest
         }
         Invariant.check(len <= ops.maxMappingSize(), "%s: %s succeeded beyond maxMappingSize %d", at, what,
             ops.maxMappingSize());
+        usage.changed();
         final Mapping m = new Mapping(dma, gpa, len, dir);
         live.add(m);
         if (dir.deviceWrites())
@@ -378,8 +383,8 @@ class DmaOpsFuzzTest
     }
 
     private static void misuse(
-        final Object at, final FuzzedDataProvider data, final DmaOps ops, final GuestMemory memory,
-        final Swiotlb pool, final List<Mapping> live, final List<Mapping> dead)
+        final Object at, final FuzzedDataProvider data, final DmaOps ops, final DmaUsage.Tracker usage,
+        final GuestMemory memory, final Swiotlb pool, final List<Mapping> live, final List<Mapping> dead)
     {
         long dma;
         long len;
@@ -405,6 +410,7 @@ class DmaOpsFuzzTest
         {
             // Not misuse after all (the IOMMU compares sizes in pages): the mapping is released.
             call(at, Invariant.lazy("%s (matches %s)", what, accepted), () -> ops.unmap(dma, len, dir));
+            usage.changed();
             live.remove(accepted);
             dead.add(accepted);
             // Only bytes up to the unmapped length are copied back... none of the tracked ops copies partially.
@@ -412,7 +418,7 @@ class DmaOpsFuzzTest
             copiedBack(live, accepted, accepted.gpa, accepted.len);
             return;
         }
-        final DmaUsage before = DmaUsage.of(ops);
+        final DmaUsage before = usage.now();
         try
         {
             ops.unmap(dma, len, dir);
@@ -428,7 +434,7 @@ class DmaOpsFuzzTest
         {
             throw new Invariant(at + ": " + what + " threw " + ex, ex);
         }
-        DmaUsage.of(ops).checkBackTo(before, Invariant.lazy("%s: misused %s", at, what));
+        usage.checkUnchanged(before, Invariant.lazy("%s: misused %s", at, what));
     }
 
     private static Mapping pick(final FuzzedDataProvider data, final List<Mapping> from)
@@ -437,8 +443,8 @@ class DmaOpsFuzzTest
     }
 
     private static void sync(
-        final Object at, final FuzzedDataProvider data, final DmaOps ops, final UnsafeBuffer mem, final Swiotlb pool,
-        final List<Mapping> live)
+        final Object at, final FuzzedDataProvider data, final DmaOps ops, final DmaUsage.Tracker usage,
+        final UnsafeBuffer mem, final Swiotlb pool, final List<Mapping> live)
     {
         final boolean forCpu = data.consumeBoolean();
         final Mapping m = pick(data, live);
@@ -477,7 +483,7 @@ class DmaOpsFuzzTest
         final long dma = m != null ? m.dma + data.consumeLong(-4096, m.len + 4096) : data.consumeLong();
         final long len = data.consumeLong(-2, 8192);
         final DmaDirection dir = DIRECTIONS[data.consumeInt(0, DIRECTIONS.length - 1)];
-        final DmaUsage before = DmaUsage.of(ops);
+        final DmaUsage before = usage.now();
         boolean refused = false;
         try
         {
@@ -506,7 +512,7 @@ class DmaOpsFuzzTest
         {
             throw new Invariant(String.format("%s: sync of dma=0x%x len=%d %s threw %s", at, dma, len, dir, ex), ex);
         }
-        DmaUsage.of(ops).checkBackTo(before, Invariant.lazy("%s: sync", at));
+        usage.checkUnchanged(before, Invariant.lazy("%s: sync", at));
         // Accepted: a sync inside a live bounced mapping with its direction is a correct call the fuzzer happened
         // to make, and it moved bytes like one (found by fuzzing: a syncForDevice here had copied the buffer over
         // the device's write in the slot while the model still expected that write after unmap).

@@ -7,6 +7,8 @@ import vqdma.dma.DmaOps;
 import vqdma.dma.DmaProfile;
 import vqdma.dma.GuestMemory;
 import vqdma.dma.IommuDma;
+import vqdma.dma.Swiotlb;
+import vqdma.dma.SwiotlbDma;
 import vqdma.ring.SplitRing;
 
 import java.nio.ByteOrder;
@@ -68,6 +70,7 @@ final class HostileDriver
     final BusMap busMap = new BusMap();
     final RingGrants grants;
     private final boolean iommu;
+    private final Swiotlb pool;
     private final List<LeakCheckingDma.Mapping> maps = new ArrayList<>();
     // The input's ring:
     int num;
@@ -86,6 +89,7 @@ final class HostileDriver
         this.ops = rig.ops;
         this.guard = rig.guard;
         this.iommu = ops instanceof IommuDma;
+        this.pool = ops instanceof SwiotlbDma ? ((SwiotlbDma)ops).pool() : null;
         this.grants = new RingGrants(memory);
         this.ringGpa = memory.allocateShared(RING_REGION_BYTES);
         this.dataGpa = rig.data(DATA_PATTERN).dataGpa();
@@ -194,7 +198,23 @@ final class HostileDriver
         {
             addIommuPages(bus, gpa, len, dir);
         }
+        if (pool != null && pool.isSwiotlbBuffer(bus))
+        {
+            // The bounce copy made at map time is set-up: the guard compares the slots against it.
+            guard.refresh(bus, len);
+        }
         return bus;
+    }
+
+    /**
+     * Ends the input's set-up: takes what the driver wrote (the ring, the indirect tables, the bounce copies of its
+     * mappings, and whatever else the target names) into the guard's expected image and starts watching.
+     */
+    void watch()
+    {
+        guard.refresh(ringGpa, ringBytes);
+        guard.refresh(tableGpa, (long)TABLES * TABLE_BYTES);
+        guard.watch();
     }
 
     /** Maps a few data buffers chosen by the input. */

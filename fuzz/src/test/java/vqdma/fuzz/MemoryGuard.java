@@ -14,17 +14,18 @@ import java.nio.ByteBuffer;
  * through four calls:
  * <ol>
  *   <li>{@link #restore()}, first: memory and the expected image are put back to the baseline;</li>
- *   <li>the input's own set-up writes memory (rings, tables, bounce copies made by its mappings), then
- *   {@link #watch()} takes whatever changed into the expected image: from here on, every byte is checked;</li>
- *   <li>while the code under test runs, {@link #allow} names what it may write, {@link #refresh} takes in the
+ *   <li>the input's own set-up writes memory (rings, tables, the bounce copies its mappings make) and names every
+ *   range it wrote with {@link #refresh}, then calls {@link #watch()}: from here on, every byte is checked;</li>
+ *   <li>while the code under test runs, {@link #allow} names what it may write, and {@link #refresh} takes in the
  *   harness's own writes (publishing {@code avail.idx});</li>
  *   <li>{@link #check} compares all of memory with the expected image: every changed byte must lie in an allowed
  *   range. It is the input's last access to memory.</li>
  * </ol>
- * Comparing is one vectorized pass ({@link ByteBuffer#mismatch}) that stops only where bytes differ; wherever they
- * do, the guard notes the 1 KiB chunk, so that {@link #restore()} copies back only what an input changed. An input
- * that did not reach the end of a successful {@link #check} (an exception, a finding) may have changed anything: the
- * next restore copies all of memory back.
+ * A set-up write not named by {@link #refresh} is reported by {@link #check} like any other: the guard trusts no
+ * write it was not told about. Comparing is one vectorized pass ({@link ByteBuffer#mismatch}) that stops only where
+ * bytes differ; wherever they do, the guard notes the 1 KiB chunk, so that {@link #restore()} copies back only what
+ * an input changed (and what it refreshed). An input that did not reach the end of a successful {@link #check} (an
+ * exception, a finding) may have changed anything: the next restore copies all of memory back.
  */
 final class MemoryGuard
 {
@@ -90,22 +91,13 @@ final class MemoryGuard
         tracked = false;
     }
 
-    /** Ends the input's set-up: what memory holds now is what {@link #check} expects, except where allowed. */
+    /**
+     * Ends the input's set-up: from here on, a byte that differs from the baseline (or from what {@link #refresh}
+     * took in) must lie in an allowed range. Allowed ranges start empty.
+     */
     void watch()
     {
-        int i = 0;
-        while (i < size)
-        {
-            final int m = mismatch(i);
-            if (m < 0)
-            {
-                return;
-            }
-            final int end = chunkEnd(m);
-            mem.getBytes(m, expected, m, end - m);
-            dirty.add(m, end);
-            i = end;
-        }
+        allowed.clear();
     }
 
     /** Allows writes to {@code [gpa, gpa + len)} (clipped to guest memory). @return this. */
@@ -127,15 +119,20 @@ final class MemoryGuard
     }
 
     /**
-     * Takes the harness's own write to {@code [gpa, gpa + len)} into the expected image (the driver publishing
-     * {@code avail.idx} while the device runs): those bytes now compare against what the harness wrote.
+     * Takes a write of the harness (or of the input's set-up) to {@code [gpa, gpa + len)} into the expected image:
+     * those bytes now compare against what memory holds now. Clipped to guest memory.
      *
      * @return this.
      */
-    MemoryGuard refresh(final long gpa, final int len)
+    MemoryGuard refresh(final long gpa, final long len)
     {
-        mem.getBytes((int)gpa, expected, (int)gpa, len);
-        dirty.add(gpa, gpa + len);
+        final long from = Math.max(0, gpa);
+        final long to = len > size - gpa ? size : gpa + len;
+        if (from < to)
+        {
+            mem.getBytes((int)from, expected, (int)from, (int)(to - from));
+            dirty.add(from, to);
+        }
         return this;
     }
 

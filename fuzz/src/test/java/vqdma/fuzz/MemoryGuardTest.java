@@ -77,14 +77,26 @@ class MemoryGuardTest
     }
 
     @Test
-    void theSetUpBeforeWatchIsNotChecked()
+    void theSetUpIsTakenInWhereItSaysItWrote()
     {
         guard.restore();
         memory.buffer().setMemory(10_000, 3000, (byte)5);
+        guard.refresh(10_000, 3000);
         guard.watch();
         guard.check("set-up only");
         memory.buffer().putByte(10_001, (byte)6);
         assertThrows(Invariant.class, () -> guard.check("a change after the set-up"));
+    }
+
+    @Test
+    void aSetUpWriteNobodyNamedIsReported()
+    {
+        guard.restore();
+        memory.buffer().setMemory(10_000, 3000, (byte)5);
+        guard.refresh(10_000, 2999);
+        guard.watch();
+        final Invariant broken = assertThrows(Invariant.class, () -> guard.check("unnamed"));
+        assertTrue(broken.getMessage().contains("[0x32c7, 0x32c8)"), broken.getMessage());
     }
 
     @Test
@@ -117,11 +129,11 @@ class MemoryGuardTest
         {
             guard.restore();
             assertArrayEquals(baseline, contents(), "before input " + input);
-            // Set-up writes, then writes the input may make, then (most of the time) the check.
-            scribble(random, 3);
+            // Set-up writes (named), then writes the input may make, then (most of the time) the check.
+            scribble(random, 3, true);
             guard.watch();
             guard.allow(0, memory.size());
-            scribble(random, 1 + random.nextInt(5));
+            scribble(random, 1 + random.nextInt(5), false);
             if (random.nextInt(4) != 0)
             {
                 guard.check("input " + input);
@@ -146,13 +158,17 @@ class MemoryGuardTest
         assertArrayEquals(baseline, contents());
     }
 
-    private void scribble(final SplittableRandom random, final int writes)
+    private void scribble(final SplittableRandom random, final int writes, final boolean refresh)
     {
         for (int i = 0; i < writes; i++)
         {
             final int len = 1 + random.nextInt(3000);
             final int at = random.nextInt((int)memory.size() - len);
             memory.buffer().setMemory(at, len, (byte)random.nextInt(256));
+            if (refresh)
+            {
+                guard.refresh(at, len);
+            }
         }
     }
 

@@ -86,7 +86,7 @@ class VhostVirtqueueFuzzTest
         // A resumed queue (VHOST_SET_VRING_BASE) finds used.idx where the device left it.
         driver.raw.soUsedIdx(base);
         final MemoryGuard guard = driver.guard;
-        guard.watch();
+        driver.watch();
         guard.allow(driver.usedGpa(), vqdma.ring.SplitRingDescriptor.usedSize(num));
         final DeviceView view = driver.ops.deviceView();
         final VhostVirtqueue vq = VhostVirtqueue.builder(view, num, features, driver.ringBus, driver.availBus(),

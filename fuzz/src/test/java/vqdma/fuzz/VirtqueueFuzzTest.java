@@ -124,6 +124,8 @@ class VirtqueueFuzzTest
             new UnsafeBuffer(mem, (int)ringGpa + usedOffset(num, LEGACY_ALIGN), usedSize(num)));
         final DmaUsage baseline = DmaUsage.of(dma);
         final MemoryGuard guard = rig.guard;
+        // The queue wrote its ring when it was built (the set-up of this input): it is also the driver's to write.
+        guard.refresh(queueStart, queueEnd - queueStart);
         guard.watch();
         guard.allow(queueStart, queueEnd - queueStart);
         if (ops instanceof SwiotlbDma)
