@@ -45,7 +45,16 @@ class DmaOpsFuzzTest
     private static final int DATA_BYTES = 512 * 1024;
     private static final DmaDirection[] DIRECTIONS = DmaDirection.values();
     private static final UnsafeBuffer SCRATCH = new UnsafeBuffer(new byte[DATA_BYTES]);
-    private static final UnsafeBuffer PATTERN = new UnsafeBuffer(new byte[DATA_BYTES]);
+    /** Bytes of {@link #WRITES} between two fill bytes' starting points. */
+    private static final int WRITE_STRIDE = 16;
+    /**
+     * What the device writes: a mapping's bytes from {@code WRITE_STRIDE * fill} on, for a fill byte the input picks.
+     * Every position holds another value than its neighbours and than the data pattern, so that a missing, shifted or
+     * partial copy back shows; the model refers to the bytes instead of copying them.
+     */
+    private static final UnsafeBuffer WRITES = writes();
+    /** What an arbitrary device write stores. */
+    private static final UnsafeBuffer STRAY = strayWrites();
     private static final byte[] DATA_PATTERN = new byte[DATA_BYTES];
 
     /** Per profile: the rig with its data area. */
@@ -60,6 +69,23 @@ class DmaOpsFuzzTest
         }
     }
 
+    private static UnsafeBuffer writes()
+    {
+        final byte[] b = new byte[DATA_BYTES + WRITE_STRIDE * 256];
+        for (int i = 0; i < b.length; i++)
+        {
+            b[i] = (byte)((i * 0x9E3779B1) >>> 24 ^ i);
+        }
+        return new UnsafeBuffer(b);
+    }
+
+    private static UnsafeBuffer strayWrites()
+    {
+        final UnsafeBuffer b = new UnsafeBuffer(new byte[8192]);
+        b.setMemory(0, b.capacity(), (byte)0x5A);
+        return b;
+    }
+
     /** A mapping the model holds. */
     static final class Mapping
     {
@@ -67,7 +93,16 @@ class DmaOpsFuzzTest
         final long gpa;
         final long len;
         final DmaDirection dir;
-        byte[] written;
+        /** Where in {@link #WRITES} the bytes the device wrote through this mapping begin, or -1 for none known. */
+        int written = -1;
+        /** How many bytes the device wrote from {@link #written}. */
+        int writtenLen;
+
+        /** The buffer's expected contents are no longer known (something else wrote it). */
+        void forgetWritten()
+        {
+            written = -1;
+        }
 
         Mapping(final long dma, final long gpa, final long len, final DmaDirection dir)
         {
@@ -272,22 +307,16 @@ class DmaOpsFuzzTest
         {
             // The device must read exactly the buffer (for a bounce: the copy made at map time).
             call(at, Invariant.lazy("device read of %s", m), () -> view.read(dma, SCRATCH, 0, n));
-            final int differs = mismatch(memory.buffer(), gpa, SCRATCH.byteArray(), n);
+            final int differs = mismatch(memory.buffer(), gpa, SCRATCH.byteArray(), 0, n);
             Invariant.check(differs < 0, "%s: the device reads other bytes than the buffer through %s " +
                 "(first difference at %d)", at, m, differs);
         }
         if (dir.deviceWrites() && data.consumeBoolean())
         {
-            // A fill byte and a position mark every 512 bytes, so that a shifted or partial copy back shows.
-            final byte fill = data.consumeByte();
-            PATTERN.setMemory(0, n, fill);
-            for (int i = 0; i + 4 <= n; i += 512)
-            {
-                PATTERN.putInt(i, i ^ fill);
-            }
-            call(at, Invariant.lazy("device write through %s", m), () -> view.write(dma, PATTERN, 0, n));
-            m.written = new byte[n];
-            PATTERN.getBytes(0, m.written);
+            final int from = WRITE_STRIDE * (data.consumeByte() & 0xFF);
+            call(at, Invariant.lazy("device write through %s", m), () -> view.write(dma, WRITES, from, n));
+            m.written = from;
+            m.writtenLen = n;
             copiedBack(live, m, gpa, n);
         }
         if (ops instanceof IommuDma && dir != DmaDirection.BIDIRECTIONAL)
@@ -298,7 +327,7 @@ class DmaOpsFuzzTest
             {
                 if (dir.deviceReads())
                 {
-                    view.write(dma, PATTERN, 0, 1);
+                    view.write(dma, STRAY, 0, 1);
                 }
                 else
                 {
@@ -318,22 +347,26 @@ class DmaOpsFuzzTest
     /** After unmap (or a full syncForCpu): the buffer holds what the device wrote. */
     private static void checkCopyBack(final Object at, final UnsafeBuffer mem, final Mapping m, final long len)
     {
-        if (m.written == null)
+        if (m.written < 0)
         {
             return;
         }
-        final int n = (int)Math.min(len, m.written.length);
-        final int differs = mismatch(mem, m.gpa, m.written, n);
+        final int n = (int)Math.min(len, m.writtenLen);
+        final int differs = mismatch(mem, m.gpa, WRITES.byteArray(), m.written, n);
         Invariant.check(differs < 0, "%s: after the copy back the buffer of %s differs from what the device wrote " +
             "(first difference at %d)", at, m, differs);
     }
 
-    /** @return the first of {@code n} bytes where guest memory at {@code gpa} and {@code bytes} differ, or -1. */
-    private static int mismatch(final UnsafeBuffer mem, final long gpa, final byte[] bytes, final int n)
+    /**
+     * @return the first of {@code n} bytes where guest memory at {@code gpa} and {@code bytes} from {@code from}
+     * differ, or -1.
+     */
+    private static int mismatch(final UnsafeBuffer mem, final long gpa, final byte[] bytes, final int from,
+        final int n)
     {
         final ByteBuffer memory = mem.byteBuffer().duplicate();
         memory.limit((int)gpa + n).position((int)gpa);
-        return memory.mismatch(ByteBuffer.wrap(bytes, 0, n));
+        return memory.mismatch(ByteBuffer.wrap(bytes, from, n));
     }
 
     /** Would the implementation accept {@code unmap(dma, len, dir)}? Returns the live mapping it releases, or null. */
@@ -465,7 +498,7 @@ class DmaOpsFuzzTest
                     ops.syncForDevice(m.dma + offset, len, m.dir);
                 }
             });
-            if (forCpu && m.written != null && offset == 0)
+            if (forCpu && m.written >= 0 && offset == 0)
             {
                 checkCopyBack(Invariant.lazy("%s after %s", at, what), mem, m, len);
             }
@@ -476,7 +509,7 @@ class DmaOpsFuzzTest
             else if (m.dir == DmaDirection.BIDIRECTIONAL && pool != null && pool.isSwiotlbBuffer(m.dma))
             {
                 // The CPU handed the buffer back to the device: original -> slot, over what the device wrote.
-                m.written = null;
+                m.forgetWritten();
             }
             return;
         }
@@ -533,7 +566,7 @@ class DmaOpsFuzzTest
             }
             else if (dir != DmaDirection.FROM_DEVICE)
             {
-                l.written = null;
+                l.forgetWritten();
             }
         }
     }
@@ -553,8 +586,7 @@ class DmaOpsFuzzTest
         {
             if (write)
             {
-                PATTERN.setMemory(0, len, (byte)0x5A);
-                view.write(bus, PATTERN, 0, len);
+                view.write(bus, STRAY, 0, len);
             }
             else
             {
@@ -634,7 +666,7 @@ class DmaOpsFuzzTest
         {
             if (m != source && m.gpa < gpa + len && gpa < m.gpa + m.len)
             {
-                m.written = null;
+                m.forgetWritten();
             }
         }
     }
@@ -644,7 +676,7 @@ class DmaOpsFuzzTest
     {
         for (final Mapping m : live)
         {
-            m.written = null;
+            m.forgetWritten();
         }
     }
 
