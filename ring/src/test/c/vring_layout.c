@@ -7,12 +7,20 @@
  * (decimal byte offsets from the ring base, align 4096), computed by
  * vring_init on a real 4096-aligned buffer and pointer differences.
  *
+ * vring_layout --packed prints the packed ring's structures and constants:
+ *   sizeof(vring_packed_desc) offsetof(addr) offsetof(len) offsetof(id)
+ *   offsetof(flags) sizeof(vring_packed_desc_event) offsetof(off_wrap)
+ *   offsetof(flags) VRING_PACKED_DESC_F_AVAIL VRING_PACKED_DESC_F_USED
+ *   VRING_PACKED_EVENT_FLAG_ENABLE _DISABLE _DESC VRING_PACKED_EVENT_F_WRAP_CTR
+ *
  * Build: gcc -O2 -std=gnu11 -Wall -Wextra -Werror -o vring_layout vring_layout.c
  */
 #include <errno.h>
+#include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include <linux/virtio_ring.h>
 
@@ -21,8 +29,23 @@
 int main(int argc, char **argv)
 {
 	if (argc < 2) {
-		fprintf(stderr, "usage: vring_layout N...\n");
+		fprintf(stderr, "usage: vring_layout N... | vring_layout --packed\n");
 		return 2;
+	}
+	if (strcmp(argv[1], "--packed") == 0) {
+		printf("%zu %zu %zu %zu %zu %zu %zu %zu %d %d %d %d %d %d\n",
+		       sizeof(struct vring_packed_desc),
+		       offsetof(struct vring_packed_desc, addr),
+		       offsetof(struct vring_packed_desc, len),
+		       offsetof(struct vring_packed_desc, id),
+		       offsetof(struct vring_packed_desc, flags),
+		       sizeof(struct vring_packed_desc_event),
+		       offsetof(struct vring_packed_desc_event, off_wrap),
+		       offsetof(struct vring_packed_desc_event, flags),
+		       VRING_PACKED_DESC_F_AVAIL, VRING_PACKED_DESC_F_USED,
+		       VRING_PACKED_EVENT_FLAG_ENABLE, VRING_PACKED_EVENT_FLAG_DISABLE,
+		       VRING_PACKED_EVENT_FLAG_DESC, VRING_PACKED_EVENT_F_WRAP_CTR);
+		return 0;
 	}
 	for (int i = 1; i < argc; i++) {
 		char *end;

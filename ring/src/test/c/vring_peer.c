@@ -7,14 +7,19 @@
  * this program or the Java implementation.
  *
  *   vring_peer driver|device|loop --file F --queue-size N --data-bytes B
- *              --requests R [--seed S] [--indirect] [--event-idx]
- *              [--max-readable K] [--max-writable K] [--max-len L]
- *              [--timeout-s T] [--reorder W] [--warmup-requests W]
- *              [--fault KIND]
- *   vring_peer size --queue-size N
+ *              --requests R [--layout split|packed] [--seed S] [--indirect]
+ *              [--event-idx] [--max-readable K] [--max-writable K]
+ *              [--max-len L] [--timeout-s T] [--reorder W]
+ *              [--warmup-requests W] [--used-batch U] [--fault KIND]
+ *   vring_peer size --queue-size N [--layout split|packed]
  *
- * File layout: [ring: vring_init(N, base, 4096), padded to 4096]
- *              [data area: dataBytes]
+ * File layout (split, the default): [ring: vring_init(N, base, 4096),
+ *              padded to 4096] [data area: dataBytes]
+ * File layout (packed, virtio 1.1): [N x struct vring_packed_desc]
+ *              [driver struct vring_packed_desc_event at 16N]
+ *              [device struct vring_packed_desc_event at 16N + 4],
+ *              padded to 4096, then the data area. N is any of 1..32768.
+ *              Both wrap counters start at 1; buffer ids are 0..N-1.
  * A descriptor's addr is a file offset. All shared fields are little-endian.
  *
  * Build: gcc -O2 -std=gnu11 -Wall -Wextra -Werror -o vring_peer vring_peer.c
@@ -29,6 +34,11 @@
  * the summary adds cpu_ns, the thread's CPU time: per-request work without
  * the cross-core traffic, comparable with the Java peers' loop on a busy
  * machine.
+ *
+ * --used-batch U (device): publish used.idx once per U completions, or when
+ * no chain is available (vhost_add_used_n batching); 1, the default, publishes
+ * every completion at once. Both languages take it, so that a comparison can
+ * give both pairs the same rhythm.
  *
  * --warmup-requests W: elapsed_ns counts from the W-th completion instead of
  * the first poll (both sides must agree), so that comparisons with the Java
@@ -71,10 +81,14 @@ enum fault {
 	F_BAD_ID, F_NOT_HEAD, F_BAD_LEN, F_DEV_STALL,
 	/* driver faults */
 	F_LOOP, F_BAD_INDEX, F_AVAIL_JUMP, F_DRV_STALL,
+	/* packed ring only: device fault, then driver faults */
+	F_USED_NO_AVAIL,
+	F_DRV_BAD_ID, F_REUSED_ID, F_AVAIL_USED, F_LONG_CHAIN,
 };
 
 struct config {
 	enum role role;
+	bool packed;            /* --layout packed */
 	const char *file;
 	unsigned n;             /* queue size */
 	uint64_t data_bytes;
@@ -86,6 +100,7 @@ struct config {
 	uint32_t max_len;
 	unsigned timeout_s;
 	unsigned reorder;
+	unsigned used_batch;    /* device: completions per used.idx publish */
 	uint64_t warmup;        /* completions before the clock starts */
 	enum fault fault;
 };
@@ -122,7 +137,7 @@ static void usage(const char *fmt, ...)
 	fputs("\nusage: vring_peer driver|device|loop --file F --queue-size N --data-bytes B"
 	      " --requests R [--seed S] [--indirect] [--event-idx]"
 	      " [--max-readable K] [--max-writable K] [--max-len L] [--timeout-s T]"
-	      " [--reorder W] [--warmup-requests W] [--fault KIND]\n"
+	      " [--reorder W] [--warmup-requests W] [--used-batch U] [--fault KIND]\n"
 	      "       vring_peer size --queue-size N\n", stderr);
 	exit(2);
 }
@@ -165,26 +180,34 @@ static uint64_t parse_seed(const char *s)
 	return v;
 }
 
-static enum fault parse_fault(enum role role, const char *s)
+static enum fault parse_fault(enum role role, bool packed, const char *s)
 {
-	static const struct { const char *name; enum fault f; enum role role; } tab[] = {
-		{ "bad-id",     F_BAD_ID,     ROLE_DEVICE },
-		{ "not-head",   F_NOT_HEAD,   ROLE_DEVICE },
-		{ "bad-len",    F_BAD_LEN,    ROLE_DEVICE },
-		{ "stall",      F_DEV_STALL,  ROLE_DEVICE },
-		{ "loop",       F_LOOP,       ROLE_DRIVER },
-		{ "bad-index",  F_BAD_INDEX,  ROLE_DRIVER },
-		{ "avail-jump", F_AVAIL_JUMP, ROLE_DRIVER },
-		{ "stall",      F_DRV_STALL,  ROLE_DRIVER },
+	/* layouts: 1 split, 2 packed, 3 both */
+	static const struct { const char *name; enum fault f; enum role role; int layouts; } tab[] = {
+		{ "bad-id",             F_BAD_ID,        ROLE_DEVICE, 3 },
+		{ "not-head",           F_NOT_HEAD,      ROLE_DEVICE, 3 },
+		{ "bad-len",            F_BAD_LEN,       ROLE_DEVICE, 3 },
+		{ "stall",              F_DEV_STALL,     ROLE_DEVICE, 3 },
+		{ "used-without-avail", F_USED_NO_AVAIL, ROLE_DEVICE, 2 },
+		{ "loop",               F_LOOP,          ROLE_DRIVER, 1 },
+		{ "bad-index",          F_BAD_INDEX,     ROLE_DRIVER, 1 },
+		{ "avail-jump",         F_AVAIL_JUMP,    ROLE_DRIVER, 1 },
+		{ "stall",              F_DRV_STALL,     ROLE_DRIVER, 3 },
+		{ "bad-id",             F_DRV_BAD_ID,    ROLE_DRIVER, 2 },
+		{ "reused-id",          F_REUSED_ID,     ROLE_DRIVER, 2 },
+		{ "avail-and-used",     F_AVAIL_USED,    ROLE_DRIVER, 2 },
+		{ "chain-too-long",     F_LONG_CHAIN,    ROLE_DRIVER, 2 },
 	};
 
 	if (s == NULL)
 		usage("--fault needs a value");
 	for (size_t i = 0; i < sizeof(tab) / sizeof(tab[0]); i++)
-		if (tab[i].role == role && strcmp(tab[i].name, s) == 0)
+		if (tab[i].role == role && (tab[i].layouts & (packed ? 2 : 1)) && strcmp(tab[i].name, s) == 0)
 			return tab[i].f;
-	usage("--fault '%s' is not a %s fault (device: bad-id not-head bad-len stall;"
-	      " driver: loop bad-index avail-jump stall)", s, g_role);
+	usage("--fault '%s' is not a %s fault of the %s layout (split device: bad-id not-head bad-len stall;"
+	      " split driver: loop bad-index avail-jump stall; packed device: bad-id not-head bad-len"
+	      " used-without-avail stall; packed driver: bad-id reused-id avail-and-used chain-too-long stall)",
+	      s, g_role, packed ? "packed" : "split");
 }
 
 static void parse_args(int argc, char **argv, struct config *c)
@@ -199,6 +222,7 @@ static void parse_args(int argc, char **argv, struct config *c)
 	c->max_len = 4096;
 	c->timeout_s = 30;
 	c->reorder = 1;
+	c->used_batch = 1;
 
 	if (argc < 2)
 		usage("missing role");
@@ -224,8 +248,18 @@ static void parse_args(int argc, char **argv, struct config *c)
 			i++;
 			continue;
 		}
+		if (strcmp(o, "--layout") == 0) {
+			if (v != NULL && strcmp(v, "split") == 0)
+				c->packed = false;
+			else if (v != NULL && strcmp(v, "packed") == 0)
+				c->packed = true;
+			else
+				usage("--layout must be split or packed (got '%s')", v ? v : "nothing");
+			i++;
+			continue;
+		}
 		if (c->role == ROLE_SIZE)
-			usage("'size' only takes --queue-size (got '%s')", o);
+			usage("'size' only takes --queue-size and --layout (got '%s')", o);
 
 		if (strcmp(o, "--indirect") == 0) {
 			c->indirect = true;
@@ -258,6 +292,8 @@ static void parse_args(int argc, char **argv, struct config *c)
 			c->timeout_s = (unsigned)parse_num(o, v, 1, 31536000);
 		} else if (strcmp(o, "--reorder") == 0) {
 			c->reorder = (unsigned)parse_num(o, v, 1, 65536);
+		} else if (strcmp(o, "--used-batch") == 0) {
+			c->used_batch = (unsigned)parse_num(o, v, 1, 65536);
 		} else if (strcmp(o, "--warmup-requests") == 0) {
 			c->warmup = parse_num(o, v, 0, UINT64_MAX);
 		} else if (strcmp(o, "--fault") == 0) {
@@ -270,8 +306,8 @@ static void parse_args(int argc, char **argv, struct config *c)
 
 	if (!have_n)
 		usage("--queue-size is required");
-	if (c->n & (c->n - 1))
-		usage("--queue-size %u is not a power of two", c->n);
+	if (!c->packed && (c->n & (c->n - 1)))
+		usage("--queue-size %u is not a power of two (the split layout needs one)", c->n);
 	if (c->role == ROLE_SIZE)
 		return;
 	if (!have_file || !have_b || !have_r)
@@ -284,7 +320,7 @@ static void parse_args(int argc, char **argv, struct config *c)
 	if ((uint64_t)(c->max_w < c->n ? c->max_w : c->n) * c->max_len > UINT32_MAX)
 		usage("--max-writable x --max-len does not fit a 32-bit used.len");
 	if (fault != NULL)
-		c->fault = parse_fault(c->role, fault);
+		c->fault = parse_fault(c->role, c->packed, fault);
 }
 
 /* ------------------------------------------------------------------ */
@@ -460,12 +496,24 @@ struct shared {
 	uint8_t *base;
 	uint64_t size;      /* whole file */
 	uint64_t data_off;  /* start of the data area = padded ring size */
-	struct vring vr;
+	struct vring vr;    /* split layout */
+	/* packed layout */
+	struct vring_packed_desc *pdesc;
+	struct vring_packed_desc_event *pdriver;   /* written by the driver */
+	struct vring_packed_desc_event *pdevice;   /* written by the device */
 };
 
-static uint64_t ring_bytes(unsigned n)
+/* Bytes of the ring itself: vring_size(N, 4096), or 16N + 8 packed. */
+static uint64_t ring_size(const struct config *c)
 {
-	uint64_t s = vring_size(n, RING_ALIGN);
+	if (c->packed)
+		return (uint64_t)c->n * sizeof(struct vring_packed_desc) + 2 * sizeof(struct vring_packed_desc_event);
+	return vring_size(c->n, RING_ALIGN);
+}
+
+static uint64_t ring_bytes(const struct config *c)
+{
+	uint64_t s = ring_size(c);
 
 	return (s + RING_ALIGN - 1) & ~(uint64_t)(RING_ALIGN - 1);
 }
@@ -473,7 +521,7 @@ static uint64_t ring_bytes(unsigned n)
 static void map_file(const struct config *c, struct shared *sh)
 {
 	struct stat st;
-	uint64_t want = ring_bytes(c->n) + c->data_bytes;
+	uint64_t want = ring_bytes(c) + c->data_bytes;
 	int fd = open(c->file, O_RDWR);
 
 	if (fd < 0)
@@ -483,14 +531,20 @@ static void map_file(const struct config *c, struct shared *sh)
 	if ((uint64_t)st.st_size != want)
 		die("file %s has size %" PRIu64 ", expected %" PRIu64
 		    " (ring %" PRIu64 " + data %" PRIu64 ")",
-		    c->file, (uint64_t)st.st_size, want, ring_bytes(c->n), c->data_bytes);
+		    c->file, (uint64_t)st.st_size, want, ring_bytes(c), c->data_bytes);
 	sh->base = mmap(NULL, want, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
 	if (sh->base == MAP_FAILED)
 		die("cannot mmap %s: %s", c->file, strerror(errno));
 	close(fd);
 	sh->size = want;
-	sh->data_off = ring_bytes(c->n);
-	vring_init(&sh->vr, c->n, sh->base, RING_ALIGN);
+	sh->data_off = ring_bytes(c);
+	if (c->packed) {
+		sh->pdesc = (struct vring_packed_desc *)sh->base;
+		sh->pdriver = (struct vring_packed_desc_event *)(sh->base + (uint64_t)c->n * sizeof(struct vring_packed_desc));
+		sh->pdevice = sh->pdriver + 1;
+	} else {
+		vring_init(&sh->vr, c->n, sh->base, RING_ALIGN);
+	}
 }
 
 /* ------------------------------------------------------------------ */
@@ -505,6 +559,8 @@ static void map_file(const struct config *c, struct shared *sh)
  *    the indirect table (M entries) first, then M buffers of L bytes. A
  *    one-buffer chain is a plain descriptor using buffer 0 of its slot.
  *    Needs N*S bytes.
+ *  - packed layout (with or without --indirect): buffer id h owns the slot of
+ *    S bytes as above (the table is used only with --indirect). Needs N*S.
  * M = min(max-readable + max-writable, N) is the longest chain.
  */
 
@@ -543,6 +599,17 @@ struct driver {
 	uint16_t avail_published;      /* last value stored to avail.idx */
 	uint16_t last_used;
 	uint64_t submitted, completed, bytes, kicks;
+	uint64_t batches;               /* reaps that took a completion */
+
+	/* packed layout: free_stack holds free buffer ids, nfree counts them */
+	unsigned pfree;                /* free descriptors of the ring */
+	uint16_t next_avail;           /* ring position of the next descriptor */
+	uint16_t avail_bits;           /* AVAIL/USED bits of this lap's available descriptors */
+	bool used_wrap;                /* wrap counter at last_used (a position) */
+	int32_t batch_head;            /* position of the unpublished first head, or -1 */
+	uint16_t batch_flags;          /* its flags */
+	uint16_t num_added;            /* descriptors added since the last kick decision */
+	uint16_t prev_id;              /* buffer id of the previous chain (reused-id fault) */
 };
 
 static void drv_setup(struct driver *d, const struct config *c)
@@ -555,7 +622,7 @@ static void drv_setup(struct driver *d, const struct config *c)
 	d->n = n;
 	d->m = c->max_r + c->max_w < n ? c->max_r + c->max_w : n;
 	d->slot = ((uint64_t)d->m * 16 + (uint64_t)d->m * c->max_len + 15) & ~15ull;
-	need = c->indirect ? (uint64_t)n * d->slot : (uint64_t)n * c->max_len;
+	need = c->indirect || c->packed ? (uint64_t)n * d->slot : (uint64_t)n * c->max_len;
 	if (c->data_bytes < need)
 		usage("--data-bytes %" PRIu64 " is too small: the driver needs %" PRIu64
 		      " bytes for %u chains of up to %u buffers of %u bytes%s",
@@ -566,7 +633,9 @@ static void drv_setup(struct driver *d, const struct config *c)
 	/* A polling driver is a virtqueue without a callback: it asks for no
 	 * interrupts (vring_create_virtqueue with callback == NULL). With
 	 * EVENT_IDX the flag is not used; used_event simply never moves. */
-	if (!c->event_idx)
+	if (c->packed)
+		wr16(&d->sh.pdriver->flags, VRING_PACKED_EVENT_FLAG_DISABLE);
+	else if (!c->event_idx)
 		wr16(&d->sh.vr.avail->flags, VRING_AVAIL_F_NO_INTERRUPT);
 	d->chain = calloc(n, sizeof(*d->chain));
 	d->buf = calloc((size_t)n * d->m, sizeof(*d->buf));
@@ -579,6 +648,11 @@ static void drv_setup(struct driver *d, const struct config *c)
 		d->free_stack[i] = (uint16_t)(n - 1 - i);
 	d->nfree = n;
 	d->rng = c->seed;
+	/* packed: both wrap counters start at 1 */
+	d->pfree = n;
+	d->avail_bits = 1 << VRING_PACKED_DESC_F_AVAIL;
+	d->used_wrap = true;
+	d->batch_head = -1;
 }
 
 /* Choose r readable and w writable buffers, 1 <= r+w <= min(N, ...). */
@@ -636,6 +710,10 @@ static void put_desc(void *dp, uint64_t addr, uint32_t len, uint16_t flags, uint
  * without publishing avail.idx. Returns false if there are not enough free
  * descriptors. Applies the loop / bad-index faults to the 3rd chain.
  */
+static bool pdrv_add(struct driver *d);
+static void pdrv_publish(struct driver *d);
+static unsigned pdrv_reap(struct driver *d);
+
 static bool drv_add(struct driver *d)
 {
 	const struct config *c = d->c;
@@ -651,6 +729,8 @@ static bool drv_add(struct driver *d)
 	uint64_t seq = d->submitted + 1;      /* 1-based number of this chain */
 	bool fault_here = seq == 3 && (c->fault == F_LOOP || c->fault == F_BAD_INDEX);
 
+	if (c->packed)
+		return pdrv_add(d);
 	if (d->nfree < need)
 		return false;
 
@@ -734,6 +814,11 @@ static void drv_publish(struct driver *d)
 	uint16_t old = d->avail_published;
 	uint16_t new = d->avail_shadow;
 
+	if (d->c->packed) {
+		pdrv_publish(d);
+		return;
+	}
+
 	if (d->c->fault == F_AVAIL_JUMP && d->submitted == 3) {
 		new = (uint16_t)(old + d->n + 3);
 		g_fault_injected = true;
@@ -809,9 +894,13 @@ static unsigned drv_reap(struct driver *d)
 {
 	struct vring *vr = &d->sh.vr;
 	unsigned got = 0;
+	uint16_t used_idx;
+
+	if (d->c->packed)
+		return pdrv_reap(d);
 	/* Acquire: the used elements and the data the device wrote are read
 	 * only after we have seen the used.idx that covers them (virtio_rmb). */
-	uint16_t used_idx = idx_load_acquire(&vr->used->idx);
+	used_idx = idx_load_acquire(&vr->used->idx);
 
 	while (d->last_used != used_idx && d->completed < d->c->requests) {
 		const vring_used_elem_t *e = &vr->used->ring[d->last_used & (d->n - 1)];
@@ -851,6 +940,270 @@ static unsigned drv_reap(struct driver *d)
 	return got;
 }
 
+/* ------------------------------------------------------------------ */
+/* Driver, packed layout (virtio 1.1 section 2.8)                      */
+/* ------------------------------------------------------------------ */
+
+#define PACKED_AVAIL ((uint16_t)(1u << VRING_PACKED_DESC_F_AVAIL))
+#define PACKED_USED  ((uint16_t)(1u << VRING_PACKED_DESC_F_USED))
+
+/* Flags of a descriptor the driver makes available in the lap with wrap counter w. */
+static inline uint16_t packed_avail_bits(bool w) { return w ? PACKED_AVAIL : PACKED_USED; }
+/* Flags of a descriptor the device marks used in the lap with wrap counter w. */
+static inline uint16_t packed_used_bits(bool w) { return w ? PACKED_AVAIL | PACKED_USED : 0; }
+
+static inline bool packed_is_avail(uint16_t flags, bool w)
+{
+	return (flags & (PACKED_AVAIL | PACKED_USED)) == packed_avail_bits(w);
+}
+
+static inline bool packed_is_used(uint16_t flags, bool w)
+{
+	return (flags & (PACKED_AVAIL | PACKED_USED)) == packed_used_bits(w);
+}
+
+/* The publishing word of a packed ring: a descriptor's flags. */
+static inline uint16_t flags_load_acquire(const __le16 *p)
+{
+	return le16toh(__atomic_load_n(p, __ATOMIC_ACQUIRE));
+}
+
+static inline void flags_store_release(__le16 *p, uint16_t v)
+{
+	__atomic_store_n(p, htole16(v), __ATOMIC_RELEASE);
+}
+
+static void put_pdesc(struct vring_packed_desc *desc, uint64_t addr, uint32_t len, uint16_t id)
+{
+	wr64(&desc->addr, addr);
+	wr32(&desc->len, len);
+	wr16(&desc->id, id);
+}
+
+/*
+ * Place the pending request on the ring at next_avail, its buffer id in every
+ * descriptor (the device reads it from the last), the flags of this lap, and
+ * the head's flags left for pdrv_publish when it is the batch's first (the
+ * device reads in order and cannot pass it). Returns false if the ring lacks
+ * free descriptors or ids. Applies the packed driver faults.
+ */
+static bool pdrv_add(struct driver *d)
+{
+	const struct config *c = d->c;
+	struct vring_packed_desc *ring = d->sh.pdesc;
+	uint8_t *base = d->sh.base;
+	uint32_t nb = d->pend_r + d->pend_w;
+	bool use_table = c->indirect && nb > 1;
+	uint32_t need = use_table ? 1 : nb;
+	uint64_t seq = d->submitted + 1;
+	uint16_t id, wire_id, head = d->next_avail, head_flags = 0;
+	struct drv_chain *ch;
+	struct drv_buf *b;
+	uint32_t crc = 0xFFFFFFFFu;
+
+	if (d->pfree < need || d->nfree == 0)
+		return false;
+	id = d->free_stack[--d->nfree];
+	wire_id = id;
+	if (seq == 3 && c->fault == F_DRV_BAD_ID) {
+		wire_id = (uint16_t)(d->n + 5);
+		g_fault_injected = true;
+	} else if (seq == 3 && c->fault == F_REUSED_ID) {
+		wire_id = d->prev_id;  /* still in flight: published in one batch with it */
+		g_fault_injected = true;
+	}
+	d->prev_id = id;
+
+	if (seq == 1 && c->fault == F_LONG_CHAIN) {
+		/* every descriptor of the ring available, each with NEXT */
+		uint16_t bits = d->avail_bits, pos = head;
+
+		for (unsigned k = 0; k < d->n; k++) {
+			put_pdesc(&ring[pos], d->sh.data_off, 8, id);
+			if (k == 0)
+				head_flags = bits | VRING_DESC_F_NEXT;
+			else
+				wr16(&ring[pos].flags, bits | VRING_DESC_F_NEXT);
+			if (++pos == d->n) {
+				pos = 0;
+				bits ^= PACKED_AVAIL | PACKED_USED;
+			}
+		}
+		g_fault_injected = true;
+		flags_store_release(&ring[head].flags, head_flags);
+		d->submitted++;
+		d->have_pending = false;
+		return true;
+	}
+
+	ch = &d->chain[id];
+	b = &d->buf[(size_t)id * d->m];
+	ch->nbuf = nb;
+	ch->nread = d->pend_r;
+	ch->ndesc = need;
+	ch->wtotal = 0;
+	ch->rbytes = 0;
+	for (uint32_t i = 0; i < nb; i++) {
+		b[i].desc = 0;
+		b[i].len = d->pend_len[i];
+		b[i].off = d->sh.data_off + id * d->slot + 16ull * d->m + (uint64_t)i * c->max_len;
+		if (i < d->pend_r) {
+			drv_fill_random(d, base + b[i].off, b[i].len);
+			crc = crc_update(crc, base + b[i].off, b[i].len);
+			ch->rbytes += b[i].len;
+		} else {
+			memset(base + b[i].off, POISON, b[i].len);
+			ch->wtotal += b[i].len;
+		}
+	}
+	ch->crc = crc ^ 0xFFFFFFFFu;
+
+	if (use_table) {
+		uint64_t table = d->sh.data_off + id * d->slot;
+		struct vring_packed_desc *t = (struct vring_packed_desc *)(base + table);
+
+		/* a packed indirect table is read in order: no NEXT */
+		for (uint32_t i = 0; i < nb; i++) {
+			put_pdesc(&t[i], b[i].off, b[i].len, 0);
+			wr16(&t[i].flags, i >= d->pend_r ? VRING_DESC_F_WRITE : 0);
+		}
+		put_pdesc(&ring[head], table, 16 * nb, wire_id);
+		head_flags = d->avail_bits | VRING_DESC_F_INDIRECT;
+		if (++d->next_avail == d->n) {
+			d->next_avail = 0;
+			d->avail_bits ^= PACKED_AVAIL | PACKED_USED;
+		}
+	} else {
+		for (uint32_t i = 0; i < nb; i++) {
+			uint16_t pos = d->next_avail;
+			uint16_t fl = d->avail_bits | (i >= d->pend_r ? VRING_DESC_F_WRITE : 0) |
+				      (i + 1 < nb ? VRING_DESC_F_NEXT : 0);
+
+			put_pdesc(&ring[pos], b[i].off, b[i].len, wire_id);
+			if (i == 0)
+				head_flags = fl;
+			else
+				wr16(&ring[pos].flags, fl);
+			if (++d->next_avail == d->n) {
+				d->next_avail = 0;
+				d->avail_bits ^= PACKED_AVAIL | PACKED_USED;
+			}
+		}
+	}
+	if (seq == 3 && c->fault == F_AVAIL_USED) {
+		/* AVAIL and USED both set to the lap's wrap counter: a "used" head */
+		head_flags = (head_flags & ~(PACKED_AVAIL | PACKED_USED)) |
+			     packed_used_bits(head_flags & PACKED_AVAIL);
+		g_fault_injected = true;
+	}
+	if (d->batch_head < 0) {
+		d->batch_head = head;
+		d->batch_flags = head_flags;
+	} else {
+		/* behind the batch's unpublished first head */
+		wr16(&ring[head].flags, head_flags);
+	}
+	d->pfree -= need;
+	d->num_added += need;
+	ch->busy = true;
+	d->have_pending = false;
+	d->submitted++;
+	return true;
+}
+
+/* Publish the batch (its first head's flags) and decide (count) a kick. */
+static void pdrv_publish(struct driver *d)
+{
+	const struct config *c = d->c;
+	uint16_t new = d->next_avail;
+	uint16_t old = (uint16_t)(new - d->num_added);
+	uint16_t flags;
+
+	d->num_added = 0;
+	/* Release: every descriptor of the batch, the tables and the buffers
+	 * must be visible before the head's flags make them available
+	 * (virtio_wmb + store). */
+	if (d->batch_head >= 0) {
+		flags_store_release(&d->sh.pdesc[d->batch_head].flags, d->batch_flags);
+		d->batch_head = -1;
+	}
+	/* Full barrier (virtio_mb): the flags must be globally visible before
+	 * we read the device's event suppression structure. */
+	__atomic_thread_fence(__ATOMIC_SEQ_CST);
+	/* Acquire: off_wrap is written before the flags that say DESC. */
+	flags = le16toh(__atomic_load_n(&d->sh.pdevice->flags, __ATOMIC_ACQUIRE));
+	if (flags != VRING_PACKED_EVENT_FLAG_DESC) {
+		if (flags != VRING_PACKED_EVENT_FLAG_DISABLE)
+			d->kicks++;
+	} else if (c->event_idx) {
+		uint16_t off_wrap = rd16(&d->sh.pdevice->off_wrap);
+		uint16_t event = off_wrap & ~(1u << VRING_PACKED_EVENT_F_WRAP_CTR);
+		bool wrap = off_wrap >> VRING_PACKED_EVENT_F_WRAP_CTR;
+
+		if (wrap != !!(d->avail_bits & PACKED_AVAIL))
+			event = (uint16_t)(event - d->n);
+		if (vring_need_event(event, new, old))
+			d->kicks++;
+	} else {
+		d->kicks++;
+	}
+}
+
+/* Consume every used descriptor the device has published. */
+static unsigned pdrv_reap(struct driver *d)
+{
+	struct vring_packed_desc *ring = d->sh.pdesc;
+	unsigned got = 0;
+
+	while (d->completed < d->c->requests) {
+		uint16_t pos = d->last_used;
+		/* Acquire: id, len and the data are read only after the flags
+		 * say used (virtio_rmb). */
+		uint16_t flags = flags_load_acquire(&ring[pos].flags);
+		uint64_t in_flight = d->submitted - d->completed;
+		struct drv_chain *ch;
+		uint32_t id, len, expect;
+
+		if (!packed_is_used(flags, d->used_wrap)) {
+			if (in_flight > 0 && (int32_t)pos != d->batch_head && !packed_is_avail(flags, d->used_wrap))
+				die("descriptor %u has flags 0x%04x: neither available nor used in wrap %d"
+				    " (USED bit without AVAIL, or a used descriptor of the previous lap)",
+				    pos, flags, d->used_wrap);
+			break;
+		}
+		if (in_flight == 0)
+			die("descriptor %u is used in wrap %d but nothing is in flight", pos, d->used_wrap);
+		id = rd16(&ring[pos].id);
+		len = rd32(&ring[pos].len);
+		if (id >= d->n)
+			die("used id %u out of range (queue size %u)", id, d->n);
+		ch = &d->chain[id];
+		if (!ch->busy)
+			die("id %u is not a head (used descriptor at %u)", id, pos);
+		if (len > ch->wtotal)
+			die("used len %u exceeds writable bytes %u of buffer %u", len, ch->wtotal, id);
+		expect = ch->wtotal >= 4 ? ch->wtotal : 0;
+		if (len != expect)
+			die("used len %u of buffer %u, expected %u (writable bytes %u)", len, id, expect, ch->wtotal);
+		drv_verify(d, id);
+		d->free_stack[d->nfree++] = (uint16_t)id;
+		d->pfree += ch->ndesc;
+		ch->busy = false;
+		d->bytes += ch->rbytes + len;
+		pos = (uint16_t)(pos + ch->ndesc);
+		if (pos >= d->n) {
+			pos = (uint16_t)(pos - d->n);
+			d->used_wrap = !d->used_wrap;
+		}
+		d->last_used = pos;
+		d->completed++;
+		got++;
+		/* No interrupt is wanted (we poll): the driver event flags stay
+		 * DISABLE, as for a queue without a callback. */
+	}
+	return got;
+}
+
 static int run_driver(const struct config *c)
 {
 	struct driver d;
@@ -874,7 +1227,9 @@ static int run_driver(const struct config *c)
 			if (!drv_add(&d))
 				break;
 			added++;
-			if (c->fault != F_NONE)
+			/* reused-id: the 2nd and 3rd chains go in one batch, so that
+			 * the device has both in flight when it sees the 3rd */
+			if (c->fault != F_NONE && !(c->fault == F_REUSED_ID && d.submitted == 2))
 				break;
 		}
 		if (added) {
@@ -886,6 +1241,8 @@ static int run_driver(const struct config *c)
 		}
 
 		got = drv_reap(&d);
+		if (got)
+			d.batches++;
 		if (!timing && d.completed >= c->warmup) {
 			t0 = now_ns();
 			timing = true;
@@ -900,14 +1257,17 @@ static int run_driver(const struct config *c)
 		if (added || got) {
 			wait_reset(&w, g_fault_injected && GRACE_NS < limit ? GRACE_NS : limit);
 		} else if (wait_expired(&w)) {
+			if (c->packed)
+				die("timeout after %u s waiting for a used descriptor at %u (wrap %d)",
+				    c->timeout_s, d.last_used, d.used_wrap);
 			die("timeout after %u s waiting for used.idx (have %u, want %u)",
 			    c->timeout_s, d.last_used, (uint16_t)(d.last_used + 1));
 		}
 	}
 	if (!g_fault_injected)
 		printf("vring-peer driver ok requests=%" PRIu64 " bytes=%" PRIu64 " elapsed_ns=%"
-		       PRIu64 " kicks=%" PRIu64 " interrupts=0\n",
-		       d.completed, d.bytes, now_ns() - t0, d.kicks);
+		       PRIu64 " kicks=%" PRIu64 " interrupts=0 batches=%" PRIu64 "\n",
+		       d.completed, d.bytes, now_ns() - t0, d.kicks, d.batches);
 	drv_teardown(&d);
 	return 0;
 }
@@ -925,7 +1285,8 @@ struct seg {
 
 /* A chain popped but not yet completed (the --reorder window). */
 struct popped {
-	uint16_t head;
+	uint16_t head;         /* split: head index; packed: buffer id */
+	uint16_t ndesc;        /* packed: ring descriptors of the chain */
 	uint32_t second;       /* 2nd ring descriptor of a direct chain, or NO_DESC */
 	uint32_t wtotal;
 	uint32_t used_len;
@@ -945,7 +1306,19 @@ struct device {
 
 	uint16_t last_avail;
 	uint16_t used_shadow;
+	uint16_t used_published;       /* used.idx as last stored */
 	uint64_t popped, completed, bytes, interrupts;
+	uint64_t batches;               /* steps that served a chain */
+
+	/* packed layout: last_avail and used_shadow are ring positions */
+	bool avail_wrap, used_wrap;
+	uint16_t *id_desc;             /* [N] descriptors of an id in flight, 0 if not */
+	unsigned inflight_desc;
+	bool signalled_valid;
+	int32_t batch_pos;             /* used descriptor whose flags wait for the publish, or -1 */
+	uint16_t batch_flags;          /* its flags */
+	unsigned batch_count;          /* used descriptors written since the last publish */
+	unsigned batch_descs;          /* ring descriptors they returned */
 };
 
 static void dev_setup(struct device *d, const struct config *c)
@@ -957,8 +1330,12 @@ static void dev_setup(struct device *d, const struct config *c)
 	map_file(c, &d->sh);
 	d->seg = calloc(2 * (size_t)d->n, sizeof(*d->seg));
 	d->win = calloc(d->window, sizeof(*d->win));
-	if (!d->seg || !d->win)
+	d->id_desc = calloc(d->n, sizeof(*d->id_desc));
+	if (!d->seg || !d->win || !d->id_desc)
 		die("out of memory");
+	d->avail_wrap = true;
+	d->used_wrap = true;
+	d->batch_pos = -1;
 	/* separate stream from the driver's data for the completion order */
 	d->rng = c->seed ^ 0x5DEECE66Dull;
 }
@@ -967,6 +1344,7 @@ static void dev_teardown(struct device *d)
 {
 	free(d->seg);
 	free(d->win);
+	free(d->id_desc);
 	munmap(d->sh.base, d->sh.size);
 }
 
@@ -1035,13 +1413,12 @@ static void dev_walk_indirect(struct device *d, const struct seg *ind, unsigned 
  * while checking its shape (indices, loops, indirect rules); phase 2
  * validates the copies (order, addresses); only then is memory touched.
  */
+static void dev_loopback(struct device *d, uint16_t head, struct popped *out);
+
 static void dev_service(struct device *d, uint16_t head, struct popped *out)
 {
 	const struct vring *vr = &d->sh.vr;
-	uint8_t *base = d->sh.base;
-	uint32_t i = head, hops = 0, crc;
-	uint64_t wtotal = 0, rbytes = 0, p;
-	bool seen_write = false;
+	uint32_t i = head, hops = 0;
 
 	out->head = head;
 	out->second = NO_DESC;
@@ -1070,6 +1447,21 @@ static void dev_service(struct device *d, uint16_t head, struct popped *out)
 			break;
 		i = next;
 	}
+	dev_loopback(d, head, out);
+}
+
+/*
+ * Phase 2 of servicing a chain copied into d->seg (either layout): check the
+ * order and every address, then the loopback: CRC32C of the readable bytes
+ * into the first four writable ones, then the pattern of 'head' (the split
+ * ring's head, the packed ring's buffer id).
+ */
+static void dev_loopback(struct device *d, uint16_t head, struct popped *out)
+{
+	uint8_t *base = d->sh.base;
+	uint32_t crc;
+	uint64_t wtotal = 0, rbytes = 0, p;
+	bool seen_write = false;
 
 	/* phase 2: order and addresses */
 	for (unsigned k = 0; k < d->nseg; k++) {
@@ -1128,16 +1520,48 @@ static void dev_put_used(struct device *d, uint32_t id, uint32_t len)
 }
 
 /*
+ * Publish the used elements written since the last publish, then decide
+ * (count) whether we would interrupt.
+ */
+static void pdev_publish(struct device *d);
+
+static void dev_publish(struct device *d)
+{
+	const struct config *c = d->c;
+	struct vring *vr = &d->sh.vr;
+	uint16_t old = d->used_published;
+
+	if (c->packed) {
+		pdev_publish(d);
+		return;
+	}
+	if (old == d->used_shadow)
+		return;
+	/* Release: the data written into the buffers and the used element(s)
+	 * must be visible before the driver can observe the new used.idx. */
+	idx_store_release(&vr->used->idx, d->used_shadow);
+	d->used_published = d->used_shadow;
+
+	/* Full barrier (virtio_mb): used.idx must be visible before we read
+	 * used_event / avail.flags to decide about the interrupt. */
+	__atomic_thread_fence(__ATOMIC_SEQ_CST);
+	if (c->event_idx) {
+		if (vring_need_event(rd16(&vring_used_event(vr)), d->used_shadow, old))
+			d->interrupts++;
+	} else if (!(rd16(&vr->avail->flags) & VRING_AVAIL_F_NO_INTERRUPT)) {
+		d->interrupts++;
+	}
+}
+
+/*
  * Complete one chain: write its used element and publish used.idx right away
- * (one publish per completion, also with --reorder), then decide (count)
- * whether we would interrupt. Applies the bad-id / not-head / bad-len faults
+ * (one publish per completion, also with --reorder; with --used-batch U, once
+ * U completions are written), then decide (count) whether we would interrupt. Applies the bad-id / not-head / bad-len faults
  * to the 3rd completion.
  */
 static void dev_complete(struct device *d, const struct popped *pc)
 {
 	const struct config *c = d->c;
-	struct vring *vr = &d->sh.vr;
-	uint16_t old = d->used_shadow;
 	uint32_t id = pc->head, len = pc->used_len;
 	bool duplicate = false;
 
@@ -1167,20 +1591,8 @@ static void dev_complete(struct device *d, const struct popped *pc)
 	dev_put_used(d, id, len);
 	if (duplicate)
 		dev_put_used(d, id, len);
-
-	/* Release: the data written into the buffers and the used element(s)
-	 * must be visible before the driver can observe the new used.idx. */
-	idx_store_release(&vr->used->idx, d->used_shadow);
-
-	/* Full barrier (virtio_mb): used.idx must be visible before we read
-	 * used_event / avail.flags to decide about the interrupt. */
-	__atomic_thread_fence(__ATOMIC_SEQ_CST);
-	if (c->event_idx) {
-		if (vring_need_event(rd16(&vring_used_event(vr)), d->used_shadow, old))
-			d->interrupts++;
-	} else if (!(rd16(&vr->avail->flags) & VRING_AVAIL_F_NO_INTERRUPT)) {
-		d->interrupts++;
-	}
+	if ((uint16_t)(d->used_shadow - d->used_published) >= c->used_batch)
+		dev_publish(d);
 	d->bytes += pc->rbytes + pc->used_len;
 
 	if (c->fault == F_DEV_STALL && d->completed == 2 && c->requests > 2) {
@@ -1196,13 +1608,19 @@ static void dev_complete(struct device *d, const struct popped *pc)
  * window), service them and complete them; when there are none, do
  * vhost_enable_notify() once. Returns the number completed (0: none).
  */
+static unsigned pdev_step(struct device *d, bool *notify);
+
 static unsigned dev_step(struct device *d, bool *notify)
 {
 	const struct config *c = d->c;
+	uint16_t avail_idx;
+	unsigned done = 0;
+
+	if (c->packed)
+		return pdev_step(d, notify);
 	/* Acquire: the avail ring entries and the descriptors/tables/data
 	 * they reference are read only after this avail.idx (virtio_rmb). */
-	uint16_t avail_idx = idx_load_acquire(&d->sh.vr.avail->idx);
-	unsigned done = 0;
+	avail_idx = idx_load_acquire(&d->sh.vr.avail->idx);
 
 	if ((uint16_t)(avail_idx - d->last_avail) > d->n)
 		die("guest moved avail index from %u to %u", d->last_avail, avail_idx);
@@ -1217,6 +1635,8 @@ static unsigned dev_step(struct device *d, bool *notify)
 	}
 
 	if (d->nwin == 0) {
+		/* ran dry: what was completed goes to the driver now */
+		dev_publish(d);
 		if (!*notify && d->popped < c->requests) {
 			/* vhost_enable_notify(): we ran dry, ask for kicks
 			 * again (avail_event, or clear NO_NOTIFY) ... */
@@ -1256,6 +1676,277 @@ static unsigned dev_step(struct device *d, bool *notify)
 	return done;
 }
 
+/* ------------------------------------------------------------------ */
+/* Device, packed layout                                               */
+/* ------------------------------------------------------------------ */
+
+/* Copy a packed indirect table into d->seg: every entry, in order. */
+static void pdev_walk_indirect(struct device *d, const struct seg *ind, unsigned count, unsigned id)
+{
+	const struct vring_packed_desc *t;
+	uint32_t entries;
+
+	if (!d->c->indirect)
+		die("indirect descriptor in buffer %u but --indirect was not negotiated", id);
+	if ((ind->flags & VRING_DESC_F_NEXT) || count > 1)
+		die("indirect descriptor in a chain of %u descriptors (buffer %u)", count, id);
+	if (ind->len == 0)
+		die("indirect table length 0 is empty (buffer %u)", id);
+	if (ind->len % 16)
+		die("indirect table length %u is not a multiple of 16 (buffer %u)", ind->len, id);
+	if (ind->len > 16u * d->n)
+		die("indirect table too long (%u entries, queue size %u, buffer %u)", ind->len / 16, d->n, id);
+	dev_check_range(d, ind->addr, ind->len, id);
+	t = (const struct vring_packed_desc *)(d->sh.base + ind->addr);
+	entries = ind->len / 16;
+	for (uint32_t i = 0; i < entries; i++) {
+		struct seg s;
+
+		s.addr = rd64(&t[i].addr);
+		s.len = rd32(&t[i].len);
+		s.flags = rd16(&t[i].flags);
+		if (s.flags & VRING_DESC_F_INDIRECT)
+			die("nested indirect descriptor in buffer %u", id);
+		d->seg[d->nseg++] = s;
+	}
+}
+
+/*
+ * Take and service the chain whose head at last_avail was seen available
+ * (with acquire) with 'head_flags'. Phase 1 walks its shape by the flags:
+ * each further descriptor available in its lap, no more than the ring holds
+ * beside what is in flight, the buffer id (from the last descriptor) in range
+ * and not in flight; it copies the descriptors. Phase 2 is dev_loopback.
+ */
+static void pdev_service(struct device *d, uint16_t head_flags, struct popped *out)
+{
+	const struct vring_packed_desc *ring = d->sh.pdesc;
+	uint16_t pos = d->last_avail, p = pos, flags = head_flags;
+	bool w = d->avail_wrap;
+	unsigned count = 1, room = d->n - d->inflight_desc;
+	uint16_t id;
+
+	if (room == 0)
+		die("descriptor %u is available in wrap %d while all %u descriptors are in flight", pos, w, d->n);
+	while (flags & VRING_DESC_F_NEXT) {
+		if (count == room)
+			die("chain at %u is longer than the %u descriptors not in flight (queue size %u)",
+			    pos, room, d->n);
+		if (++p == d->n) {
+			p = 0;
+			w = !w;
+		}
+		flags = rd16(&ring[p].flags);
+		if (!packed_is_avail(flags, w))
+			die("descriptor %u of the chain at %u is not available in wrap %d (flags 0x%04x)",
+			    p, pos, w, flags);
+		count++;
+	}
+	id = rd16(&ring[p].id);
+	if (id >= d->n)
+		die("buffer id %u out of range (queue size %u, chain at %u)", id, d->n, pos);
+	if (d->id_desc[id])
+		die("buffer id %u is already in flight (chain at %u)", id, pos);
+
+	d->nseg = 0;
+	p = pos;
+	for (unsigned k = 0; k < count; k++) {
+		struct seg s;
+
+		s.addr = rd64(&ring[p].addr);
+		s.len = rd32(&ring[p].len);
+		s.flags = k == 0 ? head_flags : rd16(&ring[p].flags);
+		if (s.flags & VRING_DESC_F_INDIRECT)
+			pdev_walk_indirect(d, &s, count, id);
+		else
+			d->seg[d->nseg++] = s;
+		if (++p == d->n)
+			p = 0;
+	}
+	out->head = id;
+	out->ndesc = (uint16_t)count;
+	out->second = NO_DESC;
+	d->id_desc[id] = (uint16_t)count;
+	d->inflight_desc += count;
+	d->last_avail = (uint16_t)(pos + count);
+	if (d->last_avail >= d->n) {
+		d->last_avail = (uint16_t)(d->last_avail - d->n);
+		d->avail_wrap = !d->avail_wrap;
+	}
+	dev_loopback(d, id, out);
+}
+
+/*
+ * Publish the used descriptors written since the last publish (the first
+ * one's flags last, with release), then decide (count) an interrupt from the
+ * driver's event suppression structure.
+ */
+static void pdev_publish(struct device *d)
+{
+	const struct config *c = d->c;
+	uint16_t ev_flags, since = (uint16_t)d->batch_descs;
+	bool need;
+
+	if (d->batch_pos < 0)
+		return;
+	/* Release: the data written into the buffers and every used
+	 * descriptor's id, len (and the later ones' flags) must be visible
+	 * before the first one's flags say used. */
+	flags_store_release(&d->sh.pdesc[d->batch_pos].flags, d->batch_flags);
+	d->batch_pos = -1;
+	d->batch_count = 0;
+	d->batch_descs = 0;
+
+	/* Full barrier (virtio_mb): the flags must be visible before we read
+	 * the driver's event suppression structure. */
+	__atomic_thread_fence(__ATOMIC_SEQ_CST);
+	ev_flags = le16toh(__atomic_load_n(&d->sh.pdriver->flags, __ATOMIC_ACQUIRE));
+	if (ev_flags == VRING_PACKED_EVENT_FLAG_DISABLE) {
+		need = false;
+	} else if (!c->event_idx || ev_flags != VRING_PACKED_EVENT_FLAG_DESC || !d->signalled_valid ||
+		   since >= d->n) {
+		need = true;
+	} else {
+		uint16_t off_wrap = rd16(&d->sh.pdriver->off_wrap);
+		uint16_t event = off_wrap & ~(1u << VRING_PACKED_EVENT_F_WRAP_CTR);
+
+		if ((bool)(off_wrap >> VRING_PACKED_EVENT_F_WRAP_CTR) != d->used_wrap)
+			event = (uint16_t)(event - d->n);
+		need = vring_need_event(event, d->used_shadow, (uint16_t)(d->used_shadow - since));
+	}
+	d->signalled_valid = true;
+	if (need)
+		d->interrupts++;
+}
+
+/*
+ * Complete one chain: its used descriptor (id, len) at the used position,
+ * which then moves on by the chain's descriptor count. The flags of the
+ * batch's first used descriptor wait for pdev_publish (once per --used-batch
+ * completions, or when the device runs dry); later ones are written at once,
+ * behind it. Applies the packed device faults to the 3rd completion.
+ */
+static void pdev_complete(struct device *d, const struct popped *pc)
+{
+	const struct config *c = d->c;
+	struct vring_packed_desc *ring = d->sh.pdesc;
+	uint16_t pos = d->used_shadow, flags;
+	uint32_t id = pc->head, len = pc->used_len;
+	bool duplicate = false;
+
+	d->completed++;
+	if (d->completed == 3) {
+		if (c->fault == F_BAD_ID) {
+			id = d->n + 7;
+			g_fault_injected = true;
+		} else if (c->fault == F_BAD_LEN) {
+			len = pc->wtotal + 100;
+			g_fault_injected = true;
+		} else if (c->fault == F_NOT_HEAD) {
+			/* the same id again, in a second used descriptor */
+			duplicate = true;
+			g_fault_injected = true;
+		}
+	}
+	flags = packed_used_bits(d->used_wrap) | (len ? VRING_DESC_F_WRITE : 0);
+	if (d->completed == 3 && c->fault == F_USED_NO_AVAIL) {
+		flags = (flags & ~(PACKED_AVAIL | PACKED_USED)) | (d->used_wrap ? PACKED_USED : PACKED_AVAIL);
+		g_fault_injected = true;
+	}
+	wr32(&ring[pos].len, len);
+	wr16(&ring[pos].id, (uint16_t)id);
+	if (d->batch_pos < 0) {
+		d->batch_pos = pos;
+		d->batch_flags = flags;
+	} else {
+		wr16(&ring[pos].flags, flags);
+	}
+	d->batch_count++;
+	d->batch_descs += pc->ndesc;
+	d->id_desc[pc->head] = 0;
+	d->inflight_desc -= pc->ndesc;
+	d->used_shadow = (uint16_t)(pos + pc->ndesc);
+	if (d->used_shadow >= d->n) {
+		d->used_shadow = (uint16_t)(d->used_shadow - d->n);
+		d->used_wrap = !d->used_wrap;
+	}
+	if (duplicate) {
+		uint16_t q = d->used_shadow;
+
+		wr32(&ring[q].len, len);
+		wr16(&ring[q].id, (uint16_t)id);
+		wr16(&ring[q].flags, packed_used_bits(d->used_wrap) | (len ? VRING_DESC_F_WRITE : 0));
+	}
+	if (d->batch_count >= c->used_batch || duplicate || g_fault_injected)
+		pdev_publish(d);
+	d->bytes += pc->rbytes + pc->used_len;
+
+	if (c->fault == F_DEV_STALL && d->completed == 2 && c->requests > 2) {
+		pdev_publish(d);
+		g_fault_injected = true;
+		sleep_ns((uint64_t)c->timeout_s * 1000000000ull);
+		exit(0);
+	}
+}
+
+/* One pass of the packed device, as dev_step. */
+static unsigned pdev_step(struct device *d, bool *notify)
+{
+	const struct config *c = d->c;
+	struct vring_packed_desc *ring = d->sh.pdesc;
+	unsigned done = 0;
+
+	while (d->nwin < d->window && d->popped < c->requests) {
+		/* Acquire: the chain behind the head is read only after its
+		 * flags say available (virtio_rmb). */
+		uint16_t flags = flags_load_acquire(&ring[d->last_avail].flags);
+
+		if (!packed_is_avail(flags, d->avail_wrap)) {
+			if (packed_is_used(flags, d->avail_wrap))
+				die("descriptor %u has AVAIL and USED both %d where the next available one was"
+				    " expected (flags 0x%04x)", d->last_avail, d->avail_wrap, flags);
+			break;
+		}
+		pdev_service(d, flags, &d->win[d->nwin++]);
+		d->popped++;
+	}
+
+	if (d->nwin == 0) {
+		/* ran dry: what was completed goes to the driver now */
+		pdev_publish(d);
+		if (!*notify && d->popped < c->requests) {
+			/* ran dry: ask for kicks again (DESC at our position with
+			 * EVENT_IDX, off_wrap first; else ENABLE) ... */
+			if (c->event_idx) {
+				wr16(&d->sh.pdevice->off_wrap,
+				     d->last_avail | (uint16_t)(d->avail_wrap << VRING_PACKED_EVENT_F_WRAP_CTR));
+				flags_store_release(&d->sh.pdevice->flags, VRING_PACKED_EVENT_FLAG_DESC);
+			} else {
+				wr16(&d->sh.pdevice->flags, VRING_PACKED_EVENT_FLAG_ENABLE);
+			}
+			*notify = true;
+			/* ... then make sure that is visible and look again (the
+			 * caller goes round). Pairs with the driver's barrier in
+			 * pdrv_publish. */
+			__atomic_thread_fence(__ATOMIC_SEQ_CST);
+		}
+		return 0;
+	}
+	if (*notify) {
+		wr16(&d->sh.pdevice->flags, VRING_PACKED_EVENT_FLAG_DISABLE);
+		*notify = false;
+	}
+	while (d->nwin) {
+		unsigned j = d->nwin > 1 ? (unsigned)(rng_next(&d->rng) % d->nwin) : 0;
+		struct popped pc = d->win[j];
+
+		d->win[j] = d->win[--d->nwin];
+		pdev_complete(d, &pc);
+		done++;
+	}
+	return done;
+}
+
 static int run_device(const struct config *c)
 {
 	struct device d;
@@ -1272,21 +1963,27 @@ static int run_device(const struct config *c)
 
 	while (d.completed < c->requests) {
 		if (dev_step(&d, &notify) == 0) {
-			if (wait_expired(&w))
+			if (wait_expired(&w)) {
+				if (c->packed)
+					die("timeout after %u s waiting for an available descriptor at %u (wrap %d)",
+					    c->timeout_s, d.last_avail, d.avail_wrap);
 				die("timeout after %u s waiting for avail.idx (have %u, want %u)",
 				    c->timeout_s, d.last_avail, (uint16_t)(d.last_avail + 1));
+			}
 			continue;
 		}
+		d.batches++;
 		if (!timing && d.completed >= c->warmup) {
 			t0 = now_ns();
 			timing = true;
 		}
 		wait_reset(&w, g_fault_injected && GRACE_NS < limit ? GRACE_NS : limit);
 	}
+	dev_publish(&d);
 	if (!g_fault_injected)
 		printf("vring-peer device ok requests=%" PRIu64 " bytes=%" PRIu64 " elapsed_ns=%"
-		       PRIu64 " kicks=0 interrupts=%" PRIu64 "\n",
-		       d.completed, d.bytes, now_ns() - t0, d.interrupts);
+		       PRIu64 " kicks=0 interrupts=%" PRIu64 " batches=%" PRIu64 "\n",
+		       d.completed, d.bytes, now_ns() - t0, d.interrupts, d.batches);
 	dev_teardown(&d);
 	return 0;
 }
@@ -1361,7 +2058,7 @@ int main(int argc, char **argv)
 
 	parse_args(argc, argv, &c);
 	if (c.role == ROLE_SIZE) {
-		printf("%u\n", vring_size(c.n, RING_ALIGN));
+		printf("%" PRIu64 "\n", ring_size(&c));
 		return 0;
 	}
 	crc_init();

@@ -1,8 +1,11 @@
 package vqdma.bench;
 
+import java.lang.management.ManagementFactory;
+import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
+import java.util.Optional;
 import java.util.Set;
 
 /**
@@ -33,8 +36,18 @@ import java.util.Set;
  *   The jar's manifest ({@code Add-Exports}) covers the JVM started by {@code java -jar}; it does not reach the JVMs
  *   JMH forks, so it is passed to them with {@code -jvmArgsPrepend}.</li>
  *   <li>{@code --sun-misc-unsafe-memory-access=allow} on JDK 23 and later: JCTools 4 uses {@code sun.misc.Unsafe},
- *   which those JDKs warn about (JEP 471/498); the flag keeps benchmark output clean and does not exist before 23.</li>
+ *   which JDK 24 and later warn about (JEP 471/498); the flag keeps benchmark output clean and does not exist before
+ *   23.</li>
  * </ul>
+ *
+ * <h2>The host JVM on JDK 24 and later</h2>
+ * JMH itself calls {@code sun.misc.Unsafe} in the JVM that {@code java -jar} starts (before any benchmark runs), so
+ * JDK 24+ would print four lines of warning there, and a jar's manifest cannot allow it. When that JVM was started
+ * without {@code --sun-misc-unsafe-memory-access}, {@link #main} starts it again with the same command line and
+ * {@code --sun-misc-unsafe-memory-access=allow} in front of it, passes its standard streams through, and exits with
+ * its status (a shutdown hook ends the child if this JVM is stopped). That costs one JVM start, a fraction of a
+ * second, and only on JDK 24+; {@code scripts/bench} and an explicit flag skip it. The relaunched JVM finds
+ * {@value #RELAUNCHED} in its environment and never relaunches again.
  * Every other argument is JMH's: {@code -l}, {@code -lp}, {@code -p}, {@code -prof gc}, {@code -rf json} work as
  * JMH users expect. A user's own {@code -jvmArgsPrepend} is kept: JMH accumulates repeated occurrences.
  * <pre>
@@ -47,6 +60,10 @@ public final class Main
 {
     static final String ADD_EXPORTS = "--add-exports=java.base/jdk.internal.misc=ALL-UNNAMED";
     static final String UNSAFE_ALLOW = "--sun-misc-unsafe-memory-access=allow";
+    /** The option whose absence makes JDK 24+ warn about {@code sun.misc.Unsafe}, whatever its value. */
+    static final String UNSAFE_OPTION = "--sun-misc-unsafe-memory-access";
+    /** Set in the environment of a relaunched host JVM: it must not relaunch again. */
+    static final String RELAUNCHED = "VQDMA_BENCH_RELAUNCHED";
 
     /** The package that holds every benchmark group. */
     public static final String PACKAGE = "vqdma.bench.";
@@ -67,7 +84,96 @@ public final class Main
      */
     public static void main(final String[] args) throws Exception
     {
-        org.openjdk.jmh.Main.main(withForkFlags(rewriteGroups(args), Runtime.version().feature()));
+        final int feature = Runtime.version().feature();
+        if (System.getenv(RELAUNCHED) == null &&
+            needsRelaunch(feature, ManagementFactory.getRuntimeMXBean().getInputArguments()))
+        {
+            final ProcessHandle.Info self = ProcessHandle.current().info();
+            final List<String> command = relaunchCommand(self.command(), self.arguments(),
+                Path.of(System.getProperty("java.home"), "bin", "java").toString(),
+                ManagementFactory.getRuntimeMXBean().getInputArguments(), System.getProperty("java.class.path"),
+                args);
+            System.exit(relaunch(command));
+        }
+        org.openjdk.jmh.Main.main(withForkFlags(rewriteGroups(args), feature));
+    }
+
+    /**
+     * @param javaFeature  the host JDK's feature version.
+     * @param jvmArguments the host JVM's options ({@code RuntimeMXBean.getInputArguments()}).
+     * @return true if JMH would make this JVM warn about {@code sun.misc.Unsafe}: JDK 24 or later and no
+     * {@code --sun-misc-unsafe-memory-access} option of any value (a user's explicit {@code warn} is respected).
+     */
+    static boolean needsRelaunch(final int javaFeature, final List<String> jvmArguments)
+    {
+        if (javaFeature < 24)
+        {
+            return false;
+        }
+        for (final String a : jvmArguments)
+        {
+            if (a.equals(UNSAFE_OPTION) || a.startsWith(UNSAFE_OPTION + "="))
+            {
+                return false;
+            }
+        }
+        return true;
+    }
+
+    /**
+     * The host JVM's command line again, with {@link #UNSAFE_ALLOW} in front of its options.
+     *
+     * @param command      this process's executable, when the platform tells ({@code ProcessHandle.Info}).
+     * @param arguments    this process's arguments as typed (Linux: {@code /proc/self/cmdline}), when it tells: JVM
+     *                     options, {@code -jar FILE} or a class path and main class, then the program's arguments.
+     * @param java         the {@code java} of {@code java.home}, used when the platform does not tell.
+     * @param jvmArguments this JVM's options, used when the platform does not tell.
+     * @param classPath    {@code java.class.path}, used when the platform does not tell.
+     * @param args         the program's arguments, used when the platform does not tell.
+     * @return the command line to run.
+     */
+    static List<String> relaunchCommand(
+        final Optional<String> command, final Optional<String[]> arguments, final String java,
+        final List<String> jvmArguments, final String classPath, final String[] args)
+    {
+        final List<String> out = new ArrayList<>();
+        if (command.isPresent() && arguments.isPresent())
+        {
+            out.add(command.get());
+            out.add(UNSAFE_ALLOW);
+            out.addAll(Arrays.asList(arguments.get()));
+            return out;
+        }
+        out.add(java);
+        out.add(UNSAFE_ALLOW);
+        out.add(ADD_EXPORTS); // java -jar got it from the manifest; -cp does not
+        out.addAll(jvmArguments);
+        out.add("-cp");
+        out.add(classPath);
+        out.add(Main.class.getName());
+        out.addAll(Arrays.asList(args));
+        return out;
+    }
+
+    /** Runs the command with this process's streams and {@link #RELAUNCHED} set. @return its exit status. */
+    private static int relaunch(final List<String> command) throws java.io.IOException
+    {
+        final ProcessBuilder builder = new ProcessBuilder(command).inheritIO();
+        builder.environment().put(RELAUNCHED, "1");
+        final Process child = builder.start();
+        final Thread stop = new Thread(child::destroy, "stop relaunched JVM");
+        Runtime.getRuntime().addShutdownHook(stop);
+        while (true)
+        {
+            try
+            {
+                return child.waitFor(); // the hook stays: destroying an ended process does nothing
+            }
+            catch (final InterruptedException ex)
+            {
+                // Nothing interrupts main here; keep waiting for the child, which owns the run.
+            }
+        }
     }
 
     /**

@@ -192,6 +192,35 @@ public final class BlkDevice
         {
             return S_IOERR;
         }
+        final int status = move(chain, sector, len, out);
+        if (status != S_OK)
+        {
+            return status;
+        }
+        if (InjectedSlowdown.EVERY > 0 && requests % InjectedSlowdown.EVERY == 0)
+        {
+            // Test only (InjectedSlowdown): the same data moved again between the same places; a backend error the
+            // second time fails the request as the first time would.
+            final int again = move(chain, sector, len, out);
+            if (again != S_OK)
+            {
+                return again;
+            }
+        }
+        if (out)
+        {
+            bytesWritten += len;
+        }
+        else
+        {
+            bytesRead += len;
+        }
+        return S_OK;
+    }
+
+    /** Moves a request's data between the chain and the backend; the range is checked. */
+    private int move(final DescriptorChain chain, final long sector, final long len, final boolean out)
+    {
         long offset = sector << SECTOR_SHIFT;
         // Walk the runs: OUT data starts after the header in the readable runs, IN data fills the writable runs up
         // to (not including) the status byte.
@@ -219,14 +248,6 @@ public final class BlkDevice
             }
             offset += n;
             left -= n;
-        }
-        if (out)
-        {
-            bytesWritten += len;
-        }
-        else
-        {
-            bytesRead += len;
         }
         return S_OK;
     }

@@ -3,6 +3,7 @@ package vqdma.blk;
 import org.agrona.concurrent.UnsafeBuffer;
 import vqdma.dma.DmaOps;
 import vqdma.dma.GuestMemory;
+import vqdma.ring.RingLayout;
 import vqdma.ring.VhostVirtqueue;
 import vqdma.ring.Virtqueue;
 import vqdma.ring.Vring;
@@ -42,6 +43,23 @@ public final class BlkHarness
     public BlkHarness(final Function<GuestMemory, DmaOps> dmaFactory, final boolean confidential, final boolean clamp,
         final boolean indirect, final int queueSize, final BlkConfig config, final long memoryBytes)
     {
+        this(dmaFactory, confidential, clamp, indirect, queueSize, config, memoryBytes, RingLayout.SPLIT);
+    }
+
+    /**
+     * @param dmaFactory   builds the DMA ops over the guest memory.
+     * @param confidential a confidential guest.
+     * @param clamp        the 2019 fix on or off.
+     * @param indirect     negotiate indirect descriptors.
+     * @param queueSize    virtqueue size.
+     * @param config       the device's configuration (its capacity is the RAM disk's size).
+     * @param memoryBytes  guest memory size (page cache, rings, bounce pool).
+     * @param layout       the ring layout ({@code VIRTIO_F_RING_PACKED} negotiated or not).
+     */
+    public BlkHarness(final Function<GuestMemory, DmaOps> dmaFactory, final boolean confidential, final boolean clamp,
+        final boolean indirect, final int queueSize, final BlkConfig config, final long memoryBytes,
+        final RingLayout layout)
+    {
         this.memory = GuestMemory.allocate(memoryBytes, confidential);
         this.dma = dmaFactory.apply(memory);
         long features = Vring.feature(Vring.VIRTIO_F_VERSION_1) | Vring.feature(Vring.VIRTIO_F_ACCESS_PLATFORM);
@@ -49,7 +67,8 @@ public final class BlkHarness
         {
             features |= Vring.feature(Vring.VIRTIO_RING_F_INDIRECT_DESC);
         }
-        this.vq = Virtqueue.builder(memory, queueSize).features(features).dma(dma).callbacks(false).build();
+        this.vq = Virtqueue.builder(memory, queueSize).features(layout.applyTo(features)).dma(dma).callbacks(false)
+            .build();
         this.deviceQueue = vq.deviceBuilder().badChainPolicy(VhostVirtqueue.BadChainPolicy.COMPLETE).build();
         this.backend = new RamBackend(config.capacityBytes());
         this.device = new BlkDevice(deviceQueue, memory, backend, config);

@@ -2,6 +2,7 @@ package vqdma.blk;
 
 import vqdma.dma.DmaOps;
 import vqdma.dma.GuestMemory;
+import vqdma.ring.RingLayout;
 import vqdma.ring.VhostVirtqueue;
 import vqdma.ring.Vring;
 import vqdma.ring.thread.DeviceFailure;
@@ -79,6 +80,7 @@ public final class BlkMultiQueue implements AutoCloseable
         long features = Vring.feature(Vring.VIRTIO_F_VERSION_1) | Vring.feature(Vring.VIRTIO_F_ACCESS_PLATFORM);
         features |= b.indirect ? Vring.feature(Vring.VIRTIO_RING_F_INDIRECT_DESC) : 0;
         features |= b.eventIdx ? Vring.feature(Vring.VIRTIO_RING_F_EVENT_IDX) : 0;
+        features = b.layout.applyTo(features);
         this.queues = new BlkHwQueue[b.queues];
         for (int i = 0; i < queues.length; i++)
         {
@@ -290,6 +292,7 @@ public final class BlkMultiQueue implements AutoCloseable
         private boolean clamp = true;
         private boolean indirect = true;
         private boolean eventIdx = true;
+        private RingLayout layout = RingLayout.SPLIT;
         private int maxBios = 64;
         private int maxBatch = VhostWorker.DEFAULT_MAX_BATCH;
         private WaitStrategy strategy = WaitStrategy.spinThenPark(1000);
@@ -305,6 +308,16 @@ public final class BlkMultiQueue implements AutoCloseable
             this.dma = dma;
             this.backend = backend;
             this.config = config;
+        }
+
+        /**
+         * @param layout the ring layout of every queue ({@code VIRTIO_F_RING_PACKED} negotiated or not; default split).
+         * @return this.
+         */
+        public Builder layout(final RingLayout layout)
+        {
+            this.layout = layout;
+            return this;
         }
 
         /** @param n {@code num_queues}. @return this. */

@@ -8,6 +8,7 @@ import vqdma.dma.DmaOps;
 import vqdma.dma.DmaProfile;
 import vqdma.dma.IommuDma;
 import vqdma.dma.SwiotlbDma;
+import vqdma.ring.RingLayout;
 
 import java.util.ArrayList;
 import java.util.List;
@@ -18,9 +19,9 @@ import static vqdma.blk.VirtioBlk.*;
 
 /**
  * The seed thread's story, end to end: every DMA profile x clamping on/off x request sizes 512 B..4 MiB x
- * contiguous/fragmented pages, writing a pattern, reading it back and comparing every byte, plus a flush. IOERR
- * must occur exactly where 2019 saw it (a bounce buffer, clamping off, a merged segment over 256 KiB) and nowhere
- * else; after every cell no descriptor, bounce slot or IOVA is left.
+ * contiguous/fragmented pages x split/packed ring, writing a pattern, reading it back and comparing every byte, plus
+ * a flush. IOERR must occur exactly where 2019 saw it (a bounce buffer, clamping off, a merged segment over 256 KiB)
+ * and nowhere else, whatever the ring's layout; after every cell no descriptor, bounce slot or IOVA is left.
  */
 class BlkMatrixTest
 {
@@ -31,13 +32,16 @@ class BlkMatrixTest
     static Stream<Arguments> cells()
     {
         final List<Arguments> cells = new ArrayList<>();
-        for (final DmaProfile profile : DmaProfile.values())
+        for (final RingLayout layout : RingLayout.values())
         {
-            for (final boolean clamp : new boolean[] {false, true})
+            for (final DmaProfile profile : DmaProfile.values())
             {
-                for (final boolean contiguous : new boolean[] {true, false})
+                for (final boolean clamp : new boolean[] {false, true})
                 {
-                    cells.add(Arguments.of(profile, clamp, contiguous));
+                    for (final boolean contiguous : new boolean[] {true, false})
+                    {
+                        cells.add(Arguments.of(profile, clamp, contiguous, layout));
+                    }
                 }
             }
         }
@@ -46,27 +50,33 @@ class BlkMatrixTest
 
     static BlkRig rig(final DmaProfile profile, final boolean clamp, final long pool)
     {
+        return rig(profile, clamp, pool, RingLayout.SPLIT);
+    }
+
+    static BlkRig rig(final DmaProfile profile, final boolean clamp, final long pool, final RingLayout layout)
+    {
         return new BlkRig(memory -> profile.create(memory, pool), profile.confidentialGuest(), clamp, true, 256,
-            CONFIG, 96L << 20);
+            CONFIG, 96L << 20, layout);
     }
 
     /** 2019: bounced, unclamped, and a contiguous run of pages larger than one SWIOTLB mapping. */
     static boolean mustFail(final DmaProfile profile, final boolean clamp, final boolean contiguous, final int size)
     {
-        final boolean bounced = profile == DmaProfile.SWIOTLB || profile == DmaProfile.SWIOTLB_FORCE;
+        final boolean bounced = profile.usesSwiotlb();
         return bounced && !clamp && contiguous && size > 256 * 1024;
     }
 
-    @ParameterizedTest(name = "{0} clamp={1} contiguous={2}")
+    @ParameterizedTest(name = "{0} clamp={1} contiguous={2} {3}")
     @MethodSource("cells")
     void everySizeRoundTripsOrFailsExactlyWhere2019Did(final DmaProfile profile, final boolean clamp,
-        final boolean contiguous)
+        final boolean contiguous, final RingLayout layout)
     {
-        final BlkRig rig = rig(profile, clamp, POOL);
+        final BlkRig rig = rig(profile, clamp, POOL, layout);
         long sector = 0;
         for (final int size : SIZES)
         {
-            final String at = profile.id() + " clamp=" + clamp + " contiguous=" + contiguous + " size=" + size;
+            final String at = profile.id() + " clamp=" + clamp + " contiguous=" + contiguous + " " + layout.id() +
+                " size=" + size;
             final boolean fail = mustFail(profile, clamp, contiguous, size);
             final Bio write = contiguous ? rig.contiguous(new Bio(1024), T_OUT, sector, size, 0) :
                 rig.fragmented(new Bio(1024), T_OUT, sector, size, 0);

@@ -3,6 +3,7 @@ package vqdma.blk;
 import org.agrona.concurrent.UnsafeBuffer;
 import vqdma.dma.DmaOps;
 import vqdma.dma.GuestMemory;
+import vqdma.ring.RingLayout;
 import vqdma.ring.VhostVirtqueue;
 import vqdma.ring.Virtqueue;
 
@@ -26,7 +27,14 @@ final class BlkRig
     BlkRig(final Function<GuestMemory, DmaOps> dmaFactory, final boolean confidential, final boolean clamp,
         final boolean indirect, final int queueSize, final BlkConfig config, final long memoryBytes)
     {
-        harness = new BlkHarness(dmaFactory, confidential, clamp, indirect, queueSize, config, memoryBytes);
+        this(dmaFactory, confidential, clamp, indirect, queueSize, config, memoryBytes, RingLayout.SPLIT);
+    }
+
+    BlkRig(final Function<GuestMemory, DmaOps> dmaFactory, final boolean confidential, final boolean clamp,
+        final boolean indirect, final int queueSize, final BlkConfig config, final long memoryBytes,
+        final RingLayout layout)
+    {
+        harness = new BlkHarness(dmaFactory, confidential, clamp, indirect, queueSize, config, memoryBytes, layout);
         memory = harness.memory();
         dma = harness.dma();
         vq = harness.virtqueue();

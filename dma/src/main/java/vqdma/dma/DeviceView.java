@@ -130,15 +130,42 @@ public abstract class DeviceView
         final long bus, final long len, final int access, final long[] gpaOut, final long[] lenOut, final int from)
     {
         checkRange(bus, len, access);
-        int at = from;
-        long done = 0;
+        if (len == 0)
+        {
+            return 0;
+        }
+        // The first run, and usually the only one (an offset translation, or a buffer within one IOMMU page): kept
+        // small so that the device's walk inlines it; the loop for more runs is out of line.
+        final long gpa = run(bus, len, access);
+        final long n = runLength(bus, len);
+        if (from == gpaOut.length)
+        {
+            return -1;
+        }
+        gpaOut[from] = gpa;
+        if (n >= len)
+        {
+            lenOut[from] = len;
+            return 1;
+        }
+        lenOut[from] = n;
+        return translateMore(bus, len, access, gpaOut, lenOut, from, n);
+    }
+
+    /** {@link #translate} after a first run of {@code done} bytes at {@code gpaOut[from]}. */
+    private int translateMore(
+        final long bus, final long len, final int access, final long[] gpaOut, final long[] lenOut, final int from,
+        final long first)
+    {
+        int at = from + 1;
+        long done = first;
         while (done < len)
         {
             final long b = bus + done;
             final long want = len - done;
             final long gpa = run(b, want, access);
             final long n = Math.min(want, runLength(b, want));
-            if (at > from && gpaOut[at - 1] + lenOut[at - 1] == gpa)
+            if (gpaOut[at - 1] + lenOut[at - 1] == gpa)
             {
                 lenOut[at - 1] += n;
             }

@@ -9,6 +9,10 @@ package vqdma.dma;
  *   the 2019 setup.</li>
  *   <li>{@code swiotlb-force}: a normal guest booted with {@code swiotlb=force}: every buffer bounces, the way the
  *   2019 thread reproduced the bug without SEV hardware.</li>
+ *   <li>{@code swiotlb-bitmap}, {@code swiotlb-hot}: {@code swiotlb-force} with the allocators of the 2022 RFC
+ *   "swiotlb performance optimizations" ({@link SwiotlbAllocator#BITMAP}, {@link SwiotlbAllocator#HOT}) in place of
+ *   the kernel's: the same pool, segment limit and alignment rules, another way of finding free slots. The RFC was
+ *   measured in a normal VM booted with {@code swiotlb=force}, so these are too.</li>
  *   <li>{@code iommu-strict}, {@code iommu-lazy}: dma-iommu with strict or lazy (flush queue) invalidation.</li>
  * </ul>
  */
@@ -20,6 +24,10 @@ public enum DmaProfile
     SWIOTLB("swiotlb", true),
     /** SWIOTLB with {@code swiotlb=force} in a normal guest. */
     SWIOTLB_FORCE("swiotlb-force", false),
+    /** {@code swiotlb-force} with the RFC's bitmap allocator (the kernel's slot on every call, less bookkeeping). */
+    SWIOTLB_BITMAP("swiotlb-bitmap", false),
+    /** {@code swiotlb-force} with the RFC's bitmap and cache-friendly (LIFO) allocator. */
+    SWIOTLB_HOT("swiotlb-hot", false),
     /** IOMMU, strict invalidation. */
     IOMMU_STRICT("iommu-strict", false),
     /** IOMMU, lazy invalidation through the flush queue. */
@@ -41,6 +49,32 @@ public enum DmaProfile
     public String id()
     {
         return id;
+    }
+
+    /** @return true if the profile bounces through a SWIOTLB pool (and so takes a pool size). */
+    public boolean usesSwiotlb()
+    {
+        return this == SWIOTLB || this == SWIOTLB_FORCE || this == SWIOTLB_BITMAP || this == SWIOTLB_HOT;
+    }
+
+    /**
+     * @return how the profile's SWIOTLB pool finds free slots.
+     * @throws IllegalStateException for a profile without SWIOTLB.
+     */
+    public SwiotlbAllocator swiotlbAllocator()
+    {
+        switch (this)
+        {
+            case SWIOTLB:
+            case SWIOTLB_FORCE:
+                return SwiotlbAllocator.KERNEL;
+            case SWIOTLB_BITMAP:
+                return SwiotlbAllocator.BITMAP;
+            case SWIOTLB_HOT:
+                return SwiotlbAllocator.HOT;
+            default:
+                throw new IllegalStateException("profile " + id + " has no SWIOTLB pool");
+        }
     }
 
     /** @return true if the profile models a confidential guest: allocate its memory with that flag. */
@@ -71,6 +105,9 @@ public enum DmaProfile
                 return SwiotlbDma.create(memory, swiotlbPoolBytes, false);
             case SWIOTLB_FORCE:
                 return SwiotlbDma.create(memory, swiotlbPoolBytes, true);
+            case SWIOTLB_BITMAP:
+            case SWIOTLB_HOT:
+                return SwiotlbDma.create(memory, swiotlbPoolBytes, true, swiotlbAllocator());
             case IOMMU_STRICT:
                 return IommuDma.builder(memory).mode(IommuDma.Mode.STRICT).build();
             case IOMMU_LAZY:

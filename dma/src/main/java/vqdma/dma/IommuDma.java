@@ -175,6 +175,8 @@ public final class IommuDma implements DmaOps
     private final long[] flushOrdinal = new long[FLUSH_HISTORY];
     private final long[] flushNanos = new long[FLUSH_HISTORY];
     private final AtomicLong mappingErrors = new AtomicLong();
+    /** Mappings since the last injected extra one (InjectedSlowdown; test only). */
+    private int sinceSlowdown;
     private final AtomicLong fullFlushes = new AtomicLong();
     private final AtomicLong timeoutFlushes = new AtomicLong();
 
@@ -299,6 +301,17 @@ public final class IommuDma implements DmaOps
             throw new IllegalArgumentException(String.format(
                 "map of gpa=0x%x len=%d: the buffer must be non-empty and inside guest memory of %d bytes",
                 gpa, len, memory.size()));
+        }
+        if (InjectedSlowdown.IOMMU_EVERY > 0 && ++sinceSlowdown >= InjectedSlowdown.IOMMU_EVERY)
+        {
+            // Test only (InjectedSlowdown): one more complete mapping of the same buffer, made and unmapped (the
+            // nested call counts itself back to 0).
+            sinceSlowdown = -1;
+            final long extra = map(gpa, len, dir);
+            if (!DmaOps.isMappingError(extra))
+            {
+                unmap(extra, len, dir);
+            }
         }
         final long pages = pages(gpa, len);
         final long iovaPfn = domain.allocDmaIovaUnchecked(pages, dmaLimitPfn);
@@ -563,7 +576,7 @@ public final class IommuDma implements DmaOps
             staleNanosSum += stale;
             pendingPages -= fq.pages[idx];
             pendingUnmaps--;
-            idx = (idx + 1) & IovaFlushQueueFields.MASK;
+            idx = (idx + 1) & IovaFlushQueue.MASK;
             count++;
         }
         if (count != 0)
@@ -573,7 +586,7 @@ public final class IommuDma implements DmaOps
             fq.maxStaleNanos = maxStaleNanos;
             fq.staleNanosSum = staleNanosSum;
             fq.freed += count;
-            domain.freeIovaFastUnchecked(fq.pfn, fq.pages, from, count, IovaFlushQueueFields.MASK);
+            domain.freeIovaFastUnchecked(fq.pfn, fq.pages, from, count, IovaFlushQueue.MASK);
             fq.head = idx;
             fq.pendingPages = pendingPages;
             fq.pendingUnmaps = pendingUnmaps;

@@ -4,8 +4,8 @@ import java.lang.invoke.MethodHandles;
 import java.lang.invoke.VarHandle;
 
 /**
- * A test-and-test-and-set lock for the short critical sections of the IOMMU model, where the kernel uses
- * {@code spin_lock_irqsave()}: a per-CPU range cache, a flush queue, the IOVA tree.
+ * A test-and-test-and-set lock for the short critical sections where the kernel uses {@code spin_lock_irqsave()}: in
+ * the IOMMU model a per-CPU range cache, a flush queue, the IOVA tree; in SWIOTLB an area ({@link SwiotlbArea}).
  * <p>
  * {@link #lock()} is a CAS with acquire semantics; {@link #unlock()} is a release store, as the kernel's
  * {@code queued_spin_unlock()} is on x86. Uncontended, a lock/unlock pair costs one CAS, about half of what
@@ -18,7 +18,8 @@ import java.lang.invoke.VarHandle;
  * {@code struct iova_fq}: taking the lock costs no extra dependent load. The padding before the lock word keeps it
  * off the cache line of whatever was allocated before it; a subclass pads its own end.
  * <p>
- * Not reentrant; no fairness. Package-private: an implementation detail of {@link IovaDomain} and {@link IommuDma}.
+ * Not reentrant; no fairness. Package-private: an implementation detail of {@link IovaDomain}, {@link IommuDma} and
+ * {@link Swiotlb}.
  */
 class SpinLock extends SpinLockPad
 {

@@ -10,9 +10,11 @@ import java.util.concurrent.atomic.LongAdder;
 import static vqdma.dma.SwiotlbSlotDescriptor.*;
 
 /**
- * The software IO TLB, {@code struct io_tlb_mem} with its default pool ({@code kernel/dma/swiotlb.c}, Linux 6.x with
- * areas, without {@code CONFIG_SWIOTLB_DYNAMIC}): a pool of bounce slots in <em>shared</em> guest memory, so that the
- * device of a confidential guest can reach them, and the allocator that hands out runs of contiguous slots.
+ * The software IO TLB, {@code struct io_tlb_mem} with its default pool ({@code kernel/dma/swiotlb.c}, Linux 6.12,
+ * without {@code CONFIG_SWIOTLB_DYNAMIC}, with {@code CONFIG_DEBUG_FS}'s used/high-water counters): a pool of bounce
+ * slots in <em>shared</em> guest memory, so that the device of a confidential guest can reach them, and the allocator
+ * that hands out runs of contiguous slots. {@code dma/src/test/c/swiotlb_port.c} is the same kernel code in C, the
+ * yardstick this class is tested against call by call and timed against ({@code scripts/swiotlb-compare}).
  *
  * <h2>Slots, segments, areas</h2>
  * The pool is {@link #nslabs()} slots of {@link #IO_TLB_SIZE} (2 KiB). A mapping takes contiguous slots that never
@@ -23,9 +25,16 @@ import static vqdma.dma.SwiotlbSlotDescriptor.*;
  * Each slot has a free-run counter, the kernel's {@code list[]}: the number of free slots from this one to the end of
  * its segment. A search takes the first suitably aligned slot whose counter is at least the number of slots needed;
  * allocation zeroes the counters of the run and renumbers the free slots in front of it back to the segment start;
- * release renumbers the run, merging with the free run behind it, and the free slots in front of it. All metadata
- * ({@code list}, {@code orig_addr}, {@code alloc_size}, {@code pad_slots}) lives in off-heap buffers laid out by
+ * release renumbers the run, merging with the free run behind it, and the free slots in front of it. The metadata
+ * ({@code orig_addr}, {@code alloc_size}, {@code pad_slots}) lives in an off-heap buffer laid out by
  * {@link SwiotlbSlotDescriptor}.
+ *
+ * <h2>Allocators</h2>
+ * That bookkeeping is {@link SwiotlbAllocator#KERNEL}. The 2022 RFC's two alternatives plug in instead of it
+ * ({@link #Swiotlb(GuestMemory, long, int, SwiotlbAllocator)}): {@link SwiotlbAllocator#BITMAP} (a bit per slot, the
+ * kernel's search order, the same slot for every call) and {@link SwiotlbAllocator#HOT} (the bitmap plus a LIFO list
+ * of free slots per area, so that the slots freed last are reused first). Everything else (areas, locks, alignment
+ * rules, the segment limit, metadata, bounce, checks, statistics) is shared.
  *
  * <h2>Which area: threads stand in for CPUs</h2>
  * The kernel starts in the area of the current CPU ({@code raw_smp_processor_id() & (nareas - 1)}) and tries the
@@ -35,9 +44,11 @@ import static vqdma.dma.SwiotlbSlotDescriptor.*;
  * goes to the area that owns the slots, as in the kernel.
  *
  * <h2>Errors</h2>
- * A mapping that cannot be made returns {@link DmaOps#DMA_MAPPING_ERROR} and is counted as <em>oversize</em> (it can
- * never fit one segment: {@link #oversizeFailures()}) or <em>full</em> (no free run right now:
- * {@link #fullFailures()}). The kernel logs both as {@code "swiotlb buffer is full (sz: N bytes), total T (slots),
+ * A mapping that cannot be made returns {@link DmaOps#DMA_MAPPING_ERROR} and is counted as <em>oversize</em> (its
+ * padded size exceeds one segment, so it can never fit: {@link #oversizeFailures()}) or <em>full</em> (the search
+ * found no free run: {@link #fullFailures()}, as the kernel sees every failed search). The size is not compared with
+ * {@link #maxMappingSize(int)}: as in the kernel, a mapping above it is made whenever its padded size fits one segment
+ * at a slot that keeps the original's {@code min_align_mask} bits, which depends on the original address. The kernel logs both as {@code "swiotlb buffer is full (sz: N bytes), total T (slots),
  * used U (slots)"} (an oversize request just fails the search), rate-limited like {@code dev_warn_ratelimited()};
  * vqdma keeps that text as {@link #lastFailure()} under the same rate limit and counts the causes apart. Misuse
  * (unmapping what is not mapped, twice, with another size or direction) is an {@link IllegalStateException} naming
@@ -84,9 +95,11 @@ public final class Swiotlb
     private final int nslabs;
     private final int nareas;
     private final int areaNslabs;
-    private final UnsafeBuffer lists;
-    private final long listsAddress;
+    private final SwiotlbAllocator allocator;
+    /** Not final: {@link #reset()} replaces it with a new one of the same allocator, as the constructor built it. */
+    private SwiotlbSlots freeSlots;
     private final UnsafeBuffer slots;
+    private final long slotsAddress;
     private final SwiotlbArea[] areas;
     private final SwiotlbUsage usage = new SwiotlbUsage();
     private final LongAdder syncBytesToDevice = new LongAdder();
@@ -120,6 +133,23 @@ public final class Swiotlb
      */
     public Swiotlb(final GuestMemory memory, final long poolBytes, final int nareas)
     {
+        this(memory, poolBytes, nareas, SwiotlbAllocator.KERNEL);
+    }
+
+    /**
+     * A pool as {@link #Swiotlb(GuestMemory, long, int)} makes it, with another way of finding free slots.
+     *
+     * @param memory    guest memory; the pool is allocated from it with {@link GuestMemory#allocateShared(long)}.
+     * @param poolBytes requested pool size in bytes, {@code > 0}.
+     * @param nareas    requested number of areas, {@code >= 0} (0 means 1, as the kernel treats it).
+     * @param allocator the free-slot bookkeeping and search order: the kernel's or one of the 2022 RFC's.
+     */
+    public Swiotlb(final GuestMemory memory, final long poolBytes, final int nareas, final SwiotlbAllocator allocator)
+    {
+        if (allocator == null)
+        {
+            throw new IllegalArgumentException("swiotlb allocator must not be null");
+        }
         if (poolBytes <= 0 || nareas < 0 || nareas > (1 << 16))
         {
             throw new IllegalArgumentException("swiotlb poolBytes=" + poolBytes + " nareas=" + nareas +
@@ -150,11 +180,11 @@ public final class Swiotlb
         // set_memory_decrypted(): the device of a confidential guest must reach every slot.
         this.start = memory.allocateShared(bytes);
         this.end = start + bytes;
-        this.lists = new UnsafeBuffer(ByteBuffer.allocateDirect(nslabs * LIST_LENGTH));
+        this.allocator = allocator;
+        this.freeSlots = SwiotlbSlots.create(allocator, nslabs, areaNslabs);
         this.slots = new UnsafeBuffer(ByteBuffer.allocateDirect(nslabs << SLOT_SHIFT));
-        lists.verifyAlignment();
-        this.listsAddress = lists.addressOffset();
         slots.verifyAlignment();
+        this.slotsAddress = slots.addressOffset();
         initSlots();
         mem.setMemory((int)start, (int)bytes, (byte)0);
         this.areas = new SwiotlbArea[areaCount];
@@ -164,12 +194,11 @@ public final class Swiotlb
         }
     }
 
-    /** Every slot free, with the free-run lengths of a new pool ({@code swiotlb_init_io_tlb_pool()}). */
+    /** Every slot's metadata free, as {@code swiotlb_init_io_tlb_pool()} leaves it (free runs: {@code freeSlots}). */
     private void initSlots()
     {
         for (int i = 0; i < nslabs; i++)
         {
-            spList(i, IO_TLB_SEGSIZE - ioTlbOffset(i));
             spOrigAddr(i, INVALID_PHYS_ADDR);
             spAllocSize(i, 0);
             srState(i, SLOT_FREE);
@@ -178,14 +207,15 @@ public final class Swiotlb
 
     /**
      * Returns the pool to its state right after construction ({@link DmaOps#reset()}): every slot free and its
-     * metadata cleared, every area's search index at 0, usage, high-water mark, failure counts and statistics zero.
-     * The pool's bytes keep what the last mappings bounced (the constructor zeroed them: guest memory is the caller's
-     * to restore). Not for concurrent use.
+     * metadata cleared, a new free-slot state of the pool's allocator, every area's search index at 0, usage,
+     * high-water mark, failure counts and statistics zero. The pool's bytes keep what the last mappings bounced (the
+     * constructor zeroed them: guest memory is the caller's to restore). Not for concurrent use.
      */
     public void reset()
     {
         slots.setMemory(0, slots.capacity(), (byte)0);
         initSlots();
+        freeSlots = SwiotlbSlots.create(allocator, nslabs, areaNslabs);
         for (int i = 0; i < areas.length; i++)
         {
             areas[i] = new SwiotlbArea();
@@ -252,10 +282,13 @@ public final class Swiotlb
     }
 
     /**
-     * {@link #tblMapSingle(long, long, int, int, DmaDirection)} with the start area given: the CPU a test pretends to
-     * run on.
+     * {@link #tblMapSingle(long, long, int, int, DmaDirection)} with the start area given: the kernel's
+     * {@code raw_smp_processor_id() & (nareas - 1)}, the CPU a caller pretends to run on (tests, and replays of a
+     * multi-CPU trace on one thread, which must be deterministic).
+     *
+     * @param startArea the area searched first, {@code 0 <= startArea < nareas()}.
      */
-    long tblMapSingle(
+    public long tblMapSingle(
         final long origAddr, final long mappingSize, final int allocAlignMask, final int minAlignMask,
         final DmaDirection dir, final int startArea)
     {
@@ -269,7 +302,11 @@ public final class Swiotlb
         }
         final int offset = alignOffset(minAlignMask, allocAlignMask, origAddr);
         final long size = alignUp(mappingSize + offset, allocAlignMask + 1L);
-        if (mappingSize > maxMappingSize(minAlignMask) || size > (long)IO_TLB_SEGSIZE * IO_TLB_SIZE)
+        // No test against maxMappingSize(minAlignMask): the kernel makes any mapping whose padded size fits one
+        // segment at a slot that keeps the original's address bits (maxMappingSize is only the size every offset
+        // fits). A padded size above a segment can never fit: failed at once, as swiotlb_find_slots() does with
+        // CONFIG_SWIOTLB_DYNAMIC (without it the kernel scans every area to the same end).
+        if (size > (long)IO_TLB_SEGSIZE * IO_TLB_SIZE)
         {
             return mappingFailed(oversizeFailures, size);
         }
@@ -284,17 +321,16 @@ public final class Swiotlb
         final int tlbOffset = offset & (IO_TLB_SIZE - 1);
         final int index = first + padSlots;
         final int slotCount = nrSlots(size);
-        for (int i = 0; i < padSlots; i++)
+        final long base = slotsAddress;
+        for (int i = first; i < index; i++)
         {
-            srState(first + i, SLOT_PAD);
+            srStateRaw(base, i, SLOT_PAD);
         }
-        for (int i = 0; i < slotCount - padSlots; i++)
+        spOrigAddrRaw(base, index, origAddr);
+        for (int i = 1; i < slotCount - padSlots; i++)
         {
-            spOrigAddr(index + i, slotAddr(origAddr, i));
-            if (i > 0)
-            {
-                srState(index + i, SLOT_BODY);
-            }
+            spOrigAddrRaw(base, index + i, slotAddr(origAddr, i));
+            srStateRaw(base, index + i, SLOT_BODY);
         }
         spPadSlots(index, padSlots);
         spDir(index, dir);
@@ -416,13 +452,14 @@ public final class Swiotlb
 
     /**
      * {@code swiotlb_search_pool_area()}: find and allocate {@code nr_slots(allocSize)} contiguous free slots in one
-     * area, under its lock.
+     * area, under its lock. The search itself is the allocator's ({@link SwiotlbSlots#search}); the rules it follows
+     * are computed here, the same for every allocator.
      * <p>
      * Alignment, as the kernel computes it: allocations of a page or more are page aligned when no other alignment
      * is asked for ({@code alloc_align_mask} and {@code min_align_mask} both zero); the allocation is at least slot
      * aligned; the {@code min_align_mask} bits above the slot size must match the original's (bits below are kept by
-     * the offset into the first slot). Once aligned, the search steps by {@code stride} slots so it never looks at
-     * misaligned ones; otherwise it steps by one.
+     * the offset into the first slot). Once aligned, the kernel's search steps by {@code stride} slots so it never
+     * looks at misaligned ones; otherwise it steps by one.
      *
      * @return the first allocated slot, or -1.
      */
@@ -445,68 +482,41 @@ public final class Swiotlb
         iotlbAlignMask &= ~allocAlignMask;
         // Once aligned, do not bother looking at unaligned slots.
         final int stride = getMaxSlots(Math.max(allocAlignMask, iotlbAlignMask));
-        final int areaNslabs = this.areaNslabs;
 
-        int slotIndex;
-        synchronized (area)
+        final int slotIndex;
+        area.lock();
+        try
         {
             if (nslots > areaNslabs - area.lpUsed())
             {
                 return -1;
             }
-            final int slotBase = areaIndex * areaNslabs;
-            int index = area.lpIndex();
-            int slotsChecked = 0;
-            boolean found = false;
-            slotIndex = -1;
-            while (slotsChecked < areaNslabs)
-            {
-                slotIndex = slotBase + index;
-                final long tlbAddr = slotAddr(start, slotIndex);
-                if ((tlbAddr & allocAlignMask) != 0 || (tlbAddr & iotlbAlignMask) != (origAddr & iotlbAlignMask))
-                {
-                    index = wrapAreaIndex(index + 1);
-                    slotsChecked++;
-                    continue;
-                }
-                if (lpListRaw(slotIndex) >= nslots)
-                {
-                    found = true;
-                    break;
-                }
-                index = wrapAreaIndex(index + stride);
-                slotsChecked += stride;
-            }
-            if (!found)
+            slotIndex = freeSlots.search(area, areaIndex, start, origAddr, nslots, allocAlignMask, iotlbAlignMask,
+                stride);
+            if (slotIndex < 0)
             {
                 return -1;
             }
-
-            // The run is taken: its counters drop to 0, the free slots in front of it (back to the segment start)
-            // now end at this run, so they are renumbered 1, 2, 3... backwards.
-            for (int i = slotIndex; i < slotIndex + nslots; i++)
+            // alloc_size: bytes from each slot to the end of the allocation, for bounce and release.
+            final long base = slotsAddress;
+            for (int i = 0; i < nslots; i++)
             {
-                spListRaw(i, 0);
-                spAllocSize(i, allocSize - (offset + ((i - slotIndex) << IO_TLB_SHIFT)));
+                spAllocSizeRaw(base, slotIndex + i, allocSize - (offset + (i << IO_TLB_SHIFT)));
             }
-            int count = 0;
-            for (int i = slotIndex - 1; ioTlbOffset(i) != IO_TLB_SEGSIZE - 1 && lpListRaw(i) != 0; i--)
-            {
-                spListRaw(i, ++count);
-            }
-            // Update the indices to avoid searching in the next round.
-            area.spIndex(wrapAreaIndex(index + nslots));
             area.soUsed(area.lpUsed() + nslots);
             area.soMapped(mappingSize);
+        }
+        finally
+        {
+            area.unlock();
         }
         usage.incUsedAndHiwater(nslots);
         return slotIndex;
     }
 
     /**
-     * {@code swiotlb_release_slots()}: return a mapping's slots to the free runs, under the owning area's lock.
-     * The run takes the counter of the free run right behind it (if in the same segment) and counts up backwards
-     * from there; the free slots in front of it are renumbered on, back to the segment start.
+     * {@code swiotlb_release_slots()}: return a mapping's slots to the allocator ({@link SwiotlbSlots#give}) and
+     * clear their metadata, under the owning area's lock.
      */
     private void releaseSlots(final long tlbAddr, final int minAlignMask, final long bouncedBytes)
     {
@@ -515,25 +525,24 @@ public final class Swiotlb
         final int index = head - lpPadSlots(head);
         final int nslots = nrSlots(lpAllocSize(index) + (long)offset);
         final SwiotlbArea area = areas[index / areaNslabs];
-        synchronized (area)
+        area.lock();
+        try
         {
-            int count = index + nslots < alignUp(index + 1, IO_TLB_SEGSIZE) ? lpListRaw(index + nslots) : 0;
-            // Step 1: return the slots to the free list, merging with the free slots behind them.
-            for (int i = index + nslots - 1; i >= index; i--)
+            freeSlots.give(index, nslots);
+            final long base = slotsAddress;
+            for (int i = index; i < index + nslots; i++)
             {
-                spListRaw(i, ++count);
-                spOrigAddr(i, INVALID_PHYS_ADDR);
-                spAllocSize(i, 0);
-                spPadSlots(i, 0);
-                srState(i, i == head ? SLOT_FREED : SLOT_FREE);
-            }
-            // Step 2: merge with the free slots in front of them, back to the segment start.
-            for (int i = index - 1; ioTlbOffset(i) != IO_TLB_SEGSIZE - 1 && lpListRaw(i) != 0; i--)
-            {
-                spListRaw(i, ++count);
+                spOrigAddrRaw(base, i, INVALID_PHYS_ADDR);
+                spAllocSizeRaw(base, i, 0);
+                spPadSlotsRaw(base, i, 0);
+                srStateRaw(base, i, i == head ? SLOT_FREED : SLOT_FREE);
             }
             area.soUsed(area.lpUsed() - nslots);
             area.soUnmapped(bouncedBytes);
+        }
+        finally
+        {
+            area.unlock();
         }
         usage.decUsed(nslots);
     }
@@ -776,12 +785,6 @@ public final class Swiotlb
         return (mask >>> IO_TLB_SHIFT) + 1;
     }
 
-    /** {@code wrap_area_index()}: an index past the area's end restarts at 0 (not modulo). */
-    private int wrapAreaIndex(final int index)
-    {
-        return index >= areaNslabs ? 0 : index;
-    }
-
     private int slotIndex(final long tlbAddr)
     {
         return (int)((tlbAddr - start) >>> IO_TLB_SHIFT);
@@ -797,11 +800,6 @@ public final class Swiotlb
         return (value + alignment - 1) & -alignment;
     }
 
-    private static int alignUp(final int value, final int alignment)
-    {
-        return (value + alignment - 1) & -alignment;
-    }
-
     private static int roundUpPowerOfTwo(final int value)
     {
         return value <= 1 ? 1 : Integer.highestOneBit(value - 1) << 1;
@@ -809,32 +807,55 @@ public final class Swiotlb
 
     // ------------------------------------------------------------------------------------------------ slot fields
 
-    /** @return the slot's free-run counter; plain, under the area lock (bounds-checked: tests and cold paths). */
+    /**
+     * @return the slot's free-run counter, the kernel's {@code list[slot]}: free slots from it to the first allocated
+     * slot or the end of its segment (0 if allocated), whatever the allocator keeps; read under the area lock by
+     * tests and the C yardstick's comparison.
+     */
     int lpList(final int slot)
     {
-        return lists.getInt(listOffset(slot));
-    }
-
-    private void spList(final int slot, final int value)
-    {
-        lists.putInt(listOffset(slot), value);
+        final SwiotlbArea area = areas[slot / areaNslabs];
+        area.lock();
+        try
+        {
+            return freeSlots.freeRun(slot);
+        }
+        finally
+        {
+            area.unlock();
+        }
     }
 
     /**
-     * The allocator's own access to {@code list[slot]}: plain, under the area lock, and without Agrona's bounds check,
-     * because allocation and release renumber up to a whole segment of counters per call and the check doubles the
-     * cost of those loops. Only for indices the allocator derived itself inside {@code [0, nslabs)}: a slot of the
-     * area being searched, a slot of a mapping whose head was validated, or a segment walk that stops at the segment
-     * start ({@link #ioTlbOffset(int)} of -1 is 127, so a walk from slot 0 never reads index -1).
+     * Raw accessors of the slot records, for the per-slot loops of map and release: plain (or release for the state)
+     * and without Agrona's bounds check, which would double the cost of those loops. Only for indices the allocator
+     * returned or a validated head's run, all inside {@code [0, nslabs)}. The callers keep the base address in a
+     * local: after a raw store the JIT would otherwise reload the field on every iteration.
      */
-    private int lpListRaw(final int slot)
+    private static long slotRaw(final long base, final int slot)
     {
-        return UnsafeApi.getInt(null, listsAddress + ((long)slot << 2));
+        return base + ((long)slot << SLOT_SHIFT);
     }
 
-    private void spListRaw(final int slot, final int value)
+    private static void spOrigAddrRaw(final long base, final int slot, final long value)
     {
-        UnsafeApi.putInt(null, listsAddress + ((long)slot << 2), value);
+        UnsafeApi.putLong(null, slotRaw(base, slot) + ORIG_ADDR_OFFSET, value);
+    }
+
+    private static void spAllocSizeRaw(final long base, final int slot, final int value)
+    {
+        UnsafeApi.putInt(null, slotRaw(base, slot) + ALLOC_SIZE_OFFSET, value);
+    }
+
+    private static void spPadSlotsRaw(final long base, final int slot, final int value)
+    {
+        UnsafeApi.putShort(null, slotRaw(base, slot) + PAD_SLOTS_OFFSET, (short)value);
+    }
+
+    /** Release store of the state, as {@link #srState}. */
+    private static void srStateRaw(final long base, final int slot, final int value)
+    {
+        UnsafeApi.putIntRelease(null, slotRaw(base, slot) + STATE_OFFSET, value);
     }
 
     /** @return the slot's {@code alloc_size}; plain. */
@@ -931,9 +952,14 @@ public final class Swiotlb
     int areaIndex(final int area)
     {
         final SwiotlbArea a = areas[area];
-        synchronized (a)
+        a.lock();
+        try
         {
             return a.lpIndex();
+        }
+        finally
+        {
+            a.unlock();
         }
     }
 
@@ -941,9 +967,14 @@ public final class Swiotlb
     int areaUsed(final int area)
     {
         final SwiotlbArea a = areas[area];
-        synchronized (a)
+        a.lock();
+        try
         {
             return a.lpUsed();
+        }
+        finally
+        {
+            a.unlock();
         }
     }
 
@@ -971,6 +1002,12 @@ public final class Swiotlb
     public int nslabs()
     {
         return nslabs;
+    }
+
+    /** @return how free slots are found and tracked. */
+    public SwiotlbAllocator allocator()
+    {
+        return allocator;
     }
 
     /** @return the number of areas (a power of two). */
@@ -1077,7 +1114,9 @@ public final class Swiotlb
     @Override
     public String toString()
     {
-        return String.format("swiotlb [mem 0x%x-0x%x] %d slots in %d areas, used %d, hiwater %d, oversize %d, full %d",
-            start, end - 1, nslabs, nareas, usedSlots(), usedHiwater(), oversizeFailures(), fullFailures());
+        return String.format(
+            "swiotlb [mem 0x%x-0x%x] %d slots in %d areas (%s allocator), used %d, hiwater %d, oversize %d, full %d",
+            start, end - 1, nslabs, nareas, allocator.id(), usedSlots(), usedHiwater(), oversizeFailures(),
+            fullFailures());
     }
 }

@@ -49,6 +49,8 @@ public final class SwiotlbDma implements DmaOps
     private final GuestMemory memory;
     private final Swiotlb pool;
     private final boolean force;
+    /** Mappings since the last injected extra one (InjectedSlowdown; test only). */
+    private int sinceSlowdown;
     private final int minAlignMask;
     private final View view;
 
@@ -89,7 +91,22 @@ public final class SwiotlbDma implements DmaOps
      */
     public static SwiotlbDma create(final GuestMemory memory, final long poolBytes, final boolean force)
     {
-        return new SwiotlbDma(new Swiotlb(memory, poolBytes, Swiotlb.defaultNareas()), force);
+        return create(memory, poolBytes, force, SwiotlbAllocator.KERNEL);
+    }
+
+    /**
+     * Creates a pool with {@link Swiotlb#defaultNareas()} areas and the given allocator, and the ops over it.
+     *
+     * @param memory    guest memory; the pool is allocated from it.
+     * @param poolBytes pool size in bytes (rounded as the kernel does, see {@link Swiotlb}).
+     * @param force     true for {@code swiotlb=force}.
+     * @param allocator how the pool finds free slots: the kernel's or one of the 2022 RFC's.
+     * @return the ops.
+     */
+    public static SwiotlbDma create(
+        final GuestMemory memory, final long poolBytes, final boolean force, final SwiotlbAllocator allocator)
+    {
+        return new SwiotlbDma(new Swiotlb(memory, poolBytes, Swiotlb.defaultNareas(), allocator), force);
     }
 
     private void checkBuffer(final String op, final long gpa, final long len)
@@ -124,6 +141,16 @@ public final class SwiotlbDma implements DmaOps
         checkBuffer("map", gpa, len);
         if (force || !memory.hostAccessible(gpa, len))
         {
+            if (InjectedSlowdown.SWIOTLB_EVERY > 0 && ++sinceSlowdown >= InjectedSlowdown.SWIOTLB_EVERY)
+            {
+                // Test only (InjectedSlowdown): one more complete mapping of the same buffer, made and released.
+                sinceSlowdown = 0;
+                final long extra = pool.tblMapSingle(gpa, len, 0, minAlignMask, dir);
+                if (!DmaOps.isMappingError(extra))
+                {
+                    pool.tblUnmapSingle(extra, len, dir, minAlignMask);
+                }
+            }
             return pool.tblMapSingle(gpa, len, 0, minAlignMask, dir);
         }
         return gpa;
@@ -244,11 +271,19 @@ public final class SwiotlbDma implements DmaOps
         return memory;
     }
 
-    /** @return {@code swiotlb-force} when every mapping bounces, else {@code swiotlb}. */
+    /**
+     * @return the {@link DmaProfile} name: {@code swiotlb-force} when every mapping bounces, else {@code swiotlb};
+     * with an RFC allocator {@code swiotlb-bitmap} or {@code swiotlb-hot} (plus {@code -private} when only the private
+     * memory of a confidential guest bounces).
+     */
     @Override
     public String name()
     {
-        return force ? "swiotlb-force" : "swiotlb";
+        if (pool.allocator() == SwiotlbAllocator.KERNEL)
+        {
+            return force ? "swiotlb-force" : "swiotlb";
+        }
+        return "swiotlb-" + pool.allocator().id() + (force ? "" : "-private");
     }
 
     /** {@inheritDoc} The pool ({@link Swiotlb#reset()}) and the view's fault count. */

@@ -2,13 +2,13 @@ package vqdma.dma;
 
 /**
  * Layout of the per-slot metadata of a {@link Swiotlb}: the kernel's {@code struct io_tlb_slot} array
- * ({@code orig_addr}, {@code alloc_size}, {@code list}, {@code pad_slots}) plus what vqdma records to check the
- * caller the way {@code CONFIG_DMA_API_DEBUG} does ({@code kernel/dma/debug.c}: size and direction of each mapping).
+ * ({@code orig_addr}, {@code alloc_size}, {@code pad_slots}) plus what vqdma records to check the caller the way
+ * {@code CONFIG_DMA_API_DEBUG} does ({@code kernel/dma/debug.c}: size and direction of each mapping).
  * <p>
- * Two off-heap buffers private to the guest (never shared with the device, so native byte order). The free-run
- * counters {@code list} are a dense array of u32, {@code list[slot]} at {@link #listOffset(int)}: allocation and
- * release renumber up to a whole segment of them, and 128 dense counters are 8 cache lines where 128 records would
- * be 64. Everything else is one {@link #SLOT_LENGTH}-byte record per slot at {@link #slotOffset(int)}:
+ * An off-heap buffer private to the guest (never shared with the device, so native byte order), one
+ * {@link #SLOT_LENGTH}-byte record per slot at {@link #slotOffset(int)}. The kernel's free-run counters {@code list}
+ * are not here: they belong to the allocator ({@link SwiotlbListSlots}, a dense array: allocation and release
+ * renumber up to a whole segment of them, and 128 dense counters are 8 cache lines where 128 records would be 64).
  * <pre>
  *   0                   1                   2                   3
  *   0 1 2 3 4 5 6 7 8 9 0 1 2 3 4 5 6 7 8 9 0 1 2 3 4 5 6 7 8 9 0 1
@@ -36,8 +36,6 @@ package vqdma.dma;
  */
 final class SwiotlbSlotDescriptor
 {
-    /** Bytes per {@code list} counter (u32). */
-    static final int LIST_LENGTH = 4;
     /** The kernel's {@code orig_addr}. */
     static final int ORIG_ADDR_OFFSET = 0;
     /** The kernel's {@code alloc_size}. */
@@ -72,15 +70,6 @@ final class SwiotlbSlotDescriptor
 
     private SwiotlbSlotDescriptor()
     {
-    }
-
-    /**
-     * @param slot slot index, {@code 0 <= slot < nslabs}.
-     * @return offset of the slot's free-run counter in the {@code list} buffer.
-     */
-    static int listOffset(final int slot)
-    {
-        return slot << 2;
     }
 
     /**

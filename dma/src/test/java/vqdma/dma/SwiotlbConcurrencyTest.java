@@ -20,6 +20,7 @@ import static org.junit.jupiter.api.Assertions.*;
  * device view, and checks it before unmapping: a slot handed to two mappings at once would show another thread's
  * pattern. An ownership array claimed with CAS on every slot of every mapping catches double allocation directly.
  * Some mappings are handed to other threads to unmap (a completion on another CPU). At the end nothing may leak.
+ * The kernel's allocator runs in most cases; the 2022 RFC's bitmap and LIFO free lists in one each.
  */
 class SwiotlbConcurrencyTest
 {
@@ -48,13 +49,14 @@ class SwiotlbConcurrencyTest
         return (byte)(tag * 131 + i * 7 + (i >>> 9));
     }
 
-    @ParameterizedTest(name = "{0} threads, {1} areas, seed {2}")
-    @CsvSource({"2, 1, 11", "2, 2, 12", "3, 4, 13", "4, 2, 14", "4, 4, 15"})
-    void concurrentMappingsNeverShareASlotAndNothingLeaks(final int threads, final int nareas, final long seed)
-        throws Exception
+    @ParameterizedTest(name = "{0} threads, {1} areas, seed {2}, {3}")
+    @CsvSource({"2, 1, 11, KERNEL", "2, 2, 12, KERNEL", "3, 4, 13, KERNEL", "4, 2, 14, KERNEL", "4, 4, 15, KERNEL",
+        "3, 2, 16, BITMAP", "4, 2, 17, HOT"})
+    void concurrentMappingsNeverShareASlotAndNothingLeaks(final int threads, final int nareas, final long seed,
+        final SwiotlbAllocator allocator) throws Exception
     {
         final GuestMemory memory = GuestMemory.allocate(32L << 20, false);
-        final Swiotlb pool = new Swiotlb(memory, 2L << 20, nareas); // 1024 slots: full happens under load
+        final Swiotlb pool = new Swiotlb(memory, 2L << 20, nareas, allocator); // 1024 slots: full happens under load
         final SwiotlbDma ops = new SwiotlbDma(pool, true);
         final DeviceView view = ops.deviceView();
         final AtomicIntegerArray owner = new AtomicIntegerArray(pool.nslabs());

@@ -11,6 +11,11 @@ import static org.junit.jupiter.api.Assertions.*;
  * ones that do not fit; {@code index} moves past each allocation) and decides "fits" from the bitmap: the run lies
  * in one 128-slot segment and every slot of it is free. The counters the pool keeps must always equal what this
  * bitmap implies, which {@link #assertMatches} checks slot by slot.
+ * <p>
+ * The kernel's order is that of {@link SwiotlbAllocator#KERNEL} and {@link SwiotlbAllocator#BITMAP}. For
+ * {@link SwiotlbAllocator#HOT}, whose order is its free lists', {@link #follow} checks the pool's choice instead: a
+ * legal run (free, aligned as the kernel's rules ask, inside one segment, in the start area if one is free there),
+ * and a failure only when no area holds a legal run.
  */
 final class SwiotlbModel
 {
@@ -64,8 +69,8 @@ final class SwiotlbModel
         final int offset = offset(orig, minAlignMask, allocAlignMask);
         final long align = allocAlignMask + 1L;
         final long size = (len + offset + align - 1) / align * align;
-        final long minAlign = minAlignMask == 0 ? 0 : (minAlignMask + (long)SLOT - 1) / SLOT * SLOT;
-        if (len > (long)SLOT * SEGSIZE - minAlign || size > (long)SLOT * SEGSIZE)
+        // Only a padded size above one segment fails at once; anything else is searched, as the kernel does.
+        if (size > (long)SLOT * SEGSIZE)
         {
             p.oversize = true;
             return p;
@@ -88,13 +93,9 @@ final class SwiotlbModel
         return p;
     }
 
-    private int searchArea(final int area, final long orig, final int size, final int allocAlignMask,
-        final int minAlignMask, final int nslots)
+    /** @return {alignMask, matchMask} as the kernel computes them for an allocation of {@code size} bytes. */
+    private static int[] masks(final int size, final int allocAlignMask, final int minAlignMask)
     {
-        if (nslots > areaNslabs - areaUsed[area])
-        {
-            return -1;
-        }
         int alignMask = allocAlignMask;
         int matchMask = minAlignMask;
         if (alignMask == 0 && matchMask == 0 && size >= PAGE)
@@ -103,6 +104,84 @@ final class SwiotlbModel
         }
         alignMask |= SLOT - 1;
         matchMask &= ~alignMask;
+        return new int[] {alignMask, matchMask};
+    }
+
+    private boolean legal(final int slot, final int nslots, final long orig, final int alignMask, final int matchMask)
+    {
+        final long addr = start + (long)slot * SLOT;
+        return (addr & alignMask) == 0 && (addr & matchMask) == (orig & matchMask) && fits(slot, nslots);
+    }
+
+    /**
+     * For {@link SwiotlbAllocator#HOT}: checks the pool's answer to a mapping call and applies it. A bus address must
+     * be that of a legal run in the first area (from {@code startArea} on) that has one; a failure must be an oversize
+     * request or one no area has a legal run for.
+     *
+     * @return the prediction filled in from the pool's choice.
+     */
+    Prediction follow(final long orig, final long len, final int allocAlignMask, final int minAlignMask,
+        final int startArea, final long dma, final String where)
+    {
+        final Prediction p = new Prediction();
+        final int offset = offset(orig, minAlignMask, allocAlignMask);
+        final long align = allocAlignMask + 1L;
+        final long size = (len + offset + align - 1) / align * align;
+        if (size > (long)SLOT * SEGSIZE)
+        {
+            p.oversize = true;
+            assertEquals(DmaOps.DMA_MAPPING_ERROR, dma, where + ": a padded size above one segment never maps");
+            return p;
+        }
+        p.nslots = (int)((size + SLOT - 1) / SLOT);
+        p.padSlots = offset / SLOT;
+        final int[] m = masks((int)size, allocAlignMask, minAlignMask);
+        int area = startArea;
+        do
+        {
+            int legalFirst = -1;
+            if (p.nslots <= areaNslabs - areaUsed[area])
+            {
+                for (int s = area * areaNslabs; s < (area + 1) * areaNslabs && legalFirst < 0; s++)
+                {
+                    legalFirst = legal(s, p.nslots, orig, m[0], m[1]) ? s : -1;
+                }
+            }
+            if (legalFirst >= 0)
+            {
+                assertNotEquals(DmaOps.DMA_MAPPING_ERROR, dma, where + ": failed, but area " + area + " has a free " +
+                    "legal run at slot " + legalFirst);
+                final int first = (int)((dma - start - offset % SLOT) / SLOT) - p.padSlots;
+                assertTrue(first >= area * areaNslabs && first < (area + 1) * areaNslabs,
+                    where + ": slot " + first + " not in area " + area + ", the first from the start area with room");
+                assertTrue(legal(first, p.nslots, orig, m[0], m[1]), where + ": slot " + first + " for " + p.nslots +
+                    " slots is not a free, aligned run inside one segment");
+                for (int i = first; i < first + p.nslots; i++)
+                {
+                    used[i] = true;
+                }
+                areaUsed[area] += p.nslots;
+                p.first = first;
+                p.tlbAddr = dma;
+                return p;
+            }
+            area = (area + 1) % nareas;
+        }
+        while (area != startArea);
+        assertEquals(DmaOps.DMA_MAPPING_ERROR, dma, where + ": mapped, but no area has a legal run");
+        return p;
+    }
+
+    private int searchArea(final int area, final long orig, final int size, final int allocAlignMask,
+        final int minAlignMask, final int nslots)
+    {
+        if (nslots > areaNslabs - areaUsed[area])
+        {
+            return -1;
+        }
+        final int[] m = masks(size, allocAlignMask, minAlignMask);
+        final int alignMask = m[0];
+        final int matchMask = m[1];
         final int stride = Math.max(alignMask, matchMask) / SLOT + 1;
         int idx = index[area];
         for (int checked = 0; checked < areaNslabs; )
@@ -185,7 +264,10 @@ final class SwiotlbModel
         return Arrays.stream(areaUsed).sum();
     }
 
-    /** Compares the pool with the model: every counter, every slot's free/used state, every area's used and index. */
+    /**
+     * Compares the pool with the model: every counter, every slot's free/used state, every area's used and index (but
+     * for {@link SwiotlbAllocator#HOT}, which has no index).
+     */
     void assertMatches(final Swiotlb pool, final String where)
     {
         final int[] expected = expectedLists();
@@ -197,7 +279,10 @@ final class SwiotlbModel
         for (int a = 0; a < nareas; a++)
         {
             assertEquals(areaUsed[a], pool.areaUsed(a), where + ": used of area " + a);
-            assertEquals(index[a], pool.areaIndex(a), where + ": index of area " + a);
+            if (pool.allocator() != SwiotlbAllocator.HOT)
+            {
+                assertEquals(index[a], pool.areaIndex(a), where + ": index of area " + a);
+            }
         }
         assertEquals(totalUsed(), pool.usedSlots(), where + ": total used slots");
         assertEquals(totalUsed(), pool.usedSlotsRacy(), where + ": sum of the areas' used");

@@ -1,6 +1,7 @@
 package vqdma.dma;
 
 import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.Arguments;
 import org.junit.jupiter.params.provider.MethodSource;
 
 import java.util.ArrayList;
@@ -8,6 +9,7 @@ import java.util.Arrays;
 import java.util.List;
 import java.util.SplittableRandom;
 import java.util.stream.LongStream;
+import java.util.stream.Stream;
 
 import static org.junit.jupiter.api.Assertions.*;
 
@@ -21,6 +23,10 @@ import static org.junit.jupiter.api.Assertions.*;
  * ({@link SwiotlbModel}), every free-run counter equals the free run to the segment end, used counts match, no slot is
  * owned by two live mappings, and the bytes moved exactly as the direction says. At the end everything is unmapped and
  * the pool must be back to its initial state.
+ * <p>
+ * Every allocator runs the same traces: {@link SwiotlbAllocator#KERNEL} and {@link SwiotlbAllocator#BITMAP} must take
+ * exactly the model's slot, {@link SwiotlbAllocator#HOT} a legal one, failing only when no area has one
+ * ({@link SwiotlbModel#follow}).
  */
 class SwiotlbPropertyTest
 {
@@ -35,6 +41,13 @@ class SwiotlbPropertyTest
         return LongStream.range(0, 40).map(i -> 0x5EED_0000L + i * 7919);
     }
 
+    static Stream<Arguments> allocatorsAndSeeds()
+    {
+        return Stream.of(SwiotlbAllocator.values())
+            .flatMap(a -> seeds().limit(a == SwiotlbAllocator.HOT ? 20 : a == SwiotlbAllocator.KERNEL ? 40 : 10)
+                .mapToObj(seed -> Arguments.of(a, seed)));
+    }
+
     /** One live mapping, as the test remembers it. */
     static final class Mapping
     {
@@ -47,9 +60,9 @@ class SwiotlbPropertyTest
         int nslots;
     }
 
-    @ParameterizedTest
-    @MethodSource("seeds")
-    void randomInterleavingsKeepTheAllocatorExactAndTheBytesRight(final long seed)
+    @ParameterizedTest(name = "{0} seed {1}")
+    @MethodSource("allocatorsAndSeeds")
+    void randomInterleavingsKeepTheAllocatorExactAndTheBytesRight(final SwiotlbAllocator allocator, final long seed)
     {
         final SplittableRandom random = new SplittableRandom(seed);
         final GuestMemory memory = GuestMemory.allocate(8L << 20, false);
@@ -59,7 +72,7 @@ class SwiotlbPropertyTest
             memory.allocate(pagesBefore * 4096L, 4096); // pool start not always 64 KiB aligned
         }
         final int nareas = 1 << random.nextInt(3);
-        final Swiotlb pool = new Swiotlb(memory, 1 << 20, nareas); // 512 slots: full happens often
+        final Swiotlb pool = new Swiotlb(memory, 1 << 20, nareas, allocator); // 512 slots: full happens often
         final SwiotlbModel model = new SwiotlbModel(pool);
         final long source = memory.allocate(SOURCE + 512L * KIB, 4096);
         final byte[] noise = new byte[SOURCE + 512 * KIB];
@@ -71,7 +84,7 @@ class SwiotlbPropertyTest
         long full = 0;
         for (int step = 0; step < STEPS; step++)
         {
-            final String where = "seed " + seed + " step " + step;
+            final String where = allocator + " seed " + seed + " step " + step;
             final int op = random.nextInt(100);
             if (op < 55 || live.isEmpty())
             {
@@ -82,12 +95,21 @@ class SwiotlbPropertyTest
                 m.minAlignMask = MIN_ALIGN_MASKS[random.nextInt(MIN_ALIGN_MASKS.length)];
                 final int allocAlignMask = ALLOC_ALIGN_MASKS[random.nextInt(ALLOC_ALIGN_MASKS.length)];
                 final int area = random.nextInt(nareas);
-                final SwiotlbModel.Prediction p = model.map(m.orig, m.len, allocAlignMask, m.minAlignMask, area);
                 final byte[] original = SwiotlbTest.bytes(memory, m.orig, m.len);
-                m.dma = pool.tblMapSingle(m.orig, m.len, allocAlignMask, m.minAlignMask, m.dir, area);
                 final String what = where + ": map len=" + m.len + " orig=0x" + Long.toHexString(m.orig) +
                     " minAlign=0x" + Integer.toHexString(m.minAlignMask) + " allocAlign=0x" +
                     Integer.toHexString(allocAlignMask) + " area=" + area;
+                final SwiotlbModel.Prediction p;
+                if (allocator == SwiotlbAllocator.HOT)
+                {
+                    m.dma = pool.tblMapSingle(m.orig, m.len, allocAlignMask, m.minAlignMask, m.dir, area);
+                    p = model.follow(m.orig, m.len, allocAlignMask, m.minAlignMask, area, m.dma, what);
+                }
+                else
+                {
+                    p = model.map(m.orig, m.len, allocAlignMask, m.minAlignMask, area);
+                    m.dma = pool.tblMapSingle(m.orig, m.len, allocAlignMask, m.minAlignMask, m.dir, area);
+                }
                 assertEquals(p.tlbAddr, m.dma, what + ": bus address vs. the model");
                 if (p.oversize)
                 {
@@ -154,8 +176,8 @@ class SwiotlbPropertyTest
             pool.tblUnmapSingle(m.dma, m.len, m.dir, m.minAlignMask);
             model.release(m.first, m.nslots);
         }
-        model.assertMatches(pool, "seed " + seed + " end");
-        SwiotlbModel.assertPristine(pool, "seed " + seed + " end: no leak");
+        model.assertMatches(pool, allocator + " seed " + seed + " end");
+        SwiotlbModel.assertPristine(pool, allocator + " seed " + seed + " end: no leak");
         assertTrue(pool.usedHiwater() > 0 || oversize + full == STEPS, "seed " + seed);
     }
 

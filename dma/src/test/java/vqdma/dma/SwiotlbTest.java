@@ -257,10 +257,61 @@ class SwiotlbTest
             assertFalse(DmaOps.isMappingError(dma), "max mapping with mask 0x" + Integer.toHexString(mask));
             assertEquals(worst & mask, dma & mask);
             pool.tblUnmapSingle(dma, max, TO_DEVICE, mask);
-            assertTrue(DmaOps.isMappingError(pool.tblMapSingle(base, max + 1, 0, mask, TO_DEVICE, 0)));
         }
-        assertEquals(4, pool.oversizeFailures());
+        assertTrue(DmaOps.isMappingError(pool.tblMapSingle(base, 256 * KIB + 1, 0, 0, TO_DEVICE, 0)),
+            "one byte over a segment can never map");
+        assertEquals(1, pool.oversizeFailures());
         assertEquals(0, pool.fullFailures());
+
+        // maxMappingSize is what every offset fits, not a limit of the map path: the kernel makes a larger mapping
+        // whenever its padded size fits one segment, as here where the original's low bits are zero.
+        for (final int mask : new int[] {0x7FF, 0xFFF, 0x3FFF})
+        {
+            final long size = Swiotlb.maxMappingSize(mask) + 1;
+            final long dma = pool.tblMapSingle(base, size, 0, mask, TO_DEVICE, 0);
+            assertFalse(DmaOps.isMappingError(dma), "mask 0x" + Integer.toHexString(mask) + ", aligned original");
+            assertArrayEquals(bytes(memory, base, (int)size), bytes(memory, dma, (int)size));
+            pool.tblUnmapSingle(dma, size, TO_DEVICE, mask);
+        }
+        assertEquals(1, pool.oversizeFailures());
+        SwiotlbModel.assertPristine(pool, "released");
+    }
+
+    /**
+     * The case the C port of the kernel's allocator found (vqdma used to refuse it as oversize): 197,951 bytes from
+     * GPA 0x59dcb1 with {@code min_align_mask} 0xffff. The offset into the first slot is 0xcb1 & 0x7ff = 1201 bytes,
+     * the padded size 199,152 bytes = 98 slots, above {@code maxMappingSize(0xffff)} = 196,608 bytes; the slot's
+     * address bits 11..15 must equal the original's (0xd800: slot 27 of every 32), and slot 27 of a segment has 101
+     * slots before the segment end. So {@code swiotlb_tbl_map_single()} maps it, and so must vqdma, for every
+     * allocator.
+     */
+    @ParameterizedTest
+    @EnumSource(SwiotlbAllocator.class)
+    void aMappingAboveMaxMappingSizeIsMadeWhenItsPaddedSizeFitsOneSegment(final SwiotlbAllocator allocator)
+    {
+        final GuestMemory memory = GuestMemory.allocate(8L << 20, false);
+        final Swiotlb pool = new Swiotlb(memory, 1 << 20, 1, allocator); // at GPA 0: slot addresses are slot * 2 KiB
+        final long orig = 0x59dcb1;
+        final int len = 197_951;
+        fill(memory, orig, len, 9);
+        assertTrue(len > Swiotlb.maxMappingSize(0xffff));
+        final long dma = pool.tblMapSingle(orig, len, 0, 0xffff, FROM_DEVICE, 0);
+        assertFalse(DmaOps.isMappingError(dma), "the kernel finds 98 slots for it");
+        assertEquals(orig & 0xffff, dma & 0xffff, "min_align_mask bits kept");
+        assertEquals(27, slot(pool, dma) % 32);
+        assertEquals(98, pool.usedSlots());
+        assertArrayEquals(bytes(memory, orig, len), bytes(memory, dma, len));
+        assertEquals(0, pool.oversizeFailures() + pool.fullFailures());
+
+        // At the worst offset (low 16 bits 0xffff: slot 31 of 32, 2047 bytes in) the same size needs 98 slots from
+        // slot 31, 63, 95 or 127 of a segment: none fits (31 + 98 > 128), so the search fails and the kernel reports
+        // the pool full.
+        final long worst = 0x40ffff;
+        assertTrue(DmaOps.isMappingError(pool.tblMapSingle(worst, len, 0, 0xffff, TO_DEVICE, 0)));
+        assertEquals(0, pool.oversizeFailures(), "its padded size fits one segment: not refused at once");
+        assertEquals(1, pool.fullFailures(), "a failed search, counted as the kernel sees it");
+        pool.tblUnmapSingle(dma, len, FROM_DEVICE, 0xffff);
+        SwiotlbModel.assertPristine(pool, "released");
     }
 
     // ------------------------------------------------------------------------------------------------ failures

@@ -77,7 +77,7 @@ class BlkDeviceFuzzTest
     @FuzzTest(maxDuration = "60s")
     void serve(final FuzzedDataProvider data)
     {
-        final DmaProfile profile = FuzzProfiles.pick(data.consumeInt(0, 4));
+        final DmaProfile profile = FuzzProfiles.pick(data);
         final int num = 1 << data.consumeInt(1, 5);
         final boolean indirect = data.consumeBoolean();
         final boolean flush = data.consumeBoolean();

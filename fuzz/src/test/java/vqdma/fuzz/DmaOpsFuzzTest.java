@@ -122,7 +122,7 @@ class DmaOpsFuzzTest
     @FuzzTest(maxDuration = "60s")
     void ops(final FuzzedDataProvider data)
     {
-        final DmaProfile profile = FuzzProfiles.pick(data.consumeInt(0, 4));
+        final DmaProfile profile = FuzzProfiles.pick(data);
         final FuzzRig rig = RIGS.get(profile).reset();
         final GuestMemory memory = rig.memory;
         final DmaOps ops = rig.ops;

@@ -1,5 +1,6 @@
 package vqdma.fuzz;
 
+import com.code_intelligence.jazzer.api.FuzzedDataProvider;
 import org.agrona.concurrent.NanoClock;
 import vqdma.dma.DirectDma;
 import vqdma.dma.DmaOps;
@@ -7,8 +8,11 @@ import vqdma.dma.DmaProfile;
 import vqdma.dma.GuestMemory;
 import vqdma.dma.IommuDma;
 import vqdma.dma.Swiotlb;
+import vqdma.dma.SwiotlbAllocator;
 import vqdma.dma.SwiotlbDma;
 
+import java.util.ArrayList;
+import java.util.List;
 import java.util.function.Function;
 
 /**
@@ -32,15 +36,41 @@ final class FuzzProfiles
     static final int IOMMU_TABLES = 64;
 
     private static final DmaProfile[] PROFILES = DmaProfile.values();
+    /**
+     * The profiles in the order inputs pick them ({@link #pick}): the five the committed inputs were found with
+     * first, then every other profile in declaration order, so that every profile is fuzzed whatever its place in
+     * {@link DmaProfile}. An input's profile is its last byte modulo this count: adding a profile remaps the committed
+     * inputs (a crash input keeps its profile if its last byte is rewritten to the profile's index here).
+     */
+    private static final DmaProfile[] ORDER = order();
 
     private FuzzProfiles()
     {
     }
 
-    /** @param selector any int from the input. @return one of the profiles. */
-    static DmaProfile pick(final int selector)
+    private static DmaProfile[] order()
     {
-        return PROFILES[Math.floorMod(selector, PROFILES.length)];
+        final List<DmaProfile> order = new ArrayList<>(List.of(DmaProfile.DIRECT, DmaProfile.SWIOTLB,
+            DmaProfile.SWIOTLB_FORCE, DmaProfile.IOMMU_STRICT, DmaProfile.IOMMU_LAZY));
+        for (final DmaProfile p : PROFILES)
+        {
+            if (!order.contains(p))
+            {
+                order.add(p);
+            }
+        }
+        return order.toArray(new DmaProfile[0]);
+    }
+
+    /**
+     * The first choice of every target: any of the {@link DmaProfile}s, one byte from the input.
+     *
+     * @param data the input.
+     * @return the profile it picks.
+     */
+    static DmaProfile pick(final FuzzedDataProvider data)
+    {
+        return ORDER[data.consumeInt(0, ORDER.length - 1)];
     }
 
     /**
@@ -90,6 +120,10 @@ final class FuzzProfiles
                 return new SwiotlbDma(new Swiotlb(memory, POOL_BYTES, 1), false);
             case SWIOTLB_FORCE:
                 return new SwiotlbDma(new Swiotlb(memory, POOL_BYTES, 1), true);
+            case SWIOTLB_BITMAP:
+                return new SwiotlbDma(new Swiotlb(memory, POOL_BYTES, 1, SwiotlbAllocator.BITMAP), true);
+            case SWIOTLB_HOT:
+                return new SwiotlbDma(new Swiotlb(memory, POOL_BYTES, 1, SwiotlbAllocator.HOT), true);
             case IOMMU_STRICT:
                 return iommu(memory).mode(IommuDma.Mode.STRICT).build();
             case IOMMU_LAZY:

@@ -29,6 +29,9 @@ class FuzzRigTest
     {
         DEVICE(data -> new VhostVirtqueueFuzzTest().device(data), VhostVirtqueueFuzzTest.DRIVERS, d -> d.rig),
         DRIVER(data -> new VirtqueueFuzzTest().driver(data), VirtqueueFuzzTest.RIGS, r -> r),
+        PACKED_DEVICE(data -> new PackedVhostVirtqueueFuzzTest().device(data), PackedVhostVirtqueueFuzzTest.DRIVERS,
+            d -> d.rig),
+        PACKED_DRIVER(data -> new PackedVirtqueueFuzzTest().driver(data), PackedVirtqueueFuzzTest.RIGS, r -> r),
         BLK(data -> new BlkDeviceFuzzTest().serve(data), BlkDeviceFuzzTest.DRIVERS, d -> d.rig),
         DMA(data -> new DmaOpsFuzzTest().ops(data), DmaOpsFuzzTest.RIGS, r -> r);
 

@@ -9,6 +9,8 @@ import vqdma.dma.GuestMemory;
 import vqdma.dma.IommuDma;
 import vqdma.dma.Swiotlb;
 import vqdma.dma.SwiotlbDma;
+import vqdma.ring.PackedRing;
+import vqdma.ring.PackedRingDescriptor;
 import vqdma.ring.SplitRing;
 
 import java.nio.ByteOrder;
@@ -19,7 +21,8 @@ import static vqdma.ring.SplitRingDescriptor.*;
 import static vqdma.ring.Vring.DESC_SIZE;
 
 /**
- * The driver side of the device targets, played by the fuzzer: it lays out a split ring in guest memory, maps
+ * The driver side of the device targets, played by the fuzzer: it lays out a split ring (or a packed one) in guest
+ * memory, maps
  * buffers and indirect tables through a real {@link DmaOps}, and then writes whatever the input says into the
  * descriptor table, the indirect tables and the available ring, raw, as a buggy or hostile guest could. Addresses
  * and lengths are drawn so that the fuzzer reaches valid buffers often and the edges (past the end of memory, the top
@@ -30,8 +33,9 @@ import static vqdma.ring.Vring.DESC_SIZE;
  * <p>
  * A target keeps one driver per DMA profile for the life of the process ({@link FuzzProfiles.PerProfile}): its
  * {@link FuzzRig} holds the bounce pool (SWIOTLB), then a ring region sized for {@link #MAX_NUM}, the data area with
- * its pattern and the indirect tables, laid out once. {@link #begin} starts an input: the rig reset, the ring of the
- * input's size mapped at the start of the ring region.
+ * its pattern and the indirect tables, laid out once. The layout (split or packed) is the driver's, fixed at
+ * construction. {@link #begin} starts an input: the rig reset, the ring of the input's size mapped at the start of
+ * the ring region.
  */
 final class HostileDriver
 {
@@ -41,10 +45,13 @@ final class HostileDriver
     static final int TABLES = 4;
     /** Bytes of one indirect table slot (64 descriptors). */
     static final int TABLE_BYTES = 1024;
-    /** The largest queue size an input picks. */
+    /** The largest queue size an input picks for a split ring (a power of two). */
     static final int MAX_NUM = 32;
+    /** The largest queue size an input picks for a packed ring (any size from 1). */
+    static final int MAX_PACKED_NUM = 40;
 
-    private static final int RING_REGION_BYTES = pages(vringSize(MAX_NUM, LEGACY_ALIGN));
+    private static final int RING_REGION_BYTES =
+        pages(Math.max(vringSize(MAX_NUM, LEGACY_ALIGN), PackedRingDescriptor.ringSize(MAX_PACKED_NUM)));
     /** Guest memory the driver lays out (the rig adds a SWIOTLB pool). */
     private static final long LAYOUT_BYTES = RING_REGION_BYTES + DATA_BYTES + pages(TABLES * TABLE_BYTES);
     private static final ByteOrder LE = ByteOrder.LITTLE_ENDIAN;
@@ -64,6 +71,8 @@ final class HostileDriver
     final GuestMemory memory;
     final DmaOps ops;
     final MemoryGuard guard;
+    /** True for a packed ring, false for a split one. */
+    final boolean packedLayout;
     final long ringGpa;
     final long dataGpa;
     final long tableGpa;
@@ -76,14 +85,30 @@ final class HostileDriver
     int num;
     int ringBytes;
     long ringBus;
+    /** The split ring's accessors (null for a packed ring). */
     SplitRing raw;
+    /** The packed ring's accessors (null for a split ring). */
+    PackedRing packed;
     DmaUsage baseline;
     private long tableBus;
 
-    /** Builds the profile's rig and lays out the ring region, the data area (with its pattern) and the tables. */
+    /** A split-ring driver: {@link #HostileDriver(DmaProfile, boolean)} with {@code packedLayout} false. */
     HostileDriver(final DmaProfile profile)
     {
+        this(profile, false);
+    }
+
+    /**
+     * Builds the profile's rig and lays out the ring region, the data area (with its pattern) and the tables.
+     *
+     * @param profile      the DMA profile.
+     * @param packedLayout true for packed rings ({@code 16 * num + 8} bytes: descriptors, driver and device event
+     *                     suppression structures), false for split ones.
+     */
+    HostileDriver(final DmaProfile profile, final boolean packedLayout)
+    {
         this.profile = profile;
+        this.packedLayout = packedLayout;
         this.rig = new FuzzRig(profile, LAYOUT_BYTES);
         this.memory = rig.memory;
         this.ops = rig.ops;
@@ -105,25 +130,36 @@ final class HostileDriver
     /**
      * Starts an input: resets the rig, then maps a zeroed ring of {@code num} entries at the start of the ring region.
      *
-     * @param num the queue size, a power of two up to {@link #MAX_NUM}.
+     * @param num the queue size: a power of two up to {@link #MAX_NUM} (split), 1..{@link #MAX_PACKED_NUM} (packed).
      * @return this.
      */
     HostileDriver begin(final int num)
     {
+        if (num < 1 || num > (packedLayout ? MAX_PACKED_NUM : MAX_NUM) || (!packedLayout && Integer.bitCount(num) != 1))
+        {
+            throw new IllegalArgumentException("queue size " + num + " does not fit the ring region of a " +
+                (packedLayout ? "packed" : "split") + " hostile driver");
+        }
         rig.reset();
         maps.clear();
         busMap.clear();
         grants.invalidate();
         this.num = num;
         this.baseline = DmaUsage.of(ops);
-        this.ringBytes = vringSize(num, LEGACY_ALIGN);
+        this.ringBytes = packedLayout ? PackedRingDescriptor.ringSize(num) : vringSize(num, LEGACY_ALIGN);
         this.ringBus = ops.mapCoherent(ringGpa, ringBytes);
         Invariant.check(!DmaOps.isMappingError(ringBus), "%s cannot map a ring of %d bytes", ops.name(), ringBytes);
         final UnsafeBuffer mem = memory.buffer();
-        this.raw = new SplitRing(num,
+        this.raw = packedLayout ? null : new SplitRing(num,
             new UnsafeBuffer(mem, (int)ringGpa, descTableSize(num)),
             new UnsafeBuffer(mem, (int)ringGpa + availOffset(num, LEGACY_ALIGN), availSize(num)),
             new UnsafeBuffer(mem, (int)ringGpa + usedOffset(num, LEGACY_ALIGN), usedSize(num)));
+        this.packed = !packedLayout ? null : new PackedRing(num,
+            new UnsafeBuffer(mem, (int)ringGpa, PackedRingDescriptor.descRingSize(num)),
+            new UnsafeBuffer(mem, (int)ringGpa + PackedRingDescriptor.driverEventOffset(num),
+                PackedRingDescriptor.EVENT_SIZE),
+            new UnsafeBuffer(mem, (int)ringGpa + PackedRingDescriptor.deviceEventOffset(num),
+                PackedRingDescriptor.EVENT_SIZE));
         if (iommu)
         {
             addIommuPages(ringBus, ringGpa, ringBytes, DmaDirection.BIDIRECTIONAL);
@@ -241,6 +277,13 @@ final class HostileDriver
                 final int at = (int)tableGpa + t * TABLE_BYTES + descOffset(j);
                 mem.putLong(at + DESC_ADDR_OFFSET, nextAddr(data), LE);
                 mem.putInt(at + DESC_LEN_OFFSET, nextLen(data), LE);
+                if (packedLayout)
+                {
+                    // A packed table entry: id (ignored by the device) and flags; no next, entries are in order.
+                    mem.putShort(at + PackedRingDescriptor.DESC_ID_OFFSET, (short)data.consumeInt(0, 0xFFFF), LE);
+                    mem.putShort(at + PackedRingDescriptor.DESC_FLAGS_OFFSET, (short)nextFlags(data), LE);
+                    continue;
+                }
                 mem.putShort(at + DESC_FLAGS_OFFSET, (short)nextFlags(data), LE);
                 mem.putShort(at + DESC_NEXT_OFFSET, (short)(data.consumeBoolean() ?
                     data.consumeInt(0, count) : data.consumeInt(0, 0xFFFF)), LE);

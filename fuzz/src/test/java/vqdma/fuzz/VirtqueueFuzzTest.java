@@ -98,7 +98,7 @@ class VirtqueueFuzzTest
     @FuzzTest(maxDuration = "60s")
     void driver(final FuzzedDataProvider data)
     {
-        final DmaProfile profile = FuzzProfiles.pick(data.consumeInt(0, 4));
+        final DmaProfile profile = FuzzProfiles.pick(data);
         final int num = 1 << data.consumeInt(0, 5);
         final boolean indirect = data.consumeBoolean();
         final boolean eventIdx = data.consumeBoolean();

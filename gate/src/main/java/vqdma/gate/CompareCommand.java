@@ -5,6 +5,7 @@ import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Parameters;
 import picocli.CommandLine.Spec;
+import vqdma.results.JmhResult;
 
 import java.io.IOException;
 import java.io.PrintWriter;
@@ -98,6 +99,11 @@ final class CompareCommand implements Callable<Integer>
     @Option(names = "--title", description = "Heading of the report (default: the two file names).")
     String title;
 
+    @Option(names = "--verdicts", paramLabel = "FILE",
+        description = "Also write one line per benchmark to FILE, tab-separated, for scripts: verdict, benchmark " +
+            "(name{params}), mode, speed ratio, interval low, interval high, Holm-adjusted p (a header line first).")
+    Path verdicts;
+
     @Override
     public Integer call() throws IOException
     {
@@ -159,8 +165,8 @@ final class CompareCommand implements Callable<Integer>
             .references(references)
             .level(chosenLevel)
             .rules(rules);
-        final Map<String, JmhResult> base = JmhResults.read(baseline, chosenMetric);
-        final Map<String, JmhResult> cand = JmhResults.read(candidate, chosenMetric);
+        final Map<String, JmhResult> base = GateInput.read(baseline, chosenMetric);
+        final Map<String, JmhResult> cand = GateInput.read(candidate, chosenMetric);
         if (chosenMetric != null && (base.isEmpty() || cand.isEmpty()))
         {
             throw new IllegalArgumentException("no benchmark in " + (base.isEmpty() ? baseline : candidate) +
@@ -185,6 +191,31 @@ final class CompareCommand implements Callable<Integer>
             Files.writeString(markdown, text + "\n", StandardCharsets.UTF_8, StandardOpenOption.CREATE,
                 StandardOpenOption.APPEND);
         }
+        if (verdicts != null)
+        {
+            Files.writeString(verdicts, verdictLines(report), StandardCharsets.UTF_8);
+        }
         return report.regressed() && !reportOnly ? GateMain.EXIT_REGRESSED : 0;
+    }
+
+    /**
+     * @param report a comparison.
+     * @return its verdicts as tab-separated lines, a header first; empty fields for what a row lacks.
+     */
+    static String verdictLines(final Gate.Report report)
+    {
+        final StringBuilder sb = new StringBuilder("verdict\tbenchmark\tmode\tratio\tci_low\tci_high\tp_holm\n");
+        for (final Comparison c : report.rows())
+        {
+            sb.append(c.verdict().label()).append('\t').append(c.key()).append('\t').append(c.mode())
+                .append('\t').append(field(c.ratio())).append('\t').append(field(c.ciLow()))
+                .append('\t').append(field(c.ciHigh())).append('\t').append(field(c.pAdjusted())).append('\n');
+        }
+        return sb.toString();
+    }
+
+    private static String field(final double v)
+    {
+        return Double.isNaN(v) ? "" : String.format(java.util.Locale.ROOT, "%.6g", v);
     }
 }

@@ -3,7 +3,7 @@ package vqdma.gate;
 /**
  * The gate's finding for one benchmark.
  *
- * @param key            the benchmark name with its parameters ({@link JmhResult#displayKey()}).
+ * @param key            the benchmark name with its parameters ({@link vqdma.results.JmhResult#displayKey()}).
  * @param mode           JMH's mode.
  * @param unit           the baseline's unit; the levels are in it.
  * @param baselineLevel  the baseline's level (median over forks of each fork's value), in {@code unit}; NaN if absent.

@@ -1,5 +1,7 @@
 package vqdma.gate;
 
+import vqdma.results.JmhResult;
+
 import java.util.ArrayList;
 import java.util.Collections;
 import java.util.LinkedHashSet;
@@ -257,8 +259,9 @@ public final class Gate
     }
 
     /**
-     * @param baseline  the baseline run's results, by identity.
-     * @param candidate the candidate run's results, by identity.
+     * @param baseline  the baseline run's results, by {@link JmhResult#key()}, each with the metric to compare as its
+     *                  primary one and raw samples checked ({@link GateInput}).
+     * @param candidate the candidate run's results, the same way.
      * @param options   the settings.
      * @return the report.
      * @throws IllegalArgumentException when a rule's reference is missing or ambiguous in a file that has a benchmark
@@ -281,7 +284,7 @@ public final class Gate
             for (final Map<String, JmhResult> side : List.of(baseline, candidate))
             {
                 side.values().stream().filter(r -> declared.matcher(r.displayKey()).find())
-                    .forEach(r -> referenceIdentities.add(r.identity()));
+                    .forEach(r -> referenceIdentities.add(r.key()));
             }
         }
         for (final NormalizationRules.Rule rule : options.rules.rules())
@@ -294,11 +297,11 @@ public final class Gate
                 if (matches.size() > 1)
                 {
                     throw new IllegalArgumentException(rule.origin() + ": the reference /" + rule.reference().pattern() +
-                        "/ matches " + matches.stream().map(JmhResult::identity).collect(Collectors.joining(", ")) +
+                        "/ matches " + matches.stream().map(JmhResult::key).collect(Collectors.joining(", ")) +
                         " in the " + (side == baseline ? "baseline" : "candidate") +
                         "; it must match exactly one benchmark");
                 }
-                matches.forEach(r -> referenceIdentities.add(r.identity()));
+                matches.forEach(r -> referenceIdentities.add(r.key()));
             }
         }
 
@@ -313,10 +316,10 @@ public final class Gate
             if (base == null || cand == null)
             {
                 final String where = base == null ? "candidate" : "baseline";
-                rows.add(new Comparison(any.displayKey(), any.mode(), any.unit(),
-                    base == null ? Double.NaN : Stats.level(base.samples()),
-                    cand == null ? Double.NaN : Stats.level(cand.samples()),
-                    base == null ? 0 : base.forkCount(), cand == null ? 0 : cand.forkCount(),
+                rows.add(new Comparison(any.displayKey(), any.mode(), any.primary().unit(),
+                    base == null ? Double.NaN : Stats.level(base.primary().samples()),
+                    cand == null ? Double.NaN : Stats.level(cand.primary().samples()),
+                    base == null ? 0 : base.primary().forkCount(), cand == null ? 0 : cand.primary().forkCount(),
                     Double.NaN, Double.NaN, Double.NaN, Double.NaN, null, Double.NaN, Double.NaN, Verdict.MISSING,
                     "only in the " + where));
                 warnings.add(any.displayKey() + " (" + any.mode() + ") is only in the " + where + ": not compared");
@@ -388,7 +391,7 @@ public final class Gate
         {
             throw new IllegalArgumentException(rule.origin() + ": " + normalized.displayKey() + " is normalized by /" +
                 reference.pattern() + "/, which matches " + (matches.isEmpty() ? "nothing" :
-                matches.stream().map(JmhResult::identity).collect(Collectors.joining(", "))) + " in the " + sideName +
+                matches.stream().map(JmhResult::key).collect(Collectors.joining(", "))) + " in the " + sideName +
                 "; it must match exactly one benchmark (run the reference in the same run, or use --no-normalize)");
         }
         return matches.get(0);
@@ -402,11 +405,11 @@ public final class Gate
         final boolean isReference,
         final Options options)
     {
-        final String unit = base.unit();
+        final String unit = base.primary().unit();
         final double[][] baseSpeeds = base.speeds(null);
         final double[][] candSpeeds = cand.speeds(unit);
         final double[][] refBaseSpeeds = refBase == null ? null : refBase.speeds(null);
-        final double[][] refCandSpeeds = refCand == null ? null : refCand.speeds(refBase.unit());
+        final double[][] refCandSpeeds = refCand == null ? null : refCand.speeds(refBase.primary().unit());
         final Stats.ForkStatistic stat = options.forkStatistic;
         final Stats.Level level = options.level;
         final double baseSpeed = Stats.level(Stats.forkValues(baseSpeeds, stat), level);
@@ -416,7 +419,7 @@ public final class Gate
             Stats.level(refCandSpeeds, stat) / Stats.level(refBaseSpeeds, stat);
         final double ratio = rawRatio / machineRatio;
         // One seed per benchmark, derived from its key: reports do not change when benchmarks are added or removed.
-        final long seed = options.seed * 0x9E3779B97F4A7C15L + base.identity().hashCode();
+        final long seed = options.seed * 0x9E3779B97F4A7C15L + base.key().hashCode();
         final double[] replicates = Stats.bootstrapRatios(baseSpeeds, candSpeeds, refBaseSpeeds, refCandSpeeds,
             options.replicates, seed, stat, level);
         final double[] ci = Stats.percentileInterval(replicates, options.confidence);
@@ -432,10 +435,10 @@ public final class Gate
         {
             note = "machine speed ratio between the runs";
         }
-        else if (base.forkCount() < options.minForks || cand.forkCount() < options.minForks)
+        else if (base.primary().forkCount() < options.minForks || cand.primary().forkCount() < options.minForks)
         {
-            note = "fewer than " + options.minForks + " forks on a side (" + base.forkCount() + "/" +
-                cand.forkCount() + "): no test";
+            note = "fewer than " + options.minForks + " forks on a side (" + base.primary().forkCount() + "/" +
+                cand.primary().forkCount() + "): no test";
         }
         else
         {
@@ -447,8 +450,8 @@ public final class Gate
                 : Stats.permutationP(baseForks, candForks, level, options.replicates, seed);
         }
         final Verdict verdict = isReference ? Verdict.REFERENCE : Verdict.INCONCLUSIVE;
-        return new Comparison(base.displayKey(), base.mode(), unit, baseLevel, candLevel, base.forkCount(),
-            cand.forkCount(), rawRatio, ratio, ci[0], ci[1], reference, p, Double.NaN, verdict, note);
+        return new Comparison(base.displayKey(), base.mode(), unit, baseLevel, candLevel, base.primary().forkCount(),
+            cand.primary().forkCount(), rawRatio, ratio, ci[0], ci[1], reference, p, Double.NaN, verdict, note);
     }
 
     private static Comparison verdict(final Comparison row, final double pAdjusted, final Options options)

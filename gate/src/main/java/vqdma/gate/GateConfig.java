@@ -1,17 +1,24 @@
 package vqdma.gate;
 
+import vqdma.results.JmhResult;
+
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.LinkedHashSet;
 import java.util.List;
+import java.util.Map;
+import java.util.Set;
 import java.util.regex.Pattern;
 
 /**
  * The gate's configuration file ({@code gate/gate.conf}): one directive per line, {@code #} starts a comment.
  * <pre>
- *   run REGEX [JMH options]                     a selection scripts/gate run measures (read by the script only)
+ *   run REGEX [JMH options]                     a selection scripts/gate run measures (the script runs it; here
+ *                                               its regex and -p options tell which results are gated)
  *   normalize BENCHMARK_REGEX by REFERENCE_REGEX see {@link NormalizationRules}
  *   metric NAME                                 gate on this secondary metric instead of JMH's score
  *                                               (e.g. cpu.time.norm from vqdma.bench.CpuTimeProfiler)
@@ -27,10 +34,65 @@ import java.util.regex.Pattern;
  * @param forkStatistic how a fork's iterations become its value; {@code null} when the file does not say.
  * @param references    regexes of benchmarks declared references.
  * @param level         how a side's fork values become its level; {@code null} when the file does not say.
+ * @param selections    the {@code run} lines: what {@code scripts/gate run} measures, the gating subset.
  */
 public record GateConfig(NormalizationRules rules, String metric, Stats.ForkStatistic forkStatistic,
-    List<Pattern> references, Stats.Level level)
+    List<Pattern> references, Stats.Level level, List<Selection> selections)
 {
+    /**
+     * A {@code run} line as a filter of results: JMH's benchmark regex (searched in the name, as JMH does) and its
+     * {@code -p name=v1,v2} options (the result's parameter must be one of the values). Other JMH options on the line
+     * do not select.
+     *
+     * @param benchmark the regex.
+     * @param params    parameter name to the values allowed.
+     */
+    public record Selection(Pattern benchmark, Map<String, Set<String>> params)
+    {
+        /**
+         * @param result a result.
+         * @return whether this line measures it.
+         */
+        public boolean selects(final JmhResult result)
+        {
+            if (!benchmark.matcher(result.benchmark()).find())
+            {
+                return false;
+            }
+            for (final Map.Entry<String, Set<String>> p : params.entrySet())
+            {
+                if (!p.getValue().contains(result.param(p.getKey())))
+                {
+                    return false;
+                }
+            }
+            return true;
+        }
+    }
+
+    /**
+     * @param result a result.
+     * @return whether a {@code run} line selects it and it is not a reference: a benchmark the gate gates.
+     */
+    public boolean gates(final JmhResult result)
+    {
+        for (final Pattern p : references)
+        {
+            if (p.matcher(result.displayKey()).find())
+            {
+                return false;
+            }
+        }
+        for (final NormalizationRules.Rule rule : rules.rules())
+        {
+            if (rule.reference().matcher(result.displayKey()).find())
+            {
+                return false;
+            }
+        }
+        return selections.stream().anyMatch(s -> s.selects(result));
+    }
+
     /**
      * @param file a configuration file.
      * @return its configuration.
@@ -55,6 +117,7 @@ public record GateConfig(NormalizationRules rules, String metric, Stats.ForkStat
         Stats.ForkStatistic forkStatistic = null;
         final List<Pattern> references = new ArrayList<>();
         Stats.Level level = null;
+        final List<Selection> selections = new ArrayList<>();
         final String[] lines = text.split("\n", -1);
         for (int i = 0; i < lines.length; i++)
         {
@@ -73,6 +136,7 @@ public record GateConfig(NormalizationRules rules, String metric, Stats.ForkStat
             switch (words[0])
             {
                 case "run":
+                    selections.add(selection(words, where));
                     break;
                 case "normalize":
                     if (words.length != 4 || !words[2].equals("by"))
@@ -115,7 +179,32 @@ public record GateConfig(NormalizationRules rules, String metric, Stats.ForkStat
                         "' (expected run, normalize, metric, fork-statistic, reference or level)");
             }
         }
-        return new GateConfig(new NormalizationRules(rules), metric, forkStatistic, List.copyOf(references), level);
+        return new GateConfig(new NormalizationRules(rules), metric, forkStatistic, List.copyOf(references), level,
+            List.copyOf(selections));
+    }
+
+    private static Selection selection(final String[] words, final String where)
+    {
+        if (words.length < 2)
+        {
+            throw new IllegalArgumentException(where + ": expected 'run REGEX [JMH options]'");
+        }
+        final Map<String, Set<String>> params = new LinkedHashMap<>();
+        for (int i = 2; i < words.length; i++)
+        {
+            if (words[i].equals("-p"))
+            {
+                final String p = i + 1 < words.length ? words[++i] : "";
+                final int eq = p.indexOf('=');
+                if (eq <= 0)
+                {
+                    throw new IllegalArgumentException(where + ": expected '-p NAME=VALUE[,VALUE...]', found '-p " + p +
+                        "'");
+                }
+                params.put(p.substring(0, eq), new LinkedHashSet<>(List.of(p.substring(eq + 1).split(","))));
+            }
+        }
+        return new Selection(NormalizationRules.compile(words[1], where), params);
     }
 
     /**

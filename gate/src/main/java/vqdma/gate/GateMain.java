@@ -10,16 +10,18 @@ import java.io.PrintWriter;
  * <pre>
  *   gate compare BASELINE.json CANDIDATE.json [--config gate/gate.conf] [--threshold 5] [--report-only] ...
  *   gate merge -o OUT.json IN.json...
+ *   gate history [--config gate/gate.conf] RESULTS_FOLDER_OR_RUN...
  * </pre>
  * Exit codes: 0 passed (or {@code --report-only}), 1 a benchmark regressed, 2 bad usage or input (a message says
  * what).
  */
 @Command(
-    name = "gate",
+    name = "scripts/gate",
+    usageHelpWidth = 120,
     mixinStandardHelpOptions = true,
     version = "vqdma gate 0.1",
     description = "Perf-regression gate over JMH JSON results, fork by fork.",
-    subcommands = {CompareCommand.class, MergeCommand.class})
+    subcommands = {CompareCommand.class, MergeCommand.class, HistoryCommand.class})
 public final class GateMain implements Runnable
 {
     /** Exit code of a regression. */
@@ -58,6 +60,17 @@ public final class GateMain implements Runnable
         final CommandLine cli = new CommandLine(new GateMain());
         cli.setOut(out);
         cli.setErr(err);
+        cli.setUsageHelpWidth(120);
+        cli.setParameterExceptionHandler((ex, arguments) ->
+        {
+            // As vqdma's other tools: the tool's name and the reason, then where to look.
+            final String name = ex.getCommandLine().getCommandSpec().qualifiedName();
+            ex.getCommandLine().getErr().println(name + ": " + ex.getMessage());
+            CommandLine.UnmatchedArgumentException.printSuggestions(ex, ex.getCommandLine().getErr());
+            ex.getCommandLine().getErr().println("Try '" + name + " --help' for the options.");
+            ex.getCommandLine().getErr().flush();
+            return EXIT_ERROR;
+        });
         cli.setExecutionExceptionHandler((ex, commandLine, parseResult) ->
         {
             if (ex instanceof java.nio.file.NoSuchFileException)
@@ -80,6 +93,6 @@ public final class GateMain implements Runnable
     @Override
     public void run()
     {
-        throw new CommandLine.ParameterException(spec.commandLine(), "missing a command: compare or merge");
+        throw new CommandLine.ParameterException(spec.commandLine(), "missing a command: compare, merge or history");
     }
 }

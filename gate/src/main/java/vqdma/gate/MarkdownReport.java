@@ -60,8 +60,11 @@ public final class MarkdownReport
         return sb.toString();
     }
 
-    /** @return the class and method of a benchmark key with its parameters: the package is noise in a table. */
-    static String shortName(final String key)
+    /**
+     * @param key a benchmark's name with its parameters ({@code vqdma.bench.ring.RingCycleBenchmark.cycle{...}}).
+     * @return the class and method with the parameters: the package is noise in a table.
+     */
+    public static String shortName(final String key)
     {
         final int brace = key.indexOf('{');
         final String name = brace < 0 ? key : key.substring(0, brace);
@@ -92,7 +95,7 @@ public final class MarkdownReport
         return c.note().isEmpty() ? by : c.note() + "; " + by;
     }
 
-    private static String level(final double value, final String unit)
+    static String level(final double value, final String unit)
     {
         if (Double.isNaN(value))
         {

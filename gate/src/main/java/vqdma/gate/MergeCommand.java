@@ -5,6 +5,7 @@ import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Parameters;
 import picocli.CommandLine.Spec;
+import vqdma.results.JmhResults;
 
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;

@@ -49,7 +49,7 @@ public final class NormalizationRules
     }
 
     /**
-     * @param key a result's {@link JmhResult#displayKey()}.
+     * @param key a result's {@link vqdma.results.JmhResult#displayKey()}.
      * @return the first rule that applies, or {@code null}.
      */
     public Rule ruleFor(final String key)

@@ -3,6 +3,9 @@ package vqdma.gate;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
+import vqdma.results.JmhResult;
+import vqdma.results.JmhResults;
+
 import java.io.PrintWriter;
 import java.io.StringWriter;
 import java.nio.file.Files;
@@ -298,7 +301,34 @@ class GateTest
         final Path merged = dir.resolve("merged.json");
         assertEquals(0, GateMain.run(new PrintWriter(new StringWriter()), new PrintWriter(err2), "merge", "-o",
             merged.toString(), base.toString(), same.toString()));
-        assertEquals(12, JmhResults.read(merged).get(REF + " avgt").forkCount());
+        assertEquals(12, GateInput.read(merged, null).get(REF + " avgt").primary().forkCount());
+    }
+
+    @Test
+    void runLinesTellWhichResultsAreGated()
+    {
+        final GateConfig config = GateConfig.parse(String.join("\n",
+            "run vqdma.bench.ref.ReferenceBenchmark",
+            "run vqdma.bench.ring.RingCycleBenchmark.cycle -p shape=chain128,single128 -p dma=bypass",
+            "normalize vqdma\\.bench\\.ring\\. by ReferenceBenchmark\\.compute"), "gate.conf");
+        assertEquals(2, config.selections().size());
+        final Map<String, JmhResult> results = new Synthetic()
+            .add(RING, "avgt", "ns/op", Map.of("shape", "chain128", "dma", "bypass"), 10, 0, 0, 1, 1,
+                new SplittableRandom(1))
+            .add(RING, "avgt", "ns/op", Map.of("shape", "chain128", "dma", "direct"), 10, 0, 0, 1, 1,
+                new SplittableRandom(1))
+            .add(RING + "X", "avgt", "ns/op", Map.of("shape", "single128", "dma", "bypass"), 10, 0, 0, 1, 1,
+                new SplittableRandom(1))
+            .add(REF, "avgt", "ns/op", Map.of(), 10, 0, 0, 1, 1, new SplittableRandom(1))
+            .add("vqdma.bench.dma.D.m", "avgt", "ns/op", Map.of(), 10, 0, 0, 1, 1, new SplittableRandom(1))
+            .results();
+        final List<String> gated = results.values().stream().filter(config::gates).map(JmhResult::displayKey)
+            .toList();
+        assertEquals(List.of(RING + "{dma=bypass,shape=chain128}", RING + "X{dma=bypass,shape=single128}"), gated,
+            "-p values select, the regex is searched as JMH does, references are not gated");
+        final IllegalArgumentException ex = assertThrows(IllegalArgumentException.class,
+            () -> GateConfig.parse("run x -p shape\n", "f"));
+        assertTrue(ex.getMessage().contains("f:1: expected '-p NAME=VALUE"), ex.getMessage());
     }
 
     static Comparison row(final Gate.Report report, final String keyPart)

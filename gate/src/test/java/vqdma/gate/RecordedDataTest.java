@@ -1,6 +1,8 @@
 package vqdma.gate;
 
 import org.junit.jupiter.api.Test;
+import vqdma.results.JmhResult;
+import vqdma.results.JmhResults;
 
 import java.io.IOException;
 import java.io.InputStream;
@@ -19,7 +21,7 @@ import static org.junit.jupiter.api.Assertions.*;
  * CPU burners pinned to both cores. Each run is the gate profile: 6 rounds of one fork of ReferenceBenchmark.compute
  * and RingCycleBenchmark.cycle (chain128, single128), with both JMH's wall-clock score and cpu.time.norm.
  * <p>
- * The bootstrap is seeded, so these verdicts are deterministic: they are the figures in gate/README.md.
+ * The bootstrap is seeded, so these verdicts are deterministic: they are the figures in docs/gate.md.
  */
 class RecordedDataTest
 {
@@ -49,7 +51,7 @@ class RecordedDataTest
 
     static Map<String, JmhResult> recorded(final String name, final String metric)
     {
-        return JmhResults.parse(text(name), metric);
+        return GateInput.parse(text(name), metric);
     }
 
     /** Runs pooled fork by fork, as if one run had measured all their rounds. */
@@ -60,7 +62,7 @@ class RecordedDataTest
         {
             texts.add(text(name));
         }
-        return JmhResults.parse(JmhResults.merge(texts), metric);
+        return GateInput.parse(JmhResults.merge(texts), metric);
     }
 
     static String[] names(final String kind, final int from, final int to)

@@ -1,5 +1,8 @@
 package vqdma.gate;
 
+import com.google.gson.GsonBuilder;
+import vqdma.results.JmhResult;
+
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -79,12 +82,12 @@ final class Synthetic
 
     String json()
     {
-        return Json.write(entries);
+        return new GsonBuilder().setPrettyPrinting().create().toJson(entries);
     }
 
     Map<String, JmhResult> results()
     {
-        return JmhResults.parse(json());
+        return GateInput.parse(json(), null);
     }
 
     /** @return the results with every sample of benchmarks whose key contains {@code match} multiplied by factor. */
@@ -98,7 +101,7 @@ final class Synthetic
                 out.put(id, r);
                 return;
             }
-            final double[][] s = r.samples();
+            final double[][] s = r.primary().samples();
             for (final double[] fork : s)
             {
                 for (int i = 0; i < fork.length; i++)
@@ -106,7 +109,7 @@ final class Synthetic
                     fork[i] *= factor;
                 }
             }
-            out.put(id, new JmhResult(r.benchmark(), r.mode(), r.params(), r.unit(), s, null));
+            out.put(id, r.withPrimary(JmhResult.Metric.ofSamples(r.primary().unit(), s)));
         });
         return out;
     }

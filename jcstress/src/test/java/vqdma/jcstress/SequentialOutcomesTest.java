@@ -142,6 +142,62 @@ class SequentialOutcomesTest
             UsedPublishPlainTest::arbiter, "1, 1, 300", "device first");
     }
 
+    @Test
+    void packedAvailPublish()
+    {
+        inTurn(PackedAvailPublishTest::new, IIII_Result::new, PackedAvailPublishTest::device,
+            PackedAvailPublishTest::driver, PackedAvailPublishTest::arbiter, "0, -1, 0, 0", "device first: EMPTY");
+        inTurn(PackedAvailPublishTest::new, IIII_Result::new, PackedAvailPublishTest::driver,
+            PackedAvailPublishTest::device, PackedAvailPublishTest::arbiter, "0, 1, 16, 512",
+            "driver first: B's whole chain");
+        inTurn(PackedAvailHeadFirstTest::new, III_Result::new, PackedAvailHeadFirstTest::device,
+            PackedAvailHeadFirstTest::driver, PackedAvailHeadFirstTest::arbiter, "-1, 0, 0", "device first: EMPTY");
+        inTurn(PackedAvailHeadFirstTest::new, III_Result::new, PackedAvailHeadFirstTest::driver,
+            PackedAvailHeadFirstTest::device, PackedAvailHeadFirstTest::arbiter, "1, 16, 512",
+            "driver first: the whole chain, however it was written");
+    }
+
+    @Test
+    void packedUsedPublish()
+    {
+        inTurn(PackedUsedPublishTest::new, II_Result::new, PackedUsedPublishTest::driver,
+            PackedUsedPublishTest::device, PackedUsedPublishTest::arbiter, "0, 0", "driver first: nothing to get");
+        inTurn(PackedUsedPublishTest::new, II_Result::new, PackedUsedPublishTest::device,
+            PackedUsedPublishTest::driver, PackedUsedPublishTest::arbiter, "2, 300", "device first: B, 300 bytes");
+        inTurn(PackedUsedFlagsFirstTest::new, II_Result::new, PackedUsedFlagsFirstTest::driver,
+            PackedUsedFlagsFirstTest::device, PackedUsedFlagsFirstTest::arbiter, "0, 0", "driver first");
+        inTurn(PackedUsedFlagsFirstTest::new, II_Result::new, PackedUsedFlagsFirstTest::device,
+            PackedUsedFlagsFirstTest::driver, PackedUsedFlagsFirstTest::arbiter, "2, 300", "device first");
+    }
+
+    @Test
+    void packedKickRace()
+    {
+        inTurn(PackedKickRaceTest::new, ZZ_Result::new, PackedKickRaceTest::driver, PackedKickRaceTest::device,
+            PackedKickRaceTest::arbiter, "false, true", "driver first: DISABLE, no kick; the device sees B");
+        inTurn(PackedKickRaceTest::new, ZZ_Result::new, PackedKickRaceTest::device, PackedKickRaceTest::driver,
+            PackedKickRaceTest::arbiter, "true, false", "device first: sleeps; the driver sees DESC at 1, kicks");
+        inTurn(PackedKickRaceWeakenedTest::new, ZZ_Result::new, PackedKickRaceWeakenedTest::driver,
+            PackedKickRaceWeakenedTest::device, PackedKickRaceWeakenedTest::arbiter, "false, true");
+        inTurn(PackedKickRaceWeakenedTest::new, ZZ_Result::new, PackedKickRaceWeakenedTest::device,
+            PackedKickRaceWeakenedTest::driver, PackedKickRaceWeakenedTest::arbiter, "true, false");
+    }
+
+    @Test
+    void packedInterruptRace()
+    {
+        inTurn(PackedInterruptRaceTest::new, ZZ_Result::new, PackedInterruptRaceTest::driver,
+            PackedInterruptRaceTest::device, PackedInterruptRaceTest::arbiter, "false, true",
+            "driver first: idle; the device sees DESC at 1, interrupts");
+        inTurn(PackedInterruptRaceTest::new, ZZ_Result::new, PackedInterruptRaceTest::device,
+            PackedInterruptRaceTest::driver, PackedInterruptRaceTest::arbiter, "true, false",
+            "device first: DISABLE, no interrupt; the driver sees B used");
+        inTurn(PackedInterruptRaceWeakenedTest::new, ZZ_Result::new, PackedInterruptRaceWeakenedTest::driver,
+            PackedInterruptRaceWeakenedTest::device, PackedInterruptRaceWeakenedTest::arbiter, "false, true");
+        inTurn(PackedInterruptRaceWeakenedTest::new, ZZ_Result::new, PackedInterruptRaceWeakenedTest::device,
+            PackedInterruptRaceWeakenedTest::driver, PackedInterruptRaceWeakenedTest::arbiter, "true, false");
+    }
+
     /**
      * Runs a fresh test's two actors one after the other, checks the outcome, and lets its arbiter return the ring.
      *

@@ -2,6 +2,7 @@ package vqdma.report;
 
 import org.knowm.xchart.CategoryChart;
 import org.knowm.xchart.XYChart;
+import vqdma.results.JmhResult;
 
 import java.util.ArrayList;
 import java.util.Collection;
@@ -27,6 +28,8 @@ import java.util.function.ToDoubleFunction;
  *   <li>{@link #dmaSizeSweeps}: bytes per second vs request size, one line per DMA op and the memcpy limit.</li>
  *   <li>{@link #swiotlbVsMemcpy}: a SWIOTLB map+unmap as a fraction of the memcpy it must make.</li>
  *   <li>{@link #blkClamp}: virtio-blk bytes per second vs request size, clamp off (2019) against on (the fix).</li>
+ *   <li>{@link #blkLayouts}: virtio-blk bytes per second vs request size on the split ring against the packed one,
+ *   per DMA profile.</li>
  *   <li>{@link #ringVsPeers}: the ring's two-thread round trips against JCTools and Agrona in the same shape.</li>
  *   <li>{@link #iommuModes}: the IOMMU's strict against lazy invalidation.</li>
  *   <li>{@link #ringCycle}: the ring's one-thread cycle.</li>
@@ -57,7 +60,9 @@ final class Charts
         final List<Figure> out = new ArrayList<>();
         out.addAll(dmaSizeSweeps());
         out.addAll(swiotlbVsMemcpy());
+        out.addAll(swiotlbAllocators());
         out.addAll(blkClamp());
+        out.addAll(blkLayouts());
         out.addAll(ringVsPeers());
         out.addAll(iommuModes());
         out.addAll(ringCycle());
@@ -78,14 +83,17 @@ final class Charts
         {
             final List<JmhResult> members = members(cells, facet);
             final String suffix = suffix(facet, members, Set.of("size", "ops"));
-            out.add(sizeSweep("dma-size" + slug(facet), "DMA map+unmap: throughput vs request size" + suffix,
-                "Bytes per second through one map + unmap of a buffer of each size, per DMA op, on one thread " +
-                    "(log scales; higher is better). memcpy is the copy a bounce buffer must make, the physical " +
-                    "limit of SWIOTLB; memcpyPoolWalk makes it into memory as cold as the bounce pool's. direct " +
-                    "copies nothing, so its line only shows the DMA API's fixed cost per call. A red cross is a size " +
-                    "that could not be mapped at all (SWIOTLB maps at most 256 KiB at once: the 2019 failure).",
-                members, r -> r.param("ops") != null ? r.param("ops") : r.method(), JmhResult::bytesPerSecond,
-                "GB/s (10^9 bytes per second)"));
+            final boolean poolWalk = members.stream().anyMatch(r -> r.method().equals("memcpyPoolWalk"));
+            out.add(sizeSweep("dma-size" + slug(facet), "DMA map+unmap: time per call vs request size" + suffix,
+                "Time of one map + unmap of a buffer of each size, per DMA op, on one thread (lower is better), " +
+                    "beside the memcpy of the same bytes, the copy a bounce buffer must make" +
+                    (poolWalk ? " (memcpyPoolWalk copies into memory as cold as the bounce pool's)" : "") +
+                    ". direct copies and maps nothing: its flat line is the DMA API's fixed cost per call, not a " +
+                    "bandwidth. swiotlb-force bounces every buffer, so it follows memcpy plus its slot search; the " +
+                    "IOMMU writes a page-table entry per 4 KiB page. A red cross is a size that could not be " +
+                    "mapped at all (SWIOTLB maps at most 256 KiB at once: the 2019 failure).",
+                members, r -> r.param("ops") != null ? r.param("ops") : r.method(), JmhResult::nanosPerOp,
+                "ns per map+unmap (per copy for memcpy)"));
         }
         return out;
     }
@@ -170,8 +178,33 @@ final class Charts
         return List.of(new Figure("swiotlb-vs-memcpy", "SWIOTLB vs memcpy",
             "How close a SWIOTLB map + unmap (swiotlb-force: every buffer bounces) comes to the memcpy of the same " +
                 "bytes it must make: 1.0 (the grey line) is the copy limit; goals 0.9 from 64 KiB, 0.7 at 4 KiB. " +
-                "Against memcpyPoolWalk (a copy into memory as cold as the 64 MiB pool) the bookkeeping shows on its " +
-                "own. A red cross at 0 is a size SWIOTLB cannot map.", chart, failed, hasBaseline(lines.values())));
+                (lines.keySet().stream().anyMatch(n -> n.contains("memcpyPoolWalk")) ? "Against memcpyPoolWalk (a " +
+                    "copy into memory as cold as the 64 MiB pool) the bookkeeping shows on its own. " : "") +
+                "A red cross at 0 is a size SWIOTLB cannot map.", chart, failed, hasBaseline(lines.values())));
+    }
+
+    /**
+     * The SWIOTLB allocators side by side ({@code TO_DEVICE}): the kernel's ({@code swiotlb-force}), the 2022 RFC's
+     * ({@code swiotlb-bitmap}, {@code swiotlb-hot}), and the hot and cold copy limits, per size.
+     */
+    List<Figure> swiotlbAllocators()
+    {
+        final Set<String> ops = Set.of("swiotlb-force", "swiotlb-bitmap", "swiotlb-hot");
+        final List<JmhResult> cells = select(r -> r.group().equals("dma") && size(r) > 0 && size(r) <= 262144 &&
+            "TO_DEVICE".equals(r.param("dir")) && (r.param("pool") == null || "67108864".equals(r.param("pool"))) &&
+            (r.param("ops") == null ? r.method().startsWith("memcpy") : ops.contains(r.param("ops"))));
+        if (cells.stream().noneMatch(r -> "swiotlb-hot".equals(r.param("ops"))))
+        {
+            return List.of();
+        }
+        return List.of(sizeSweep("swiotlb-allocators", "SWIOTLB allocators: the kernel's vs the 2022 RFC's (TO_DEVICE)",
+            "One map + unmap + bounce per size through the kernel's allocator (swiotlb-force), the RFC's bitmap " +
+                "(swiotlb-bitmap: the kernel's slots, cheaper bookkeeping) and the RFC's bitmap with LIFO free lists " +
+                "(swiotlb-hot: the slots freed last are reused, so the bounce buffer stays in cache), next to memcpy " +
+                "(the copy into one hot destination) and memcpyPoolWalk (into memory as cold as the kernel's " +
+                "rotating 64 MiB pool). Higher is better.",
+            cells, r -> r.param("ops") != null ? r.param("ops") : r.method(), JmhResult::bytesPerSecond,
+            "GB/s (10^9 bytes per second)"));
     }
 
     private static JmhResult copyOf(final JmhResult bounce, final String method, final List<JmhResult> in)
@@ -211,8 +244,43 @@ final class Charts
                     "by request size, with max_segment_size clamped to what the DMA layer can map (clamp=true, the " +
                     "2019 fix) or not (clamp=false). Without the clamp, segments above SWIOTLB's 256 KiB cannot map " +
                     "and the requests fail: red crosses, and the failing cells listed below.",
-                members(cells, facet), r -> clampLabel(r, lineParams), JmhResult::bytesPerSecond,
+                members(cells, facet), r -> clampLabel(r, lineParams), r -> r.bytesPerSecond() / 1e9,
                 "GB/s (10^9 bytes per second)"));
+        }
+        return out;
+    }
+
+    // ----------------------------------------------------------------------------------- blk split vs packed ring
+
+    /**
+     * Group {@code blk}, benchmarks with a {@code layout} (when both layouts are present) and a {@code size}: one chart
+     * per DMA profile (and other varying parameters), one line per ring layout, with the clamp on where the results
+     * have it (clamp off only fails where the 2019 story says, whatever the ring).
+     */
+    List<Figure> blkLayouts()
+    {
+        List<JmhResult> cells = select(r -> r.group().equals("blk") && r.param("layout") != null && size(r) > 0);
+        if (cells.stream().map(r -> r.param("layout")).distinct().count() < 2)
+        {
+            return List.of();
+        }
+        if (cells.stream().anyMatch(r -> "true".equals(r.param("clamp"))))
+        {
+            cells = cells.stream().filter(r -> r.param("clamp") == null || "true".equals(r.param("clamp"))).toList();
+        }
+        final Set<String> notFacet = Set.of("size", "layout", "clamp");
+        final List<Figure> out = new ArrayList<>();
+        for (final Map<String, String> facet : facets(cells, notFacet))
+        {
+            final List<JmhResult> members = members(cells, facet);
+            out.add(sizeSweep("blk-layout" + slug(facet), "virtio-blk: split vs packed ring" +
+                    suffix(facet, members, notFacet),
+                "Bytes per second of virtio-blk requests end to end by request size, through the split virtqueue " +
+                    "(descriptor table, avail ring, used ring) and through the packed one (one descriptor ring both " +
+                    "sides write, VIRTIO_F_RING_PACKED), with the clamp on. The ring's share of a request shrinks as " +
+                    "the request grows and the DMA profile's copies and translations take over: the lines meet at the " +
+                    "large sizes.",
+                members, r -> r.param("layout") + " ring", JmhResult::bytesPerSecond, "GB/s (10^9 bytes per second)"));
         }
         return out;
     }
@@ -260,10 +328,10 @@ final class Charts
             categoryParams);
         return List.of(barFigure("ring-vs-peers", "Ring vs peers: two-thread round trips",
             "Round trips (requests) per second (higher is better) of a driver thread sending requests to a device " +
-                "thread and waiting for the replies, through vqdma's split ring and through JCTools' " +
+                "thread and waiting for the replies, through vqdma's ring (split or packed) and through JCTools' " +
                 "SpscArrayQueue and Agrona's OneToOneRingBuffer pairs in the same shape: the roundTrips counter, " +
-                "one per request whatever the batch (a JMH operation is a whole batch). The tables give JMH's " +
-                "99.9% error of every cell.",
+                "one per request whatever the batch (a JMH operation is a whole batch). The tables give the " +
+                "range of every cell's iterations.",
             cells, r -> label(r.params(), categoryParams),
             r -> implementation(r) + (r.group().equals("ring") && !seriesParams.isEmpty() ?
                 " " + label(r.params(), seriesParams) : ""),
@@ -306,8 +374,10 @@ final class Charts
                 "Nanoseconds per map + unmap through the IOMMU model (lower is better). Strict invalidates the " +
                     "IOTLB and frees the IOVA on every unmap; lazy queues it and flushes once per 256 unmaps, " +
                     "at the price of a window in which the device can still reach freed memory. " +
-                    "invalidationNanos is the modelled hardware wait per invalidation; rcache=false makes every " +
-                    "IOVA allocation search the tree. The tables give JMH's 99.9% error of every cell.",
+                    "invalidationNanos is the modelled hardware wait per invalidation" +
+                    (m.getValue().stream().anyMatch(r -> "false".equals(r.param("rcache"))) ?
+                        "; rcache=false makes every IOVA allocation search the tree" : "") +
+                    ". The tables give the range of every cell's iterations.",
                 m.getValue(), r -> categoryParams.isEmpty() ? m.getKey() : label(r.params(), categoryParams),
                 r -> r.param("mode"), JmhResult::nanosPerOp, "ns per operation (lower is better)"));
         }
@@ -330,21 +400,27 @@ final class Charts
             "Nanoseconds per batch of 128 descriptors (lower is better; divide by 128 for one descriptor) when one " +
                 "thread plays driver and device: the ring's own cost without cross-core traffic. dma=bypass puts " +
                 "guest-physical addresses in the ring (legacy virtio), dma=direct maps every buffer through the DMA " +
-                "API. The tables give JMH's 99.9% error of every cell.",
+                "API. The tables give the range of every cell's iterations.",
             cells, r -> categoryParams.isEmpty() ? "cycle" : label(r.params(), categoryParams),
             r -> "dma=" + r.param("dma"), JmhResult::nanosPerOp, "ns per batch (lower is better)"));
     }
 
     // -------------------------------------------------------------------------------------------------- helpers
 
+    /**
+     * A line chart over request sizes (x: log2 of the size). The y axis is logarithmic when the values span two
+     * orders of magnitude or more (XChart labels its decades), linear from 0 otherwise: a log axis over less than a
+     * decade has one labelled tick or none, and its values cannot be read.
+     */
     private Figure sizeSweep(final String id, final String title, final String caption,
         final List<JmhResult> members, final Function<JmhResult, String> series,
-        final ToDoubleFunction<JmhResult> bytesPerSecond, final String yTitle)
+        final ToDoubleFunction<JmhResult> value, final String yTitle)
     {
         final Map<String, Plot.Line> lines = new LinkedHashMap<>();
         final List<Double> failedX = new ArrayList<>();
         final List<String> failed = new ArrayList<>();
         double yMin = Double.POSITIVE_INFINITY;
+        double yMax = 0;
         for (final JmhResult r : sortedBySize(members))
         {
             final Plot.Line line = lines.computeIfAbsent(series.apply(r), Plot.Line::new);
@@ -359,32 +435,46 @@ final class Charts
             }
             else
             {
-                final double y = bytesPerSecond.applyAsDouble(r) / 1e9;
+                final double y = value.applyAsDouble(r);
                 if (y > 0 && Double.isFinite(y))
                 {
                     line.points.add(new double[] {x, y});
                     yMin = Math.min(yMin, y);
+                    yMax = Math.max(yMax, y);
                 }
             }
             final JmhResult b = baseline.get(r.key());
             if (b != null && !b.failedCompletely())
             {
-                final double y = bytesPerSecond.applyAsDouble(b) / 1e9;
+                final double y = value.applyAsDouble(b);
                 if (y > 0 && Double.isFinite(y))
                 {
                     line.baseline.add(new double[] {x, y});
                     yMin = Math.min(yMin, y);
+                    yMax = Math.max(yMax, y);
                 }
             }
         }
         final XYChart chart = Plot.xy(title, "request size", yTitle);
         Plot.sizeAxis(chart);
-        chart.getStyler().setYAxisLogarithmic(true);
-        chart.getStyler().setyAxisTickLabelsFormattingFunction(null); // XChart's own labels are right on a log axis
-        chart.getStyler().setYAxisDecimalPattern("#,##0.###");
-        final double bottom = Double.isFinite(yMin) ? yMin / 3 : 1e-3;
-        Plot.addLines(chart, new ArrayList<>(lines.values()), failedX, bottom);
-        return new Figure(id, title, caption, chart, failed, hasBaseline(lines.values()));
+        final boolean log = Double.isFinite(yMin) && yMax / yMin >= 100;
+        final double failedY;
+        if (log)
+        {
+            chart.getStyler().setYAxisLogarithmic(true);
+            chart.getStyler().setyAxisTickLabelsFormattingFunction(null); // XChart's own labels are right on a log axis
+            chart.getStyler().setYAxisDecimalPattern("#,##0.###");
+            failedY = yMin / 3;
+        }
+        else
+        {
+            chart.getStyler().setYAxisMin(0.0);
+            chart.getStyler().setYAxisMax(Double.isFinite(yMin) ? yMax * 1.1 : 1.0);
+            failedY = 0;
+        }
+        Plot.addLines(chart, new ArrayList<>(lines.values()), failedX, failedY);
+        return new Figure(id, title, caption + (log ? " The vertical axis is logarithmic." : ""), chart, failed,
+            hasBaseline(lines.values()));
     }
 
     private Figure barFigure(final String id, final String title, final String caption,

@@ -1,5 +1,7 @@
 package vqdma.report;
 
+import vqdma.results.JmhResult;
+
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -9,7 +11,9 @@ import java.util.Map;
  * A run against a baseline, cell by cell: the same benchmark, mode and parameters in both. The ratio is a speed
  * ratio whatever the mode (operations per second now / in the baseline: above 1 is faster); it counts as a change
  * only when JMH's 99.9% intervals of the two scores do not overlap and the ratio is off by more than
- * {@link #THRESHOLD}. This is a report, not the perf gate ({@code scripts/gate} tests raw samples and normalises
+ * {@link #THRESHOLD}; a ratio off by more whose intervals overlap is {@code unclear} (too few or too noisy samples
+ * to tell: the curated selection's three iterations give intervals wider than most scores), not "the same". This is
+ * a report, not the perf gate ({@code scripts/gate} tests raw samples and normalises
  * by a reference benchmark); on a shared machine read it as a hint.
  */
 final class Comparison
@@ -23,7 +27,8 @@ final class Comparison
      * @param baseline the baseline's result.
      * @param run      this run's.
      * @param ratio    speed ratio, run / baseline ({@code NaN} when either failed completely).
-     * @param verdict  {@code faster}, {@code slower}, {@code same}, {@code now fails}, {@code no longer fails},
+     * @param verdict  {@code faster}, {@code slower}, {@code same} (within the threshold), {@code unclear} (beyond
+     *                 it, but the intervals overlap), {@code now fails}, {@code no longer fails},
      *                 {@code fails in both}.
      */
     record Row(JmhResult baseline, JmhResult run, double ratio, String verdict)
@@ -82,7 +87,8 @@ final class Comparison
         final boolean separate = !overlap(b.primary(), r.primary());
         final String verdict = !Double.isFinite(ratio) ? "-" :
             separate && ratio > 1 + THRESHOLD ? "faster" :
-            separate && ratio < 1 / (1 + THRESHOLD) ? "slower" : "same";
+            separate && ratio < 1 / (1 + THRESHOLD) ? "slower" :
+            ratio <= 1 + THRESHOLD && ratio >= 1 / (1 + THRESHOLD) ? "same" : "unclear";
         return new Row(b, r, ratio, verdict);
     }
 

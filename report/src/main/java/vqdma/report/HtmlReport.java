@@ -1,6 +1,7 @@
 package vqdma.report;
 
 import org.knowm.xchart.CategoryChart;
+import vqdma.results.JmhResult;
 
 import java.util.HashMap;
 import java.util.LinkedHashSet;
@@ -120,9 +121,12 @@ final class HtmlReport
         if (r.comparison() != null)
         {
             final Comparison c = r.comparison();
-            h.append("Against the baseline <b>").append(esc(r.baselineName())).append("</b>: ")
+            h.append(r.baselineName().equals("baseline") ? "Against the <b>baseline</b>: " :
+                    "Against the baseline <b>" + esc(r.baselineName()) + "</b>: ")
                 .append(count(c, "faster")).append(" faster, ").append(count(c, "slower")).append(" slower, ")
-                .append(count(c, "same")).append(" about the same");
+                .append(count(c, "same")).append(" about the same, ").append(count(c, "unclear"))
+                .append(" unclear (off by more than ").append(Math.round(Comparison.THRESHOLD * 100))
+                .append("%, but too few or too noisy samples to tell)");
             final long changed = c.rows.stream().filter(x -> x.verdict().contains("fails")).count();
             if (changed > 0)
             {
@@ -154,8 +158,8 @@ final class HtmlReport
                 .append(".</b> ").append(esc(f.caption()));
             if (f.baseline())
             {
-                h.append(f.chart() instanceof CategoryChart ? " Pale bars: " : " Dashed lines: ").append("the baseline ")
-                    .append(esc(r.baselineName())).append('.');
+                h.append(f.chart() instanceof CategoryChart ? " Pale bars: " : " Dashed lines: ")
+                    .append(esc(Report.theBaseline(r.baselineName()))).append('.');
             }
             h.append("</figcaption>\n");
             if (!f.failed().isEmpty())
@@ -178,7 +182,9 @@ final class HtmlReport
             .append(esc(r.baselineName())).append("</b> (").append(esc(summaryLine(r.baseline())))
             .append("). Ratio: speed now / speed in the baseline (above 1 is faster), whatever the mode; a cell is ")
             .append("faster or slower only when JMH's 99.9% intervals do not overlap and the ratio is off by more ")
-            .append("than ").append(Math.round(Comparison.THRESHOLD * 100)).append("%. Different machines or ")
+            .append("than ").append(Math.round(Comparison.THRESHOLD * 100)).append("%; unclear when it is off by ")
+            .append("more but the intervals overlap (a few iterations of one fork give intervals wider than most ")
+            .append("scores). Different machines or ")
             .append("iteration settings make this a hint, not a verdict (<code>scripts/gate</code> is the test).</p>\n");
         h.append("<table class=\"comparison\">\n<tr><th>benchmark</th><th>parameters</th><th>jmh mode</th>")
             .append("<th>baseline</th><th>this run</th><th>unit</th><th>ratio</th><th>verdict</th></tr>\n");
@@ -202,9 +208,9 @@ final class HtmlReport
 
     private static void results(final StringBuilder h, final Report r)
     {
-        h.append("<h2 id=\"results\">All results</h2>\n<p>Score \u00b1 JMH's 99.9% error; aux counters as JMH ")
-            .append("reports them (<code>#</code>: totals over the measured iterations). Rows with failed ")
-            .append("operations are red.</p>\n");
+        h.append("<h2 id=\"results\">All results</h2>\n<p>").append(esc(Report.SPREAD_NOTE))
+            .append(" Aux counters as JMH reports them (<code>#</code>: totals over the measured iterations). Rows ")
+            .append("with failed operations are red.</p>\n");
         for (final Map.Entry<String, List<JmhResult>> e : r.byClass().entrySet())
         {
             final List<JmhResult> rows = e.getValue();
@@ -218,7 +224,7 @@ final class HtmlReport
             h.append("<h3 id=\"").append(esc(Charts.slug(e.getKey()))).append("\">").append(esc(e.getKey()))
                 .append("</h3>\n<div class=\"wide\"><table class=\"results\">\n<tr><th>method</th>");
             params.forEach(p -> h.append("<th>").append(esc(p)).append("</th>"));
-            h.append("<th>jmh mode</th><th>score</th><th>\u00b1</th><th>unit</th>");
+            h.append("<th>jmh mode</th><th>score</th><th>lowest..highest</th><th>n</th><th>unit</th>");
             counters.forEach(c -> h.append("<th>").append(esc(c)).append("</th>"));
             final boolean base = r.comparison() != null;
             if (base)
@@ -234,7 +240,9 @@ final class HtmlReport
                 params.forEach(p -> h.append("<td>").append(esc(x.param(p) == null ? "" : x.param(p))).append("</td>"));
                 h.append("<td>").append(esc(x.mode())).append("</td>");
                 num(h, x.primary().score(), "score");
-                num(h, x.primary().error(), "error");
+                h.append("<td class=\"num\" data-min=\"").append(x.primary().min()).append("\" data-max=\"")
+                    .append(x.primary().max()).append("\">").append(esc(Report.range(x.primary()))).append("</td>");
+                h.append("<td class=\"num\">").append(esc(Report.sampleCount(x))).append("</td>");
                 h.append("<td>").append(esc(x.primary().unit())).append("</td>");
                 for (final String c : counters)
                 {

@@ -1,5 +1,7 @@
 package vqdma.report;
 
+import vqdma.results.JmhResult;
+
 import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Map;
@@ -40,10 +42,11 @@ final class MarkdownReport
         if (r.comparison() != null)
         {
             final Comparison c = r.comparison();
-            m.append("## Against the baseline ").append(r.baselineName()).append("\n\n")
-                .append("Speed ratio now / baseline (above 1 is faster); faster or slower only when the 99.9% ")
+            m.append("## Baseline comparison\n\n").append("This run against **").append(r.baselineName())
+                .append("**. Speed ratio now / baseline (above 1 is faster); faster or slower only when the 99.9% ")
                 .append("intervals do not overlap and the ratio is off by more than ")
-                .append(Math.round(Comparison.THRESHOLD * 100)).append("%.\n\n")
+                .append(Math.round(Comparison.THRESHOLD * 100)).append("%; unclear when it is off by more but the ")
+                .append("intervals overlap (too few or too noisy samples to tell).\n\n")
                 .append("| benchmark | parameters | jmh mode | baseline | this run | unit | ratio | verdict |\n")
                 .append("| --- | --- | --- | ---: | ---: | --- | ---: | --- |\n");
             for (final Comparison.Row row : c.rows)
@@ -58,7 +61,7 @@ final class MarkdownReport
             m.append("\n").append(c.onlyInRun.size()).append(" cells only in this run, ")
                 .append(c.onlyInBaseline.size()).append(" only in the baseline.\n\n");
         }
-        m.append("## Results\n\n");
+        m.append("## Results\n\n").append(Report.SPREAD_NOTE).append("\n\n");
         for (final Map.Entry<String, List<JmhResult>> e : r.byClass().entrySet())
         {
             final Set<String> params = new LinkedHashSet<>();
@@ -70,11 +73,11 @@ final class MarkdownReport
             }
             m.append("### ").append(e.getKey()).append("\n\n| method |");
             params.forEach(p -> m.append(' ').append(p).append(" |"));
-            m.append(" jmh mode | score | \u00b1 | unit |");
+            m.append(" jmh mode | score | lowest..highest | n | unit |");
             counters.forEach(c -> m.append(' ').append(c).append(" |"));
             m.append("\n| --- |");
             params.forEach(p -> m.append(" --- |"));
-            m.append(" --- | ---: | ---: | --- |");
+            m.append(" --- | ---: | ---: | ---: | --- |");
             counters.forEach(c -> m.append(" ---: |"));
             m.append('\n');
             for (final JmhResult x : e.getValue())
@@ -82,7 +85,8 @@ final class MarkdownReport
                 m.append("| ").append(x.method()).append(x.failed() ? " \u2717" : "").append(" |");
                 params.forEach(p -> m.append(' ').append(cell(x.param(p) == null ? "" : x.param(p))).append(" |"));
                 m.append(' ').append(x.mode()).append(" | ").append(Units.number(x.primary().score())).append(" | ")
-                    .append(Units.number(x.primary().error())).append(" | ").append(x.primary().unit()).append(" |");
+                    .append(Report.range(x.primary())).append(" | ").append(Report.sampleCount(x)).append(" | ")
+                    .append(x.primary().unit()).append(" |");
                 for (final String c : counters)
                 {
                     final JmhResult.Metric v = x.secondary().get(c);

@@ -1,6 +1,7 @@
 package vqdma.report;
 
 import org.knowm.xchart.AnnotationLine;
+import org.knowm.xchart.AnnotationText;
 import org.knowm.xchart.CategoryChart;
 import org.knowm.xchart.CategoryChartBuilder;
 import org.knowm.xchart.CategorySeries;
@@ -145,8 +146,9 @@ final class Plot
 
     /**
      * @param v a tick value.
-     * @return it with thousands separators and few decimals up to ten million, scientific beyond or below a
-     * thousandth (XChart's default writes 1E5 for 100,000). Bar labels use it too.
+     * @return it in at most six characters: with thousands separators below 100,000, as three significant digits
+     * and k, M or G from there (3.37M: a bar label must fit its bar), scientific below a thousandth or from 10^12
+     * (XChart's default writes 1E5 for 100,000). Bar labels use it too.
      */
     static String tick(final Double v)
     {
@@ -159,12 +161,14 @@ final class Plot
         {
             return String.format(Locale.ROOT, "%.0e", v);
         }
-        if (a >= 1e7)
+        if (a >= 1e5)
         {
-            // 65.8M, 1.2G: seven or more digits with separators are hard to read on a rotated bar label.
-            final boolean giga = a >= 1e9;
-            return new DecimalFormat("#,##0.#", DecimalFormatSymbols.getInstance(Locale.ROOT))
-                .format(v / (giga ? 1e9 : 1e6)) + (giga ? "G" : "M");
+            final double scale = a >= 1e9 ? 1e9 : a >= 1e6 ? 1e6 : 1e3;
+            final double scaled = v / scale;
+            final double m = Math.abs(scaled);
+            final String pattern = m >= 99.95 ? "0" : m >= 9.995 ? "0.#" : "0.##";
+            return new DecimalFormat(pattern, DecimalFormatSymbols.getInstance(Locale.ROOT)).format(scaled) +
+                (scale == 1e9 ? "G" : scale == 1e6 ? "M" : "k");
         }
         final String pattern = a >= 100 ? "#,##0" : a >= 1 ? "#,##0.#" : "#,##0.###";
         return new DecimalFormat(pattern, DecimalFormatSymbols.getInstance(Locale.ROOT)).format(v);
@@ -200,7 +204,8 @@ final class Plot
                 b.setLineColor(color);
                 b.setMarkerColor(color);
                 b.setLineStyle(SeriesLines.DASH_DASH);
-                b.setMarker(SeriesMarkers.NONE);
+                // A dashed line needs two points; a lone baseline point gets its series' marker, or it is invisible.
+                b.setMarker(line.baseline.size() == 1 ? marker : SeriesMarkers.NONE);
             }
         }
         legendFor(chart.getStyler(), chart.getSeriesMap().size() + (failedX.isEmpty() ? 0 : 1));
@@ -254,8 +259,13 @@ final class Plot
 
     /**
      * Bars that span orders of magnitude (a spinning peer against a sleeping one, a 1 us invalidation against none)
-     * make the small ones invisible, and XChart draws bars on linear axes only: every bar gets its value written on
-     * it, when there are few enough to stay legible.
+     * make the small ones invisible, and XChart draws bars on linear axes only: every bar gets its value written
+     * above it ({@link #tick}: 3.37M), when there are few enough to stay legible.
+     * <p>
+     * The labels are text annotations, not XChart's bar labels: those sit centred on the bar top, inside tall bars
+     * and across the top of the others, and rotated ones overlap it. On a category chart an annotation's x runs from
+     * 0 to the number of categories, category i centred at i + 0.5, its bars side by side across the
+     * {@code availableSpaceFill} share of it.
      *
      * @param chart the chart, all series added.
      */
@@ -263,6 +273,7 @@ final class Plot
     {
         int bars = 0;
         double max = 0;
+        final List<Object> categories = new ArrayList<>();
         for (final CategorySeries s : chart.getSeriesMap().values())
         {
             bars += s.getYData().size();
@@ -270,16 +281,35 @@ final class Plot
             {
                 max = Math.max(max, n.doubleValue());
             }
+            s.getXData().stream().filter(x -> !categories.contains(x)).forEach(categories::add);
         }
-        if (bars <= 16)
+        if (bars > 16 || max <= 0)
         {
-            chart.getStyler().setYAxisMax(max * 1.15); // room for the label of the highest bar
-            chart.getStyler().setLabelsVisible(true);
-            chart.getStyler().setLabelsFont(new Font(Font.SANS_SERIF, Font.PLAIN, 10));
-            chart.getStyler().setLabelsPosition(1.0);
-            chart.getStyler().setLabelsRotation(90);
-            chart.getStyler().setLabelsFontColorAutomaticEnabled(false);
-            chart.getStyler().setLabelsFontColor(Color.DARK_GRAY);
+            return;
+        }
+        final double top = max * 1.15; // room for the label of the highest bar
+        chart.getStyler().setYAxisMax(top);
+        chart.getStyler().setAnnotationTextFont(new Font(Font.SANS_SERIF, Font.PLAIN, 9));
+        chart.getStyler().setAnnotationTextFontColor(Color.DARK_GRAY);
+        final int series = chart.getSeriesMap().size();
+        final double fill = chart.getStyler().getAvailableSpaceFill();
+        // The text's centre, above the bar top by about a line of 9-point text on the plot's height; with five bars
+        // or more to a category, every other one a line higher, so that neighbours of equal height do not collide.
+        final double lift = top * 8.0 / Math.max(100, chart.getHeight() - 120);
+        final boolean stagger = series >= 5;
+        int j = 0;
+        for (final CategorySeries s : chart.getSeriesMap().values())
+        {
+            final List<?> xs = new ArrayList<>(s.getXData());
+            final List<? extends Number> ys = new ArrayList<>(s.getYData());
+            for (int k = 0; k < xs.size() && k < ys.size(); k++)
+            {
+                final double v = ys.get(k).doubleValue();
+                final double x = categories.indexOf(xs.get(k)) + 0.5 - fill / 2 + (j + 0.5) * fill / series;
+                final double y = v + lift * (stagger && j % 2 == 1 ? 2.4 : 1);
+                chart.addAnnotation(new AnnotationText(tick(v), x, y, false));
+            }
+            j++;
         }
     }
 

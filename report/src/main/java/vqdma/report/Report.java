@@ -1,6 +1,8 @@
 package vqdma.report;
 
 import org.knowm.xchart.BitmapEncoder;
+import vqdma.results.JmhResult;
+import vqdma.results.JmhResults;
 
 import java.io.IOException;
 import java.io.OutputStream;
@@ -34,6 +36,42 @@ public record Report(String name, Map<String, String> facts, List<JmhResult> res
     static final List<String> GROUP_ORDER = List.of("ring", "peer", "dma", "iommu", "blk", "ref", "other");
 
     /**
+     * What the tables' spread is. Not JMH's 99.9% interval: with few samples (the curated selection measures one
+     * fork of three iterations) it is a Student-t quantile of about 30 standard errors, wider than most scores.
+     */
+    static final String SPREAD_NOTE = "Score: JMH's score, the mean of the measured iterations. lowest..highest: the "
+        + "range of those iterations; n: how many there were (x forks when more than one). Within one fork the range "
+        + "shows only the noise within one JVM; differences between JVMs (JIT decisions, memory layout) need "
+        + "several forks.";
+
+    /**
+     * @param name a baseline's name (its folder's).
+     * @return how the text names it: "the baseline" for the folder {@code baseline} (not "the baseline baseline"),
+     * "the baseline NAME" for any other.
+     */
+    static String theBaseline(final String name)
+    {
+        return name.equals("baseline") ? "the baseline" : "the baseline " + name;
+    }
+
+    /** @param m a metric. @return {@code lowest..highest} of its samples, or empty when the file does not say. */
+    static String range(final JmhResult.Metric m)
+    {
+        return Double.isNaN(m.min()) || Double.isNaN(m.max()) ? "" : Units.number(m.min()) + ".." +
+            Units.number(m.max());
+    }
+
+    /** @param r a result. @return its number of samples, as {@code 3} or {@code 8 x 10} (forks x iterations). */
+    static String sampleCount(final JmhResult r)
+    {
+        if (r.forks() > 1 && r.samples() % r.forks() == 0)
+        {
+            return r.forks() + " x " + r.samples() / r.forks();
+        }
+        return r.samples() > 0 ? Integer.toString(r.samples()) : "";
+    }
+
+    /**
      * Reads a results folder (and optionally a baseline folder) and builds the report in memory.
      *
      * @param dir         a results folder with {@code jmh.json}, or a JMH JSON file.
@@ -43,8 +81,26 @@ public record Report(String name, Map<String, String> facts, List<JmhResult> res
      */
     public static Report of(final Path dir, final Path baselineDir) throws IOException
     {
+        return of(dir, baselineDir, List.of(), null);
+    }
+
+    /**
+     * Reads a results folder (and optionally a baseline folder and the history of runs) and builds the report.
+     *
+     * @param dir         a results folder with {@code jmh.json}, or a JMH JSON file.
+     * @param baselineDir a baseline results folder or JSON file, or {@code null}.
+     * @param history     results folders whose runs make the trend charts of the gated benchmarks ({@link Trends});
+     *                    empty for none.
+     * @param gateConfig  the gate's configuration (which benchmarks are gated, how they are measured); {@code null}
+     *                    for no trend charts.
+     * @return the report.
+     * @throws IOException if a file cannot be read.
+     */
+    public static Report of(final Path dir, final Path baselineDir, final List<Path> history, final Path gateConfig)
+        throws IOException
+    {
         final Path json = jsonOf(dir);
-        final List<JmhResult> results = ordered(JmhJson.read(json));
+        final List<JmhResult> results = ordered(read(json));
         final Map<String, String> facts = Facts.read(json.getParent() == null ? Path.of(".") : json.getParent());
         List<JmhResult> base = List.of();
         Map<String, String> baseFacts = Map.of();
@@ -52,11 +108,15 @@ public record Report(String name, Map<String, String> facts, List<JmhResult> res
         if (baselineDir != null)
         {
             final Path baseJson = jsonOf(baselineDir);
-            base = JmhJson.read(baseJson);
+            base = read(baseJson);
             baseFacts = Facts.read(baseJson.getParent() == null ? Path.of(".") : baseJson.getParent());
             baseName = nameOf(baselineDir);
         }
-        final List<Figure> figures = new Charts(results, Comparison.byKey(base)).figures();
+        final List<Figure> figures = new ArrayList<>(new Charts(results, Comparison.byKey(base)).figures());
+        if (gateConfig != null && !history.isEmpty())
+        {
+            figures.addAll(Trends.figures(history, gateConfig));
+        }
         return new Report(nameOf(dir), facts, results, figures, baseName, baseFacts,
             baselineDir == null ? null : Comparison.of(results, base));
     }
@@ -118,6 +178,23 @@ public record Report(String name, Map<String, String> facts, List<JmhResult> res
     {
         final int i = GROUP_ORDER.indexOf(group);
         return i < 0 ? GROUP_ORDER.size() : i;
+    }
+
+    /**
+     * @param json a JMH JSON file.
+     * @return its results.
+     * @throws IOException if it cannot be read or is not JMH's format (saying what is wrong where).
+     */
+    static List<JmhResult> read(final Path json) throws IOException
+    {
+        try
+        {
+            return JmhResults.read(json);
+        }
+        catch (final IllegalArgumentException ex)
+        {
+            throw new IOException("not a JMH JSON result file: " + ex.getMessage(), ex);
+        }
     }
 
     private static Path jsonOf(final Path dirOrFile) throws IOException

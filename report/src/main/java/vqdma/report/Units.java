@@ -2,58 +2,11 @@ package vqdma.report;
 
 import java.util.Locale;
 
-/** JMH's score units, converted to one scale so that modes and time units compare. */
+/** How the report writes numbers and sizes (JMH's units themselves: {@link vqdma.results.ScoreUnits}). */
 final class Units
 {
     private Units()
     {
-    }
-
-    /**
-     * @param score a score.
-     * @param unit  its JMH unit: {@code ops/s}, {@code ops/ms}, {@code ops/us}, {@code ops/ns}, {@code ops/min},
-     *              {@code s/op}, {@code ms/op}, {@code us/op}, {@code ns/op}, {@code min/op}.
-     * @return operations per second, or {@code NaN} for any other unit ({@code #}, {@code B/op}).
-     */
-    static double opsPerSecond(final double score, final String unit)
-    {
-        if (unit == null)
-        {
-            return Double.NaN;
-        }
-        final String u = unit.trim().toLowerCase(Locale.ROOT).replace('\u00b5', 'u').replace('\u03bc', 'u');
-        final int slash = u.indexOf('/');
-        if (slash < 0)
-        {
-            return Double.NaN;
-        }
-        final String num = u.substring(0, slash);
-        final String den = u.substring(slash + 1);
-        if (den.equals("op"))
-        {
-            final double seconds = seconds(num);
-            return Double.isNaN(seconds) ? Double.NaN : 1 / (score * seconds);
-        }
-        if (num.equals("ops"))
-        {
-            final double seconds = seconds(den);
-            return Double.isNaN(seconds) ? Double.NaN : score / seconds;
-        }
-        return Double.NaN;
-    }
-
-    private static double seconds(final String timeUnit)
-    {
-        return switch (timeUnit)
-        {
-            case "ns" -> 1e-9;
-            case "us" -> 1e-6;
-            case "ms" -> 1e-3;
-            case "s" -> 1;
-            case "min" -> 60;
-            case "hr", "h" -> 3600;
-            default -> Double.NaN;
-        };
     }
 
     /**

@@ -18,8 +18,8 @@ import java.util.regex.Pattern;
 import static org.junit.jupiter.api.Assertions.*;
 
 /**
- * The report opens in a real browser: headless Chromium loads {@code report.html} (with a baseline, so every
- * element is there), runs its script, and dumps the DOM; the page's script has counted the chart images that
+ * The report opens in a real browser: headless Chromium loads {@code report.html} (with a baseline and a history,
+ * so every element is there, the trend charts too), runs its script, and dumps the DOM; the page's script has counted the chart images that
  * loaded with a natural width ({@code data-charts-loaded="N/M"}), which must be all of them.
  * <p>
  * Needs the Debian package {@code chromium} ({@code apt-get install -y chromium}). Without it the test is skipped
@@ -37,10 +37,13 @@ class BrowserTest
     {
         final String chromium = chromium();
         final Path run = Fixture.copy("run", tmp);
-        final Report report = Report.of(run, Fixture.copy("baseline", tmp));
+        // With a history, so that the trend charts are on the page too.
+        final Path history = TrendsTest.history(tmp);
+        final Report report = Report.of(run, Fixture.copy("baseline", tmp), List.of(history), tmp.resolve("gate.conf"));
         final Path html = report.write(run);
         final int charts = report.figures().size();
-        assertTrue(charts >= ReportTest.CHARTS.size(), "charts: " + charts);
+        assertTrue(charts >= ReportTest.CHARTS.size() + 2, "charts: " + charts);
+        assertTrue(report.figures().stream().anyMatch(f -> f.id().startsWith("trend-")), "trend charts");
 
         final Path profile = Files.createDirectory(tmp.resolve("chromium-profile"));
         final List<String> command = new ArrayList<>(List.of(chromium, "--headless", "--no-sandbox", "--disable-gpu",

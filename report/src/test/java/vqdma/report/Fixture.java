@@ -3,6 +3,7 @@ package vqdma.report;
 import com.google.gson.JsonElement;
 import com.google.gson.JsonObject;
 import com.google.gson.JsonParser;
+import vqdma.results.JmhResult;
 
 import java.io.IOException;
 import java.io.InputStream;
@@ -11,6 +12,7 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.LinkedHashMap;
 import java.util.Map;
+import java.util.StringJoiner;
 import java.util.TreeMap;
 
 /** The recorded results folders ({@code src/test/resources/fixture}), copied where a test may write. */
@@ -45,7 +47,7 @@ final class Fixture
     }
 
     /**
-     * The JSON read independently of the code under test: key (benchmark, mode, sorted params, as
+     * The JSON read independently of the code under test: key (benchmark, sorted params, mode, as
      * {@link JmhResult#key()} builds it) to the entry.
      *
      * @param dir a results folder.
@@ -64,7 +66,14 @@ final class Fixture
             {
                 o.getAsJsonObject("params").entrySet().forEach(p -> params.put(p.getKey(), p.getValue().getAsString()));
             }
-            out.put(o.get("benchmark").getAsString() + " " + o.get("mode").getAsString() + " " + params, o);
+            final StringBuilder key = new StringBuilder(o.get("benchmark").getAsString());
+            if (!params.isEmpty())
+            {
+                final StringJoiner all = new StringJoiner(",", "{", "}");
+                params.forEach((k, v) -> all.add(k + "=" + v));
+                key.append(all);
+            }
+            out.put(key + " " + o.get("mode").getAsString(), o);
         }
         return out;
     }

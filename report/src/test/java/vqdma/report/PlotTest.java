@@ -35,9 +35,14 @@ class PlotTest
     void ticksAndLabelsAreReadable()
     {
         assertEquals("0", Plot.tick(0.0));
-        assertEquals("3,372,671", Plot.tick(3_372_671.0));
+        assertEquals("3.37M", Plot.tick(3_372_671.0));
+        assertEquals("63,250", Plot.tick(63_250.0));
+        assertEquals("100k", Plot.tick(100_000.0));
+        assertEquals("1.14M", Plot.tick(1_141_649.0));
+        assertEquals("12.4G", Plot.tick(12.36e9));
         assertEquals("65.8M", Plot.tick(65_800_000.0));
         assertEquals("1.2G", Plot.tick(1.2e9));
+        assertEquals("-250k", Plot.tick(-250_000.0));
         assertEquals("2.5", Plot.tick(2.5));
         assertEquals("1e-04", Plot.tick(1e-4));
     }

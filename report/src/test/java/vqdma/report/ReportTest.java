@@ -1,5 +1,6 @@
 package vqdma.report;
 
+import vqdma.results.JmhResult;
 import com.google.gson.JsonObject;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -28,10 +29,10 @@ class ReportTest
     static final List<String> CHARTS = List.of("dma-size", "swiotlb-vs-memcpy", "blk-clamp", "ring-vs-peers",
         "iommu-iommubenchmark-iommumapunmap", "ring-cycle");
 
-    static final String FAILED_DMA = "vqdma.bench.dma.DmaMapBenchmark.mapUnmap avgt {dir=TO_DEVICE, ops=swiotlb-force, " +
-        "pool=67108864, size=1048576}";
-    static final String FAILED_BLK = "vqdma.bench.blk.BlkPrototypeBenchmark.request thrpt {clamp=false, " +
-        "dma=swiotlb-force, size=1048576}";
+    static final String FAILED_DMA = "vqdma.bench.dma.DmaMapBenchmark.mapUnmap{dir=TO_DEVICE,ops=swiotlb-force," +
+        "pool=67108864,size=1048576} avgt";
+    static final String FAILED_BLK = "vqdma.bench.blk.BlkPrototypeBenchmark.request{clamp=false,dma=swiotlb-force," +
+        "size=1048576} thrpt";
 
     /** A results row of report.html: its key, its class, and the rest of the line. */
     static final Pattern ROW = Pattern.compile("<tr data-key=\"([^\"]+)\"( class=\"fail\")?>(.*)</tr>");
@@ -164,6 +165,82 @@ class ReportTest
         final String html = Files.readString(run.resolve("report.html"), StandardCharsets.UTF_8);
         assertTrue(html.contains("id=\"comparison\""));
         assertEquals(c.rows.size(), count(html, "<table class=\"comparison\">", "</table>", "<tr data-key="));
+    }
+
+    /**
+     * What the charts plot is what the benchmarks measure: a map+unmap's time per call (direct's is a fixed cost, no
+     * bandwidth); a log axis only over two orders of magnitude or more; captions name only what was measured.
+     */
+    @Test
+    void chartsPlotWhatWasMeasured() throws IOException
+    {
+        final Path run = Fixture.copy("run", tmp);
+        final Report report = Report.of(run, null);
+        final Figure dmaFigure = figure(report, "dma-size");
+        final XYChart dma = (XYChart)dmaFigure.chart();
+        final JmhResult direct = report.results().stream().filter(r -> r.method().equals("mapUnmap") &&
+            "direct".equals(r.param("ops")) && "4096".equals(r.param("size"))).findFirst().orElseThrow();
+        final double[] x = dma.getSeriesMap().get("direct").getXData();
+        final double[] y = dma.getSeriesMap().get("direct").getYData();
+        boolean found = false;
+        for (int i = 0; i < x.length; i++)
+        {
+            if (Math.abs(x[i] - 12) < 1e-9)
+            {
+                assertEquals(direct.nanosPerOp(), y[i], direct.nanosPerOp() * 1e-12, "ns per map+unmap at 4 KiB");
+                found = true;
+            }
+        }
+        assertTrue(found, "direct at 4 KiB plotted");
+        assertTrue(dma.getStyler().isYAxisLogarithmic(), "ns from a few to thousands: a log axis");
+        assertTrue(dmaFigure.caption().endsWith("The vertical axis is logarithmic."), dmaFigure.caption());
+        final boolean poolWalk = report.results().stream().anyMatch(r -> r.method().equals("memcpyPoolWalk"));
+        final boolean noRcache = report.results().stream().anyMatch(r -> r.group().equals("iommu") &&
+            "false".equals(r.param("rcache")));
+        for (final Figure f : report.figures())
+        {
+            assertEquals(poolWalk, f.caption().contains("memcpyPoolWalk"), f.id() + ": " + f.caption());
+            if (f.id().startsWith("iommu-"))
+            {
+                assertEquals(noRcache, f.caption().contains("rcache=false"), f.id() + ": " + f.caption());
+            }
+        }
+        final XYChart blk = (XYChart)figure(report, "blk-clamp").chart();
+        double lo = Double.POSITIVE_INFINITY;
+        double hi = 0;
+        for (final org.knowm.xchart.XYSeries series : blk.getSeriesMap().values())
+        {
+            for (final double v : series.getYData())
+            {
+                if (v > 0)
+                {
+                    lo = Math.min(lo, v);
+                    hi = Math.max(hi, v);
+                }
+            }
+        }
+        assertEquals(hi / lo >= 100, blk.getStyler().isYAxisLogarithmic(), "blk from " + lo + " to " + hi);
+    }
+
+    @Test
+    void tablesShowTheRangeOfTheSamplesAndSayWhatItIs() throws IOException
+    {
+        final Path run = Fixture.copy("run", tmp);
+        final Report report = Report.of(run, null);
+        report.write(run);
+        final Map<String, JsonObject> json = Fixture.entries(run);
+        final String html = Files.readString(run.resolve("report.html"), StandardCharsets.UTF_8);
+        final String md = Files.readString(run.resolve("report.md"), StandardCharsets.UTF_8);
+        assertTrue(html.contains("lowest..highest") && md.contains(Report.SPREAD_NOTE), "the spread is explained");
+        for (final JmhResult r : report.results())
+        {
+            final JsonObject percentiles = json.get(r.key()).getAsJsonObject("primaryMetric")
+                .getAsJsonObject("scorePercentiles");
+            final String range = Units.number(percentiles.get("0.0").getAsDouble()) + ".." +
+                Units.number(percentiles.get("100.0").getAsDouble());
+            assertEquals(range, Report.range(r.primary()), r.key());
+            assertTrue(md.contains("| " + range + " | " + Report.sampleCount(r) + " |"), r.key() + ": " + range);
+        }
     }
 
     private static int count(final String html, final String from, final String to, final String what)

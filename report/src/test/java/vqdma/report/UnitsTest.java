@@ -1,6 +1,7 @@
 package vqdma.report;
 
 import org.junit.jupiter.api.Test;
+import vqdma.results.JmhResult;
 
 import java.util.List;
 import java.util.Map;
@@ -10,21 +11,6 @@ import static org.junit.jupiter.api.Assertions.*;
 
 class UnitsTest
 {
-    @Test
-    void everyTimeUnitBecomesOperationsPerSecond()
-    {
-        assertEquals(1e9 / 250, Units.opsPerSecond(250, "ns/op"), 1e-6);
-        assertEquals(1e6 / 2.5, Units.opsPerSecond(2.5, "us/op"), 1e-6);
-        assertEquals(1e3 / 4, Units.opsPerSecond(4, "ms/op"), 1e-9);
-        assertEquals(0.5, Units.opsPerSecond(2, "s/op"), 1e-12);
-        assertEquals(1234, Units.opsPerSecond(1234, "ops/s"), 1e-9);
-        assertEquals(1234e3, Units.opsPerSecond(1234, "ops/ms"), 1e-6);
-        assertEquals(7e6, Units.opsPerSecond(7, "ops/us"), 1e-6);
-        assertEquals(1e6 / 3, Units.opsPerSecond(3, "\u00b5s/op"), 1e-6);
-        assertTrue(Double.isNaN(Units.opsPerSecond(5, "#")));
-        assertTrue(Double.isNaN(Units.opsPerSecond(5, "B/op")));
-    }
-
     @Test
     void numbersHaveFourSignificantDigits()
     {
@@ -44,13 +30,13 @@ class UnitsTest
     {
         final JmhResult.Metric score = new JmhResult.Metric(1000, 10, "ops/s");
         final JmhResult bySize = new JmhResult("vqdma.bench.blk.B.request", "thrpt", Map.of("size", "4096"), score,
-            Map.of(), 3);
+            Map.of());
         assertEquals(4096e3, bySize.bytesPerSecond(), 1e-6);
         final JmhResult byCounter = new JmhResult("vqdma.bench.blk.B.request", "thrpt", Map.of("size", "4096"), score,
-            Map.of("bytes", new JmhResult.Metric(131072e3, 0, "ops/s")), 3);
+            Map.of("bytes", new JmhResult.Metric(131072e3, 0, "ops/s")));
         assertEquals(131072e3, byCounter.bytesPerSecond(), 1e-6, "depth 32: one op, 32 requests");
         final JmhResult events = new JmhResult("vqdma.bench.blk.B.request", "avgt", Map.of("size", "4096"),
-            new JmhResult.Metric(1000, 10, "ns/op"), Map.of("bytes", new JmhResult.Metric(5e9, 0, "#")), 3);
+            new JmhResult.Metric(1000, 10, "ns/op"), Map.of("bytes", new JmhResult.Metric(5e9, 0, "#")));
         assertEquals(4096e6, events.bytesPerSecond(), 1e-3, "a total (#) is no rate: size x ops/s");
     }
 
@@ -59,17 +45,17 @@ class UnitsTest
     {
         final JmhResult.Metric t = new JmhResult.Metric(100, 1, "ns/op");
         final JmhResult ok = new JmhResult("vqdma.bench.dma.D.m", "avgt", Map.of(), t,
-            Map.of("mapErrors", new JmhResult.Metric(0, 0, "#"), "mapped", new JmhResult.Metric(5, 0, "#")), 3);
+            Map.of("mapErrors", new JmhResult.Metric(0, 0, "#"), "mapped", new JmhResult.Metric(5, 0, "#")));
         final JmhResult partial = new JmhResult("vqdma.bench.dma.D.m", "avgt", Map.of(), t,
-            Map.of("errors", new JmhResult.Metric(2, 0, "#"), "ok", new JmhResult.Metric(5, 0, "#")), 3);
+            Map.of("errors", new JmhResult.Metric(2, 0, "#"), "ok", new JmhResult.Metric(5, 0, "#")));
         final JmhResult none = new JmhResult("vqdma.bench.dma.D.m", "avgt", Map.of(), t,
-            Map.of("ioerr", new JmhResult.Metric(7, 0, "#")), 3);
+            Map.of("ioerr", new JmhResult.Metric(7, 0, "#")));
         assertFalse(ok.failed());
         assertTrue(partial.failed());
         assertFalse(partial.failedCompletely());
         assertTrue(none.failedCompletely());
         assertEquals("dma", ok.group());
-        assertEquals("other", new JmhResult("org.x.B.m", "avgt", Map.of(), t, Map.of(), 1).group());
+        assertEquals("other", new JmhResult("org.x.B.m", "avgt", Map.of(), t, Map.of()).group());
     }
 
     @Test
@@ -79,7 +65,9 @@ class UnitsTest
         assertEquals("faster", Comparison.row(base, result(80, 1)).verdict(), "80 ns/op after 100");
         assertEquals("slower", Comparison.row(base, result(120, 1)).verdict());
         assertEquals("same", Comparison.row(base, result(97, 0.5)).verdict(), "3%: within the threshold");
-        assertEquals("same", Comparison.row(base, result(80, 30)).verdict(), "intervals overlap");
+        assertEquals("unclear", Comparison.row(base, result(80, 30)).verdict(),
+            "25% faster, but the intervals overlap");
+        assertEquals("same", Comparison.row(base, result(97, 30)).verdict(), "3%, intervals overlap");
         assertEquals(1.25, Comparison.row(base, result(80, 1)).ratio(), 1e-12);
     }
 
@@ -88,14 +76,14 @@ class UnitsTest
     {
         final JmhResult.Metric t = new JmhResult.Metric(1, 0, "ns/op");
         final List<JmhResult> cells = List.of(
-            new JmhResult("vqdma.bench.dma.D.m", "avgt", Map.of("size", "1", "dir", "A", "pool", "9"), t, Map.of(), 1),
-            new JmhResult("vqdma.bench.dma.D.m", "avgt", Map.of("size", "2", "dir", "B", "pool", "9"), t, Map.of(), 1));
+            new JmhResult("vqdma.bench.dma.D.m", "avgt", Map.of("size", "1", "dir", "A", "pool", "9"), t, Map.of()),
+            new JmhResult("vqdma.bench.dma.D.m", "avgt", Map.of("size", "2", "dir", "B", "pool", "9"), t, Map.of()));
         assertEquals(Set.of("dir"), Charts.varying(cells, Set.of("size")));
     }
 
     private static JmhResult result(final double nsPerOp, final double error)
     {
         return new JmhResult("vqdma.bench.dma.D.m", "avgt", Map.of(), new JmhResult.Metric(nsPerOp, error, "ns/op"),
-            Map.of(), 5);
+            Map.of());
     }
 }

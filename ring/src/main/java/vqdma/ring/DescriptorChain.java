@@ -73,14 +73,16 @@ public final class DescriptorChain extends DescriptorChainPad1
         this.len = new long[maxRuns];
     }
 
-    void reset(final int head)
+    /** Records a walked chain: the device counted in locals and stores the totals once. */
+    void set(final int head, final int descriptors, final int outRuns, final int inRuns, final long readableBytes,
+        final long writableBytes)
     {
         this.head = head;
-        descriptors = 0;
-        outRuns = 0;
-        inRuns = 0;
-        readableBytes = 0;
-        writableBytes = 0;
+        this.descriptors = descriptors;
+        this.outRuns = outRuns;
+        this.inRuns = inRuns;
+        this.readableBytes = readableBytes;
+        this.writableBytes = writableBytes;
     }
 
     long[] gpaArray()
@@ -93,25 +95,6 @@ public final class DescriptorChain extends DescriptorChainPad1
         return len;
     }
 
-    int runs()
-    {
-        return outRuns + inRuns;
-    }
-
-    void addRuns(final int runs, final long bytes, final boolean write)
-    {
-        descriptors++;
-        if (write)
-        {
-            inRuns += runs;
-            writableBytes += bytes;
-        }
-        else
-        {
-            outRuns += runs;
-            readableBytes += bytes;
-        }
-    }
 
     /**
      * @return guest memory as one buffer indexed by GPA: {@code memory().getLong((int)runGpa(i))} reads run

@@ -90,12 +90,12 @@ public final class SplitRing
         return NATIVE_LE ? v : Short.reverseBytes(v);
     }
 
-    private static int le32(final int v)
+    static int le32(final int v)
     {
         return NATIVE_LE ? v : Integer.reverseBytes(v);
     }
 
-    private static long le64(final long v)
+    static long le64(final long v)
     {
         return NATIVE_LE ? v : Long.reverseBytes(v);
     }
@@ -141,7 +141,9 @@ public final class SplitRing
     }
 
     /**
-     * Plain store of a whole descriptor.
+     * Plain store of a whole descriptor, as two 8-byte stores: {@code addr}, then {@code len}, {@code flags} and
+     * {@code next} together (the little-endian encoding of {@code len | flags << 32 | next << 48} is exactly those
+     * three fields' bytes). Half the stores of one per field, in the loop that fills a chain.
      *
      * @param i     descriptor index {@code < num}.
      * @param addr  bus address.
@@ -153,9 +155,36 @@ public final class SplitRing
     {
         final long at = descAt(i);
         UnsafeApi.putLong(null, at + DESC_ADDR_OFFSET, le64(addr));
-        UnsafeApi.putInt(null, at + DESC_LEN_OFFSET, le32(len));
-        UnsafeApi.putShort(null, at + DESC_FLAGS_OFFSET, le16((short)flags));
-        UnsafeApi.putShort(null, at + DESC_NEXT_OFFSET, le16((short)next));
+        UnsafeApi.putLong(null, at + DESC_LEN_OFFSET, le64(
+            Integer.toUnsignedLong(len) | (long)(flags & 0xFFFF) << 32 | (long)(next & 0xFFFF) << 48));
+    }
+
+    // ---------------------------------------------------------------------------------------------------------------
+    // an indirect table entry, at an absolute address the caller translated and bounded
+    // ---------------------------------------------------------------------------------------------------------------
+
+    /** @param entry absolute address of a table entry. @return its {@code addr}, plain load. */
+    static long lpTableAddr(final long entry)
+    {
+        return le64(UnsafeApi.getLong(null, entry + DESC_ADDR_OFFSET));
+    }
+
+    /** @param entry absolute address of a table entry. @return its {@code len} (u32 in an int), plain load. */
+    static int lpTableLen(final long entry)
+    {
+        return le32(UnsafeApi.getInt(null, entry + DESC_LEN_OFFSET));
+    }
+
+    /** @param entry absolute address of a table entry. @return its {@code flags} (u16), plain load. */
+    static int lpTableFlags(final long entry)
+    {
+        return le16(UnsafeApi.getShort(null, entry + DESC_FLAGS_OFFSET)) & 0xFFFF;
+    }
+
+    /** @param entry absolute address of a table entry. @return its {@code next} (u16), plain load. */
+    static int lpTableNext(final long entry)
+    {
+        return le16(UnsafeApi.getShort(null, entry + DESC_NEXT_OFFSET)) & 0xFFFF;
     }
 
     // ---------------------------------------------------------------------------------------------------------------

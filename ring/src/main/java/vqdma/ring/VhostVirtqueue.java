@@ -1,87 +1,37 @@
 package vqdma.ring;
 
-import org.agrona.concurrent.UnsafeBuffer;
 import vqdma.dma.DeviceView;
 import vqdma.dma.DmaFault;
 
-import static vqdma.ring.SplitRingDescriptor.*;
 import static vqdma.ring.Vring.*;
 
-
 /**
- * Padding before the hot fields of {@link VhostVirtqueue}: 128 bytes (two cache lines, for the adjacent-line prefetcher), so
- * that no neighbouring object in the heap shares a line with them. Byte fields leave no hole for the JVM's field
- * layout to fill with a subclass field.
- */
-abstract class VhostVirtqueuePad0
-{
-    byte a000, a001, a002, a003, a004, a005, a006, a007, a008, a009, a010, a011, a012, a013, a014, a015;
-    byte a016, a017, a018, a019, a020, a021, a022, a023, a024, a025, a026, a027, a028, a029, a030, a031;
-    byte a032, a033, a034, a035, a036, a037, a038, a039, a040, a041, a042, a043, a044, a045, a046, a047;
-    byte a048, a049, a050, a051, a052, a053, a054, a055, a056, a057, a058, a059, a060, a061, a062, a063;
-    byte a064, a065, a066, a067, a068, a069, a070, a071, a072, a073, a074, a075, a076, a077, a078, a079;
-    byte a080, a081, a082, a083, a084, a085, a086, a087, a088, a089, a090, a091, a092, a093, a094, a095;
-    byte a096, a097, a098, a099, a100, a101, a102, a103, a104, a105, a106, a107, a108, a109, a110, a111;
-    byte a112, a113, a114, a115, a116, a117, a118, a119, a120, a121, a122, a123, a124, a125, a126, a127;
-}
-
-/**
- * The device's private state ({@code vhost_virtqueue}'s indices): plain fields, written by the device thread on
- * every pop and used element and never by the driver. Padded on both sides so that the driver thread's hot state
- * (a {@link Virtqueue} next to this object in the heap) never shares their cache lines.
- */
-abstract class VhostVirtqueueFields extends VhostVirtqueuePad0
-{
-    int lastAvailIdx;
-    int availIdxCache;
-    int usedIdxShadow;
-    int usedFlagsShadow;
-    int signalledUsed;
-    boolean signalledUsedValid;
-    long interrupts;
-    long interruptsSuppressed;
-    long badChains;
-    String lastError;
-    String brokenReason;
-    boolean broken;
-}
-
-/** Padding after the hot fields of {@link VhostVirtqueue}: 128 bytes. */
-abstract class VhostVirtqueuePad1 extends VhostVirtqueueFields
-{
-    byte b000, b001, b002, b003, b004, b005, b006, b007, b008, b009, b010, b011, b012, b013, b014, b015;
-    byte b016, b017, b018, b019, b020, b021, b022, b023, b024, b025, b026, b027, b028, b029, b030, b031;
-    byte b032, b033, b034, b035, b036, b037, b038, b039, b040, b041, b042, b043, b044, b045, b046, b047;
-    byte b048, b049, b050, b051, b052, b053, b054, b055, b056, b057, b058, b059, b060, b061, b062, b063;
-    byte b064, b065, b066, b067, b068, b069, b070, b071, b072, b073, b074, b075, b076, b077, b078, b079;
-    byte b080, b081, b082, b083, b084, b085, b086, b087, b088, b089, b090, b091, b092, b093, b094, b095;
-    byte b096, b097, b098, b099, b100, b101, b102, b103, b104, b105, b106, b107, b108, b109, b110, b111;
-    byte b112, b113, b114, b115, b116, b117, b118, b119, b120, b121, b122, b123, b124, b125, b126, b127;
-}
-
-/**
- * The device side of a split virtqueue, as vhost ({@code drivers/vhost/vhost.c}) implements it:
- * {@link #pop(DescriptorChain)} is {@code vhost_get_vq_desc()}, {@link #addUsed(int, int)}/{@link #flushUsed()} are
- * {@code vhost_add_used_n()}, {@link #needInterrupt()} is {@code vhost_notify()}, and
- * {@link #enableNotify()}/{@link #disableNotify()} are their vhost namesakes.
+ * The device side of a virtqueue, whatever its layout: vhost's {@code vhost_virtqueue} and the calls a device makes
+ * on it. {@link SplitVhostVirtqueue} serves the split ring as vhost does, {@link PackedVhostVirtqueue} the packed ring
+ * as QEMU and DPDK vhost do; a device written against this class serves either.
+ * <pre>
+ *   VhostVirtqueue vq = driverQueue.deviceBuilder().build();   // or VhostVirtqueue.builder(view, num, features, ...)
+ *   DescriptorChain chain = vq.newChain();
+ *   int id;
+ *   while ((id = vq.pop(chain)) &gt;= 0)
+ *   {
+ *       int written = serve(chain);
+ *       vq.addUsed(id, written);
+ *   }
+ *   vq.flushUsed();
+ *   if (vq.needInterrupt()) { interrupt the driver }
+ * </pre>
  *
  * <h2>The ring is untrusted</h2>
- * Everything in guest memory may have been written by a buggy or hostile driver, so every value is checked before
- * it is used: {@code avail.idx} may not run more than the queue size ahead, a head and every {@code next} must be an
- * index below the queue size, a chain may not have more than queue-size links (a loop), readable descriptors come
- * before writable ones, an indirect descriptor needs the feature, may not carry NEXT, may not nest, and its table
- * length must be a non-zero multiple of 16 of at most 16 * num bytes; every buffer and table is translated and
- * checked through the {@link DeviceView}, so no byte outside what the driver mapped is ever read or written.
- * <p>
- * A violation that leaves no valid head to return (a bad avail index or head) breaks the queue: {@link #pop}
- * returns {@link #BROKEN} from then on and {@link #brokenReason()} says why. A bad chain behind a valid head is
- * handled by the {@link BadChainPolicy}: complete it with zero bytes written and go on, or break the queue.
+ * Everything in guest memory may have been written by a buggy or hostile driver: both layouts check every value
+ * before they use it, translate every buffer through the {@link DeviceView}, bound every walk, and report a violation
+ * with a specific message: a chain they cannot return breaks the queue ({@link #pop} returns {@link #BROKEN}, and
+ * {@link #brokenReason()} says why), a malformed chain behind a valid id goes to the {@link BadChainPolicy}.
  *
  * <h2>Threads</h2>
- * One device thread per queue. The ring parts are translated once at set-up (vhost's {@code vq_meta_prefetch()});
- * all entry offsets come from masked indices, so no value from the ring becomes an unchecked offset.
+ * One device thread per queue.
  */
-public final class VhostVirtqueue extends VhostVirtqueuePad1
+public abstract class VhostVirtqueue
 {
     /** {@link #pop} result: nothing available. */
     public static final int EMPTY = -1;
@@ -97,56 +47,25 @@ public final class VhostVirtqueue extends VhostVirtqueuePad1
         STOP
     }
 
-    private final DeviceView view;
-    private final int num;
-    private final int mask;
-    private final boolean event;
-    private final boolean indirect;
-    private final SplitRing ring;
-    private final BadChainPolicy policy;
-    private final int maxRuns;
-
-
-    private VhostVirtqueue(final Builder b)
+    /** Only the two layouts of this package extend this class. */
+    VhostVirtqueue()
     {
-        this.view = b.view;
-        this.num = checkQueueSize(b.num);
-        this.mask = num - 1;
-        this.event = hasFeature(b.features, VIRTIO_RING_F_EVENT_IDX);
-        this.indirect = hasFeature(b.features, VIRTIO_RING_F_INDIRECT_DESC);
-        this.policy = b.policy;
-        final UnsafeBuffer mem = view.memory().buffer();
-        // vq_meta_prefetch(): each part must be reachable, with the right permission, and contiguous.
-        final long descGpa = view.translateContiguous(b.descBus, descTableSize(num), DeviceView.READ);
-        final long availGpa = view.translateContiguous(b.availBus, availSize(num), DeviceView.READ);
-        final long usedGpa = view.translateContiguous(b.usedBus, usedSize(num), DeviceView.READ | DeviceView.WRITE);
-        this.ring = new SplitRing(num,
-            new UnsafeBuffer(mem, (int)descGpa, descTableSize(num)),
-            new UnsafeBuffer(mem, (int)availGpa, availSize(num)),
-            new UnsafeBuffer(mem, (int)usedGpa, usedSize(num)));
-        this.maxRuns = b.maxRuns;
-        // VHOST_SET_VRING_BASE: where the device resumes; 0 for a fresh queue. Never read from the ring: the
-        // driver may already have published buffers, and they must not be skipped.
-        this.lastAvailIdx = b.base;
-        this.availIdxCache = b.base;
-        this.usedIdxShadow = b.base;
-        this.signalledUsed = b.base;
     }
 
     /**
-     * @param view     the device's view of guest memory for this queue's addresses.
-     * @param num      queue size.
-     * @param features negotiated features.
-     * @param descBus  bus address of the descriptor table.
-     * @param availBus bus address of the available ring.
-     * @param usedBus  bus address of the used ring.
+     * @param view      the device's view of guest memory for this queue's addresses.
+     * @param num       queue size.
+     * @param features  negotiated features; {@code VIRTIO_F_RING_PACKED} selects the packed layout.
+     * @param descBus   bus address of the descriptor area (split: descriptor table; packed: descriptor ring).
+     * @param driverBus bus address of the driver area (split: available ring; packed: driver event structure).
+     * @param deviceBus bus address of the device area (split: used ring; packed: device event structure).
      * @return a builder.
      */
     public static Builder builder(
-        final DeviceView view, final int num, final long features, final long descBus, final long availBus,
-        final long usedBus)
+        final DeviceView view, final int num, final long features, final long descBus, final long driverBus,
+        final long deviceBus)
     {
-        return new Builder(view, num, features, descBus, availBus, usedBus);
+        return new Builder(view, num, features, descBus, driverBus, deviceBus);
     }
 
     /**
@@ -154,304 +73,46 @@ public final class VhostVirtqueue extends VhostVirtqueuePad1
      *
      * @return a reusable chain to pass to {@link #pop(DescriptorChain)}.
      */
-    public DescriptorChain newChain()
-    {
-        return new DescriptorChain(view.memory().buffer(), maxRuns);
-    }
-
-    // ---------------------------------------------------------------------------------------------------------------
-    // pop: vhost_get_vq_desc
-    // ---------------------------------------------------------------------------------------------------------------
+    public abstract DescriptorChain newChain();
 
     /**
-     * {@code vhost_get_vq_desc()}: takes the next available chain, walks and checks it and translates it into runs.
+     * Takes the next available chain, walks and checks it and translates it into runs ({@code vhost_get_vq_desc()}).
      *
      * @param chain receives the chain; its run capacity must be this queue's ({@link #newChain()}).
-     * @return the head index, {@link #EMPTY}, or {@link #BROKEN}.
+     * @return the id to return it under ({@link #addUsed}): the split ring's head, the packed ring's buffer id; or
+     * {@link #EMPTY}, or {@link #BROKEN}.
      */
-    public int pop(final DescriptorChain chain)
-    {
-        while (true)
-        {
-            if (broken)
-            {
-                return BROKEN;
-            }
-            if (lastAvailIdx == availIdxCache)
-            {
-                final int availIdx = ring.loAvailIdx();
-                if (((availIdx - lastAvailIdx) & 0xFFFF) > num)
-                {
-                    breakQueue(String.format("Guest moved avail index from %d to %d", lastAvailIdx, availIdx));
-                    return BROKEN;
-                }
-                availIdxCache = availIdx;
-                if (availIdx == lastAvailIdx)
-                {
-                    return EMPTY;
-                }
-            }
-            // Only get avail ring entries after they have been exposed by guest. Pairs with the driver's
-            // virtio_wmb() before it stores avail.idx.
-            VirtioBarriers.virtioRmb();
-            final int head = ring.lpAvailRing(lastAvailIdx & mask);
-            if (head >= num)
-            {
-                breakQueue(String.format("Guest says index %d > %d is available", head, num));
-                return BROKEN;
-            }
-            lastAvailIdx = (lastAvailIdx + 1) & 0xFFFF;
-            final String error = walk(head, chain);
-            if (error == null)
-            {
-                return head;
-            }
-            badChains++;
-            lastError = error;
-            if (policy == BadChainPolicy.STOP)
-            {
-                breakQueue(error);
-                return BROKEN;
-            }
-            pushUsed(head, 0);
-        }
-    }
-
-    private String walk(final int head, final DescriptorChain chain)
-    {
-        chain.reset(head);
-        int i = head;
-        int found = 0;
-        while (true)
-        {
-            if (i >= num)
-            {
-                return String.format("Desc index is %d > %d, head = %d", i, num, head);
-            }
-            if (++found > num)
-            {
-                return String.format("Loop detected: last one at %d vq size %d head %d", i, num, head);
-            }
-            final int flags = ring.lpDescFlags(i);
-            final long addr = ring.lpDescAddr(i);
-            final long length = Integer.toUnsignedLong(ring.lpDescLen(i));
-            if ((flags & VRING_DESC_F_INDIRECT) != 0)
-            {
-                final String error = walkIndirect(head, i, flags, addr, length, chain);
-                if (error != null)
-                {
-                    return error;
-                }
-            }
-            else
-            {
-                final String error = translate(head, i, flags, addr, length, chain);
-                if (error != null)
-                {
-                    return error;
-                }
-            }
-            if ((flags & VRING_DESC_F_NEXT) == 0)
-            {
-                return null;
-            }
-            i = ring.lpDescNext(i);
-        }
-    }
-
-    private String walkIndirect(
-        final int head, final int i, final int flags, final long addr, final long length, final DescriptorChain chain)
-    {
-        if (!indirect)
-        {
-            return String.format("Indirect descriptor without VIRTIO_RING_F_INDIRECT_DESC: idx %d, head %d", i, head);
-        }
-        if ((flags & VRING_DESC_F_NEXT) != 0)
-        {
-            return String.format("Indirect descriptor with NEXT flag: idx %d, head %d", i, head);
-        }
-        if (length == 0 || (length & (DESC_SIZE - 1)) != 0)
-        {
-            return String.format("Invalid length in indirect descriptor: len 0x%x not a non-zero multiple of 0x10, " +
-                "head %d", length, head);
-        }
-        if (length > (long)num * DESC_SIZE)
-        {
-            return String.format("Indirect buffer length too big: %d > %d, head %d", length, num * DESC_SIZE, head);
-        }
-        final long tableGpa;
-        try
-        {
-            tableGpa = view.translateContiguous(addr, length, DeviceView.READ);
-        }
-        catch (final DmaFault fault)
-        {
-            return String.format("Translation failure of indirect table at desc %d, head %d: %s",
-                i, head, fault.getMessage());
-        }
-        // The table is read from guest memory entry by entry, like the ring; every value is checked again.
-        final UnsafeBuffer mem = view.memory().buffer();
-        final int count = (int)(length / DESC_SIZE);
-        int j = 0;
-        int found = 0;
-        while (true)
-        {
-            if (++found > count)
-            {
-                return String.format("Loop detected in indirect table: last one at %d of %d, head %d", j, count, head);
-            }
-            final int offset = (int)tableGpa + descOffset(j);
-            final long eAddr = mem.getLong(offset + DESC_ADDR_OFFSET, java.nio.ByteOrder.LITTLE_ENDIAN);
-            final long eLen = Integer.toUnsignedLong(mem.getInt(offset + DESC_LEN_OFFSET,
-                java.nio.ByteOrder.LITTLE_ENDIAN));
-            final int eFlags = mem.getShort(offset + DESC_FLAGS_OFFSET, java.nio.ByteOrder.LITTLE_ENDIAN) & 0xFFFF;
-            final int eNext = mem.getShort(offset + DESC_NEXT_OFFSET, java.nio.ByteOrder.LITTLE_ENDIAN) & 0xFFFF;
-            if ((eFlags & VRING_DESC_F_INDIRECT) != 0)
-            {
-                return String.format("Nested indirect descriptor: idx %d in the table of head %d", j, head);
-            }
-            final String error = translate(head, j, eFlags, eAddr, eLen, chain);
-            if (error != null)
-            {
-                return error;
-            }
-            if ((eFlags & VRING_DESC_F_NEXT) == 0)
-            {
-                return null;
-            }
-            if (eNext >= count)
-            {
-                return String.format("Indirect desc next is %d >= %d entries, head %d", eNext, count, head);
-            }
-            j = eNext;
-        }
-    }
-
-    private String translate(
-        final int head, final int i, final int flags, final long addr, final long length, final DescriptorChain chain)
-    {
-        final boolean write = (flags & VRING_DESC_F_WRITE) != 0;
-        if (!write && chain.inRuns() > 0)
-        {
-            return String.format("Descriptor has out after in: idx %d, head %d", i, head);
-        }
-        final int at = chain.runs();
-        final int runs;
-        try
-        {
-            runs = view.translate(addr, length, write ? DeviceView.WRITE : DeviceView.READ,
-                chain.gpaArray(), chain.lenArray(), at);
-        }
-        catch (final DmaFault fault)
-        {
-            return String.format("Translation failure at desc %d, head %d: %s", i, head, fault.getMessage());
-        }
-        if (runs < 0)
-        {
-            return String.format("Chain at head %d needs more than %d runs", head, chain.gpaArray().length);
-        }
-        chain.addRuns(runs, length, write);
-        return null;
-    }
-
-    // ---------------------------------------------------------------------------------------------------------------
-    // used: vhost_add_used_n / vhost_notify
-    // ---------------------------------------------------------------------------------------------------------------
+    public abstract int pop(DescriptorChain chain);
 
     /**
-     * Writes a used element without publishing it; {@link #flushUsed()} publishes all added so far at once
-     * ({@code vhost_add_used_n()} batching).
+     * Writes a used entry without publishing it; {@link #flushUsed()} publishes all added so far at once.
      *
-     * @param head the chain's head, as returned by {@link #pop}.
+     * @param id      the id {@link #pop} returned.
      * @param written bytes written into the chain's writable part (u32).
+     * @throws IllegalArgumentException if {@code id} is not one the device popped and has not returned.
      */
-    public void addUsed(final int head, final int written)
-    {
-        if (head < 0 || head >= num)
-        {
-            throw new IllegalArgumentException("used id " + head + " is not a descriptor index of a queue of " + num);
-        }
-        ring.spUsedElem(usedIdxShadow & mask, head, written);
-        usedIdxShadow = (usedIdxShadow + 1) & 0xFFFF;
-    }
+    public abstract void addUsed(int id, int written);
 
-    /**
-     * Publishes every element added by {@link #addUsed} since the last flush.
-     */
-    public void flushUsed()
-    {
-        // Make sure buffer is written before we update index. Pairs with the driver's virtio_rmb() after it loads
-        // used.idx.
-        VirtioBarriers.virtioWmb();
-        ring.soUsedIdx(usedIdxShadow);
-    }
+    /** Publishes every used entry added by {@link #addUsed} since the last flush. */
+    public abstract void flushUsed();
 
     /**
      * {@code vhost_add_used()}: returns one chain to the driver and publishes it.
      *
-     * @param head    the chain's head.
+     * @param id      the id {@link #pop} returned.
      * @param written bytes written into the chain.
      */
-    public void pushUsed(final int head, final int written)
-    {
-        addUsed(head, written);
-        flushUsed();
-    }
+    public abstract void pushUsed(int id, int written);
 
     /**
-     * {@code vhost_notify()}: after publishing used entries, does the driver want an interrupt? With EVENT_IDX: did
-     * used.idx pass {@code used_event} since the last interrupt; otherwise: is {@code NO_INTERRUPT} clear.
+     * {@code vhost_notify()}: after publishing used entries, does the driver want an interrupt?
      *
      * @return true if the device should interrupt the driver now.
      */
-    public boolean needInterrupt()
-    {
-        // Flush out used index updates. This is paired with the barrier that the Guest executes when enabling
-        // interrupts (virtio_mb() in virtqueue_poll()/virtio_store_mb() in get_buf and enable_cb_delayed).
-        VirtioBarriers.virtioMb();
-        final boolean need;
-        if (!event)
-        {
-            need = (ring.lpAvailFlags() & VRING_AVAIL_F_NO_INTERRUPT) == 0;
-        }
-        else
-        {
-            final int old = signalledUsed;
-            final boolean valid = signalledUsedValid;
-            signalledUsed = usedIdxShadow;
-            signalledUsedValid = true;
-            need = !valid || vringNeedEvent(ring.loUsedEvent(), usedIdxShadow, old);
-        }
-        if (need)
-        {
-            interrupts++;
-        }
-        else
-        {
-            interruptsSuppressed++;
-        }
-        return need;
-    }
+    public abstract boolean needInterrupt();
 
-    // ---------------------------------------------------------------------------------------------------------------
-    // notification suppression: vhost_disable_notify / vhost_enable_notify
-    // ---------------------------------------------------------------------------------------------------------------
-
-    /**
-     * {@code vhost_disable_notify()}: tell the driver not to kick while the device is polling. A hint only.
-     */
-    public void disableNotify()
-    {
-        if ((usedFlagsShadow & VRING_USED_F_NO_NOTIFY) != 0)
-        {
-            return;
-        }
-        usedFlagsShadow |= VRING_USED_F_NO_NOTIFY;
-        if (!event)
-        {
-            ring.spUsedFlags(usedFlagsShadow);
-        }
-    }
+    /** {@code vhost_disable_notify()}: tell the driver not to kick while the device is polling. A hint only. */
+    public abstract void disableNotify();
 
     /**
      * {@code vhost_enable_notify()}: ask for kicks again before going to sleep.
@@ -459,124 +120,70 @@ public final class VhostVirtqueue extends VhostVirtqueuePad1
      * @return true if the driver made buffers available meanwhile: process them instead of sleeping, or a kick may
      * never come.
      */
-    public boolean enableNotify()
-    {
-        if ((usedFlagsShadow & VRING_USED_F_NO_NOTIFY) == 0 && !event)
-        {
-            return false;
-        }
-        usedFlagsShadow &= ~VRING_USED_F_NO_NOTIFY;
-        if (!event)
-        {
-            ring.spUsedFlags(usedFlagsShadow);
-        }
-        else
-        {
-            ring.soAvailEvent(lastAvailIdx);
-        }
-        // They could have slipped one in as we were doing that: make sure it's written, then check again. Pairs with
-        // the driver's virtio_mb() in kick_prepare.
-        VirtioBarriers.virtioMb();
-        return ring.loAvailIdx() != lastAvailIdx;
-    }
-
-    // ---------------------------------------------------------------------------------------------------------------
-    // state
-    // ---------------------------------------------------------------------------------------------------------------
-
-    private void breakQueue(final String reason)
-    {
-        if (!broken)
-        {
-            brokenReason = reason;
-            lastError = reason;
-            broken = true;
-        }
-    }
+    public abstract boolean enableNotify();
 
     /** @return the queue size. */
-    public int num()
-    {
-        return num;
-    }
+    public abstract int num();
 
     /** @return true if the driver made a mess the device cannot recover from. */
-    public boolean isBroken()
-    {
-        return broken;
-    }
+    public abstract boolean isBroken();
 
     /** @return why the queue is broken, or null. */
-    public String brokenReason()
-    {
-        return brokenReason;
-    }
+    public abstract String brokenReason();
 
     /** @return malformed chains seen (completed or fatal). */
-    public long badChains()
-    {
-        return badChains;
-    }
+    public abstract long badChains();
 
     /** @return the most recent error, bad chain or break, or null. */
-    public String lastError()
-    {
-        return lastError;
-    }
+    public abstract String lastError();
 
     /** @return interrupts the device decided to send. */
-    public long interrupts()
-    {
-        return interrupts;
-    }
+    public abstract long interrupts();
 
-    /** @return interrupts suppressed by NO_INTERRUPT or used_event. */
-    public long interruptsSuppressed()
-    {
-        return interruptsSuppressed;
-    }
+    /** @return interrupts suppressed by the driver's event suppression. */
+    public abstract long interruptsSuppressed();
 
-    /** @return the device's next avail index to consume ({@code last_avail_idx}). */
-    public int lastAvailIdx()
-    {
-        return lastAvailIdx;
-    }
+    /**
+     * @return the device's next avail index, for diagnostics: split {@code last_avail_idx} (u16), packed the position
+     * with its wrap counter in bit 15.
+     */
+    public abstract int lastAvailIdx();
 
-    /** @return the device's next used index to write. */
-    public int usedIdx()
-    {
-        return usedIdxShadow;
-    }
+    /**
+     * @return the device's next used index, for diagnostics: split the used index (u16), packed the position with its
+     * wrap counter in bit 15.
+     */
+    public abstract int usedIdx();
 
     /** @return the view through which this queue reaches guest memory. */
-    public DeviceView view()
-    {
-        return view;
-    }
+    public abstract DeviceView view();
 
-    /** Builder of a {@link VhostVirtqueue}. Set-up time only. */
+    /** @return the ring layout. */
+    public abstract RingLayout layout();
+
+    /** Builder of a {@link VhostVirtqueue} of either layout. Set-up time only. */
     public static final class Builder
     {
-        private final DeviceView view;
-        private final int num;
-        private final long features;
-        private final long descBus;
-        private final long availBus;
-        private final long usedBus;
-        private BadChainPolicy policy = BadChainPolicy.STOP;
-        private int maxRuns;
-        private int base;
+        final DeviceView view;
+        final int num;
+        final long features;
+        final long descBus;
+        final long driverBus;
+        final long deviceBus;
+        BadChainPolicy policy = BadChainPolicy.STOP;
+        int maxRuns;
+        int base = -1;
 
         private Builder(
-            final DeviceView view, final int num, final long features, final long descBus, final long availBus,
-            final long usedBus)
+            final DeviceView view, final int num, final long features, final long descBus, final long driverBus,
+            final long deviceBus)
         {
             this.view = view;
-            this.num = checkQueueSize(num);
+            this.num = checkPackedQueueSize(num);
             this.features = features;
             this.descBus = descBus;
-            this.availBus = availBus;
-            this.usedBus = usedBus;
+            this.driverBus = driverBus;
+            this.deviceBus = deviceBus;
             this.maxRuns = Math.max(256, 2 * num);
         }
 
@@ -599,22 +206,30 @@ public final class VhostVirtqueue extends VhostVirtqueuePad1
         }
 
         /**
-         * @param base the index the device resumes at ({@code VHOST_SET_VRING_BASE}; default 0, a fresh queue).
+         * @param base where the device resumes ({@code VHOST_SET_VRING_BASE}): split, the u16 index (default 0);
+         *             packed, the position with the wrap counter in bit 15 (default position 0, wrap 1). Either way a
+         *             fresh queue by default.
          * @return this.
          */
         public Builder base(final int base)
         {
-            this.base = base & 0xFFFF;
+            if (base < 0)
+            {
+                throw new IllegalArgumentException("base " + base + " must be >= 0");
+            }
+            this.base = base;
             return this;
         }
 
         /**
-         * @return the device-side queue.
-         * @throws DmaFault if a ring part is not reachable through the view.
+         * @return the device-side queue, of the layout the features name.
+         * @throws DmaFault if a ring area is not reachable through the view.
+         * @throws IllegalArgumentException if the queue size or the base does not suit the layout.
          */
         public VhostVirtqueue build()
         {
-            return new VhostVirtqueue(this);
+            return RingLayout.of(features) == RingLayout.PACKED ? PackedVhostVirtqueue.create(this) :
+                SplitVhostVirtqueue.create(this);
         }
     }
 }

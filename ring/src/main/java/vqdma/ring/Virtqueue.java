@@ -1,108 +1,39 @@
 package vqdma.ring;
 
-import org.agrona.concurrent.UnsafeBuffer;
 import vqdma.dma.DeviceView;
-import vqdma.dma.DirectDma;
-import vqdma.dma.DmaDirection;
 import vqdma.dma.DmaOps;
 import vqdma.dma.GuestMemory;
 
-import java.nio.ByteOrder;
-
-import static vqdma.ring.SplitRingDescriptor.*;
 import static vqdma.ring.Vring.*;
 
-
 /**
- * Padding before the hot fields of {@link Virtqueue}: 128 bytes (two cache lines, for the adjacent-line prefetcher), so
- * that no neighbouring object in the heap shares a line with them. Byte fields leave no hole for the JVM's field
- * layout to fill with a subclass field.
- */
-abstract class VirtqueuePad0
-{
-    byte a000, a001, a002, a003, a004, a005, a006, a007, a008, a009, a010, a011, a012, a013, a014, a015;
-    byte a016, a017, a018, a019, a020, a021, a022, a023, a024, a025, a026, a027, a028, a029, a030, a031;
-    byte a032, a033, a034, a035, a036, a037, a038, a039, a040, a041, a042, a043, a044, a045, a046, a047;
-    byte a048, a049, a050, a051, a052, a053, a054, a055, a056, a057, a058, a059, a060, a061, a062, a063;
-    byte a064, a065, a066, a067, a068, a069, a070, a071, a072, a073, a074, a075, a076, a077, a078, a079;
-    byte a080, a081, a082, a083, a084, a085, a086, a087, a088, a089, a090, a091, a092, a093, a094, a095;
-    byte a096, a097, a098, a099, a100, a101, a102, a103, a104, a105, a106, a107, a108, a109, a110, a111;
-    byte a112, a113, a114, a115, a116, a117, a118, a119, a120, a121, a122, a123, a124, a125, a126, a127;
-}
-
-/**
- * The driver's private state ({@code vring_virtqueue}'s mutable part): plain fields, written by the driver thread
- * on every add and get and never by the device. Padded on both sides because the device thread's own hot state (a
- * {@link VhostVirtqueue}, often allocated right after this object, and moved next to it by any copying GC) must not
- * share their cache lines.
- */
-abstract class VirtqueueFields extends VirtqueuePad0
-{
-    int freeHead;
-    int numFree;
-    int inFlight;
-    int availIdxShadow;
-    int availIdxPublished;
-    int numAdded;
-    int availFlagsShadow;
-    int lastUsedIdx;
-    int usedIdxCache;
-    int lastUsedLen;
-    int lastUsedId;
-    int indirFreeTop;
-    long kicks;
-    long kicksSuppressed;
-    String brokenReason;
-    boolean broken;
-}
-
-/** Padding after the hot fields of {@link Virtqueue}: 128 bytes. */
-abstract class VirtqueuePad1 extends VirtqueueFields
-{
-    byte b000, b001, b002, b003, b004, b005, b006, b007, b008, b009, b010, b011, b012, b013, b014, b015;
-    byte b016, b017, b018, b019, b020, b021, b022, b023, b024, b025, b026, b027, b028, b029, b030, b031;
-    byte b032, b033, b034, b035, b036, b037, b038, b039, b040, b041, b042, b043, b044, b045, b046, b047;
-    byte b048, b049, b050, b051, b052, b053, b054, b055, b056, b057, b058, b059, b060, b061, b062, b063;
-    byte b064, b065, b066, b067, b068, b069, b070, b071, b072, b073, b074, b075, b076, b077, b078, b079;
-    byte b080, b081, b082, b083, b084, b085, b086, b087, b088, b089, b090, b091, b092, b093, b094, b095;
-    byte b096, b097, b098, b099, b100, b101, b102, b103, b104, b105, b106, b107, b108, b109, b110, b111;
-    byte b112, b113, b114, b115, b116, b117, b118, b119, b120, b121, b122, b123, b124, b125, b126, b127;
-}
-
-/**
- * The driver side of a split virtqueue, as {@code drivers/virtio/virtio_ring.c} implements it:
- * {@link #add(SgList, Object)} is {@code virtqueue_add_split()}, {@link #kickPrepare()} is
- * {@code virtqueue_kick_prepare_split()}, {@link #getBuf()} is {@code virtqueue_get_buf_ctx_split()} with
- * {@code detach_buf_split()}, and the callback calls are their {@code _split} namesakes.
+ * The driver side of a virtqueue, whatever its layout: the kernel's {@code struct virtqueue} and the
+ * {@code virtqueue_*} calls that {@code virtio_ring.c} dispatches to their {@code _split} or {@code _packed}
+ * variant. {@link SplitVirtqueue} is the split ring (virtio 1.0, 2.7), {@link PackedVirtqueue} the packed one
+ * (virtio 1.1, 2.8); nothing that drives a queue through this class needs to know which it has.
+ * <p>
+ * The layout is chosen as the kernel chooses it in {@code vring_create_virtqueue()}: by the negotiated feature
+ * {@code VIRTIO_F_RING_PACKED} in {@link Builder#features(long)} (or {@link Builder#layout(RingLayout)}, which sets or
+ * clears that bit).
+ * <pre>
+ *   Virtqueue vq = Virtqueue.builder(memory, 256).features(features).layout(RingLayout.PACKED).dma(ops).build();
+ *   int err = vq.add(sg.clear().out(hdr, 16).in(data, 4096), request);
+ *   if (vq.kickPrepare()) { notify the device }
+ *   Object done = vq.getBuf();
+ * </pre>
  *
- * <h2>What the driver trusts</h2>
- * Nothing the device can write. The free list and each descriptor's address, length and flags live in private
- * arrays (the kernel's {@code desc_extra}); the chain of a returned buffer is walked and unmapped from them, never
- * from the shared table. Every used element is checked: its id must be a head in flight, its length must fit the
- * chain's writable bytes, and {@code used.idx} may not run ahead of what was made available. A violation marks the
- * queue broken (the kernel's {@code BAD_RING}): the reason is kept, and every later call fails fast.
- *
- * <h2>DMA</h2>
- * Buffers are mapped through {@link DmaOps} when {@code VIRTIO_F_ACCESS_PLATFORM} is negotiated
- * ({@code vring_use_dma_api()}); without it the queue bypasses the DMA API and hands the device guest-physical
- * addresses (legacy virtio). In premapped mode the caller maps and passes bus addresses
- * ({@code virtqueue_set_dma_premapped()}). A mapping that fails unwinds everything mapped for the request and the
- * add returns {@link #EIO} (the request can never map: larger than {@link DmaOps#maxMappingSize()}) or
- * {@link #ENOMEM} (resources, retry later). The 2019 kernel returned {@code -EIO} for both, today's returns
- * {@code -ENOMEM} for both; keeping them apart is what lets virtio-blk requeue a full bounce pool yet fail a segment
- * that can never be mapped.
- *
- * <h2>Indirect descriptors</h2>
- * With {@code VIRTIO_RING_F_INDIRECT_DESC}, a request of more than one buffer goes into an indirect table that
- * itself is DMA-mapped (device-readable). The kernel kmallocs each table and falls back to direct descriptors when
- * that fails; vqdma takes tables from a pool allocated in guest memory at set-up and falls back the same way when
- * the pool is empty or the request is longer than a table.
+ * <h2>Errors</h2>
+ * A full ring is {@link #ENOSPC}; a DMA mapping that failed for resources {@link #ENOMEM}, one that can never succeed
+ * (larger than {@link DmaOps#maxMappingSize()}) {@link #EIO}; nothing stays mapped after a failed add. Whatever the
+ * device wrote is checked; a violation marks the queue broken (the kernel's {@code BAD_RING}), with the reason in
+ * {@link #brokenReason()}, and every later call fails fast. Misuse by the caller is an
+ * {@link IllegalArgumentException} naming the values.
  *
  * <h2>Threads</h2>
  * One driver thread at a time, as the kernel requires callers to serialize; the device runs concurrently on the
  * other side of the shared memory. Hot paths allocate nothing.
  */
-public final class Virtqueue extends VirtqueuePad1
+public abstract class Virtqueue
 {
     /** {@code -ENOSPC}: not enough free descriptors; retry after {@link #getBuf()} returned some. */
     public static final int ENOSPC = -28;
@@ -110,46 +41,6 @@ public final class Virtqueue extends VirtqueuePad1
     public static final int ENOMEM = -12;
     /** {@code -EIO}: the queue is broken, or a DMA mapping can never succeed. */
     public static final int EIO = -5;
-
-    private static final ByteOrder LE = ByteOrder.LITTLE_ENDIAN;
-    private static final int NONE = -1;
-
-    private final int num;
-    private final int mask;
-    private final long features;
-    private final boolean event;
-    private final boolean indirect;
-    private final boolean useDmaApi;
-    private final boolean premapped;
-    private final DmaOps dma;
-    private final GuestMemory memory;
-    private final UnsafeBuffer mem;
-    private final SplitRing ring;
-    private final long ringGpa;
-    private final int ringBytes;
-    private final long descBus;
-    private final long availBus;
-    private final long usedBus;
-    private final Notifier notifier;
-
-    // desc_extra: the driver's private copy of every descriptor it wrote, and the free list through next.
-    private final long[] extraAddr;
-    private final int[] extraLen;
-    private final int[] extraFlags;
-    private final int[] extraNext;
-    // desc_state: per head.
-    private final Object[] data;
-    private final int[] indirTable;
-    private final long[] writableBytes;
-
-    // The indirect table pool, with private shadows of every entry.
-    private final int indirMax;
-    private final long[] indirGpa;
-    private final long[] indirAddr;
-    private final int[] indirLen;
-    private final int[] indirFlags;
-    private final int[] indirCount;
-    private final int[] indirFree;
 
     /**
      * The transport's notification hook: {@code vq->notify}, a write to the device's doorbell.
@@ -161,102 +52,14 @@ public final class Virtqueue extends VirtqueuePad1
         void notify(Virtqueue vq);
     }
 
-    private Virtqueue(final Builder b)
+    /** Only the two layouts of this package extend this class. */
+    Virtqueue()
     {
-        this.num = checkQueueSize(b.num);
-        this.mask = num - 1;
-        this.features = b.features;
-        this.event = hasFeature(features, VIRTIO_RING_F_EVENT_IDX);
-        this.indirect = hasFeature(features, VIRTIO_RING_F_INDIRECT_DESC);
-        this.useDmaApi = hasFeature(features, VIRTIO_F_ACCESS_PLATFORM);
-        this.premapped = b.premapped;
-        if (premapped && !useDmaApi)
-        {
-            throw new IllegalArgumentException("premapped mode needs VIRTIO_F_ACCESS_PLATFORM (the DMA API)");
-        }
-        this.memory = b.memory;
-        this.mem = memory.buffer();
-        this.dma = b.dma != null ? b.dma : new DirectDma(memory);
-        if (dma.memory() != memory)
-        {
-            throw new IllegalArgumentException("the DmaOps maps a different guest memory than the queue's");
-        }
-        this.notifier = b.notifier;
-
-        this.ringBytes = vringSize(num, LEGACY_ALIGN);
-        this.ringGpa = b.ringGpa >= 0 ? b.ringGpa : memory.allocateShared(ringBytes);
-        if ((ringGpa & (LEGACY_ALIGN - 1)) != 0 || !memory.contains(ringGpa, ringBytes))
-        {
-            throw new IllegalArgumentException(String.format(
-                "ring at gpa 0x%x (%d bytes) must be %d-aligned and inside guest memory", ringGpa, ringBytes,
-                LEGACY_ALIGN));
-        }
-        mem.setMemory((int)ringGpa, ringBytes, (byte)0);
-        final long ringBus = useDmaApi ? dma.mapCoherent(ringGpa, ringBytes) : ringGpa;
-        if (DmaOps.isMappingError(ringBus))
-        {
-            throw new IllegalStateException("cannot map the ring through " + dma.name());
-        }
-        this.descBus = ringBus;
-        this.availBus = ringBus + availOffset(num, LEGACY_ALIGN);
-        this.usedBus = ringBus + usedOffset(num, LEGACY_ALIGN);
-        this.ring = new SplitRing(num,
-            new UnsafeBuffer(mem, (int)ringGpa, descTableSize(num)),
-            new UnsafeBuffer(mem, (int)ringGpa + availOffset(num, LEGACY_ALIGN), availSize(num)),
-            new UnsafeBuffer(mem, (int)ringGpa + usedOffset(num, LEGACY_ALIGN), usedSize(num)));
-
-        extraAddr = new long[num];
-        extraLen = new int[num];
-        extraFlags = new int[num];
-        extraNext = new int[num];
-        data = new Object[num];
-        indirTable = new int[num];
-        writableBytes = new long[num];
-        for (int i = 0; i < num; i++)
-        {
-            extraNext[i] = (i + 1) & 0xFFFF; // the last entry's next is never followed: numFree guards it
-            indirTable[i] = NONE;
-        }
-        freeHead = 0;
-        numFree = num;
-
-        if (indirect)
-        {
-            indirMax = b.indirectMax > 0 ? Math.min(b.indirectMax, num) : Math.min(num, 256);
-            final int tables = b.indirectTables >= 0 ? b.indirectTables : Math.min(num, 256);
-            indirGpa = new long[tables];
-            indirCount = new int[tables];
-            indirFree = new int[tables];
-            indirAddr = new long[tables * indirMax];
-            indirLen = new int[tables * indirMax];
-            indirFlags = new int[tables * indirMax];
-            for (int t = 0; t < tables; t++)
-            {
-                indirGpa[t] = memory.allocate((long)indirMax * DESC_SIZE, DESC_SIZE);
-                indirFree[t] = tables - 1 - t;
-            }
-            indirFreeTop = tables;
-        }
-        else
-        {
-            indirMax = 0;
-            indirGpa = indirAddr = null;
-            indirLen = indirFlags = indirCount = indirFree = null;
-        }
-
-        if (!b.callbacks)
-        {
-            availFlagsShadow |= VRING_AVAIL_F_NO_INTERRUPT;
-            if (!event)
-            {
-                ring.spAvailFlags(availFlagsShadow);
-            }
-        }
     }
 
     /**
      * @param memory guest memory holding the ring and the buffers.
-     * @param num    queue size, a power of two in 1..32768.
+     * @param num    queue size: a power of two in 1..32768 for the split layout, any value in 1..32768 for the packed.
      * @return a builder.
      */
     public static Builder builder(final GuestMemory memory, final int num)
@@ -265,7 +68,7 @@ public final class Virtqueue extends VirtqueuePad1
     }
 
     // ---------------------------------------------------------------------------------------------------------------
-    // add: virtqueue_add_split
+    // the virtqueue_* calls
     // ---------------------------------------------------------------------------------------------------------------
 
     /**
@@ -273,276 +76,46 @@ public final class Virtqueue extends VirtqueuePad1
      *
      * @param sg    the request's buffers: device-readable first, then device-writable.
      * @param token the caller's object for this request, returned by {@link #getBuf()}; not null.
-     * @return 0, {@link #ENOSPC} if the ring is full, {@link #ENOMEM}/{@link #EIO} if a mapping failed (see class
-     * comment), or {@link #EIO} if the queue is broken. Nothing is left mapped on failure.
+     * @return 0, {@link #ENOSPC} if the ring is full, {@link #ENOMEM}/{@link #EIO} if a mapping failed, or
+     * {@link #EIO} if the queue is broken. Nothing is left mapped on failure.
      * @throws IllegalArgumentException if the list is empty, longer than the queue, or the token is null.
      */
-    public int add(final SgList sg, final Object token)
-    {
-        return add(sg, token, true);
-    }
+    public abstract int add(SgList sg, Object token);
 
     /**
-     * {@code virtqueue_add_sgs()}, optionally without publishing {@code avail.idx}: with {@code publish == false} the
-     * request is written (descriptors and avail ring entry) but the device cannot see it until
-     * {@link #publishAvail()} or {@link #kickPrepare()} publishes every request added so far with one store.
-     * <p>
-     * A departure from the kernel, whose {@code virtqueue_add_split()} stores {@code avail->idx} on every add: a
-     * driver that adds a batch and then kicks (or, polling, publishes) moves the cache line holding {@code avail.idx}
-     * to the device once per batch instead of once per request, as a C driver that publishes once per batch does.
+     * {@code virtqueue_add_sgs()}, optionally without publishing: with {@code publish == false} the request is
+     * written but the device cannot see it (nor any later one) until {@link #publishAvail()} or
+     * {@link #kickPrepare()} publishes every request added so far with one store (the split ring's {@code avail.idx},
+     * the packed ring's first head flags of the batch). A driver that adds a batch and then kicks moves the
+     * publishing cache line to the device once per batch instead of once per request.
      *
-     * @param sg      the request's buffers: device-readable first, then device-writable.
-     * @param token   the caller's object for this request, returned by {@link #getBuf()}; not null.
-     * @param publish false to leave {@code avail.idx} for {@link #publishAvail()} or {@link #kickPrepare()}.
+     * @param sg      the request's buffers.
+     * @param token   the caller's object for this request.
+     * @param publish false to leave the publishing store for {@link #publishAvail()} or {@link #kickPrepare()}.
      * @return as {@link #add(SgList, Object)}.
-     * @throws IllegalArgumentException if the list is empty, longer than the queue, or the token is null.
      */
-    public int add(final SgList sg, final Object token, final boolean publish)
-    {
-        final int total = sg.size();
-        if (total == 0 || total > num || token == null)
-        {
-            throw new IllegalArgumentException("add of " + total + " buffers (token " + token +
-                "): a request needs 1.." + num + " buffers and a non-null token");
-        }
-        if (broken)
-        {
-            return EIO;
-        }
-        final int out = sg.outCount();
-        final boolean useIndirect = indirect && total > 1 && numFree > 0 && total <= indirMax && indirFreeTop > 0;
-        final int descsUsed = useIndirect ? 1 : total;
-        if (numFree < descsUsed)
-        {
-            return ENOSPC;
-        }
+    public abstract int add(SgList sg, Object token, boolean publish);
 
-        final int head = freeHead;
-        long writable = 0;
-        int err = 0;
-        int mapped = 0;
-        if (useIndirect)
-        {
-            final int t = indirFree[--indirFreeTop];
-            final int base = t * indirMax;
-            final long tableGpa = indirGpa[t];
-            for (; mapped < total; mapped++)
-            {
-                final int len = sg.len(mapped);
-                final int flags = (mapped < out ? 0 : VRING_DESC_F_WRITE) | (mapped + 1 < total ? VRING_DESC_F_NEXT : 0);
-                final long addr = mapBuffer(sg.addr(mapped), len, flags);
-                if (DmaOps.isMappingError(addr))
-                {
-                    err = mappingErrno(len);
-                    break;
-                }
-                indirAddr[base + mapped] = addr;
-                indirLen[base + mapped] = len;
-                indirFlags[base + mapped] = flags;
-                writable += mapped < out ? 0 : len;
-                final int offset = (int)tableGpa + descOffset(mapped);
-                mem.putLong(offset + DESC_ADDR_OFFSET, addr, LE);
-                mem.putInt(offset + DESC_LEN_OFFSET, len, LE);
-                mem.putShort(offset + DESC_FLAGS_OFFSET, (short)flags, LE);
-                mem.putShort(offset + DESC_NEXT_OFFSET, (short)(mapped + 1), LE);
-            }
-            final int tableLen = total * DESC_SIZE;
-            // The table is filled before it is mapped: a bounce buffer copies it at map time.
-            final long tableAddr = err == 0 ? mapTable(tableGpa, tableLen) : 0;
-            if (err == 0 && DmaOps.isMappingError(tableAddr))
-            {
-                err = mappingErrno(tableLen);
-            }
-            if (err != 0)
-            {
-                for (int n = 0; n < mapped; n++)
-                {
-                    unmapBuffer(indirAddr[base + n], indirLen[base + n], indirFlags[base + n]);
-                }
-                indirFree[indirFreeTop++] = t;
-                return err;
-            }
-            indirCount[t] = total;
-            indirTable[head] = t;
-            extraAddr[head] = tableAddr;
-            extraLen[head] = tableLen;
-            extraFlags[head] = VRING_DESC_F_INDIRECT;
-            ring.spDesc(head, tableAddr, tableLen, VRING_DESC_F_INDIRECT, extraNext[head]);
-            freeHead = extraNext[head];
-        }
-        else
-        {
-            int i = head;
-            for (; mapped < total; mapped++)
-            {
-                final int len = sg.len(mapped);
-                final int flags = (mapped < out ? 0 : VRING_DESC_F_WRITE) | (mapped + 1 < total ? VRING_DESC_F_NEXT : 0);
-                final long addr = mapBuffer(sg.addr(mapped), len, flags);
-                if (DmaOps.isMappingError(addr))
-                {
-                    err = mappingErrno(len);
-                    break;
-                }
-                extraAddr[i] = addr;
-                extraLen[i] = len;
-                extraFlags[i] = flags;
-                writable += mapped < out ? 0 : len;
-                ring.spDesc(i, addr, len, flags, extraNext[i]);
-                i = extraNext[i];
-            }
-            if (err != 0)
-            {
-                // unmap_release: walk what was mapped, from the private copy.
-                for (int n = 0, j = head; n < mapped; n++, j = extraNext[j])
-                {
-                    unmapBuffer(extraAddr[j], extraLen[j], extraFlags[j]);
-                }
-                return err;
-            }
-            freeHead = i;
-        }
-
-        numFree -= descsUsed;
-        inFlight++;
-        data[head] = token;
-        writableBytes[head] = writable;
-
-        // Put entry in available array (but don't update avail->idx until they do sync).
-        ring.spAvailRing(availIdxShadow & mask, head);
-        availIdxShadow = (availIdxShadow + 1) & 0xFFFF;
-        if (publish)
-        {
-            publishAvail();
-        }
-        numAdded++;
-        // This is very unlikely, but theoretically possible. Kick just in case.
-        if (numAdded == 0xFFFF)
-        {
-            kick();
-        }
-        return 0;
-    }
+    /** Publishes the requests added without publishing; does nothing if there are none. */
+    public abstract void publishAvail();
 
     /**
-     * Publishes {@code avail.idx} if requests were added without publishing it ({@link #add(SgList, Object, boolean)});
-     * does nothing otherwise.
-     */
-    public void publishAvail()
-    {
-        final int idx = availIdxShadow;
-        if (idx != availIdxPublished)
-        {
-            // Descriptors and available array need to be set before we expose the new available array entries.
-            // Pairs with the device's virtio_rmb() after it loads avail.idx.
-            VirtioBarriers.virtioWmb();
-            ring.soAvailIdx(idx);
-            availIdxPublished = idx;
-        }
-    }
-
-    private long mapBuffer(final long gpa, final int len, final int flags)
-    {
-        return useDmaApi && !premapped ? dma.map(gpa, len, direction(flags)) : gpa;
-    }
-
-    private void unmapBuffer(final long addr, final int len, final int flags)
-    {
-        if (useDmaApi && !premapped)
-        {
-            dma.unmap(addr, len, direction(flags));
-        }
-    }
-
-    private long mapTable(final long gpa, final int len)
-    {
-        return useDmaApi ? dma.map(gpa, len, DmaDirection.TO_DEVICE) : gpa;
-    }
-
-    private void unmapTable(final long addr, final int len)
-    {
-        if (useDmaApi)
-        {
-            dma.unmap(addr, len, DmaDirection.TO_DEVICE);
-        }
-    }
-
-    private static DmaDirection direction(final int flags)
-    {
-        return (flags & VRING_DESC_F_WRITE) != 0 ? DmaDirection.FROM_DEVICE : DmaDirection.TO_DEVICE;
-    }
-
-    private int mappingErrno(final long len)
-    {
-        return len > dma.maxMappingSize() ? EIO : ENOMEM;
-    }
-
-    // ---------------------------------------------------------------------------------------------------------------
-    // kick: virtqueue_kick_prepare_split / virtqueue_notify
-    // ---------------------------------------------------------------------------------------------------------------
-
-    /**
-     * {@code virtqueue_kick_prepare_split()}: does the device want a notification for what was added since the last
-     * call? With EVENT_IDX: did the new avail.idx pass {@code avail_event}; otherwise: is {@code NO_NOTIFY} clear.
-     * Requests added without publishing ({@link #add(SgList, Object, boolean)}) are published first.
+     * {@code virtqueue_kick_prepare()}: publishes what was added, then decides whether the device wants a
+     * notification for it (its event suppression, with or without EVENT_IDX).
      *
      * @return true if the caller should notify the device.
      */
-    public boolean kickPrepare()
-    {
-        publishAvail();
-        // We need to expose available array entries before checking avail event (or used.flags). Pairs with the
-        // device's virtio_mb() between writing avail_event/used.flags and re-reading avail.idx.
-        VirtioBarriers.virtioMb();
-        final int newIdx = availIdxShadow;
-        final int oldIdx = (newIdx - numAdded) & 0xFFFF;
-        numAdded = 0;
-        final boolean needKick = event ?
-            vringNeedEvent(ring.loAvailEvent(), newIdx, oldIdx) :
-            (ring.lpUsedFlags() & VRING_USED_F_NO_NOTIFY) == 0;
-        if (needKick)
-        {
-            kicks++;
-        }
-        else
-        {
-            kicksSuppressed++;
-        }
-        return needKick;
-    }
+    public abstract boolean kickPrepare();
 
     /**
      * {@code virtqueue_kick()}: {@link #kickPrepare()}, then the transport's notifier if needed.
      *
      * @return true if the device was notified.
      */
-    public boolean kick()
-    {
-        if (broken || !kickPrepare())
-        {
-            return false;
-        }
-        notifier.notify(this);
-        return true;
-    }
+    public abstract boolean kick();
 
-    // ---------------------------------------------------------------------------------------------------------------
-    // get: virtqueue_get_buf_ctx_split / detach_buf_split
-    // ---------------------------------------------------------------------------------------------------------------
-
-    /**
-     * {@code more_used_split()}.
-     *
-     * @return true if the device has returned buffers that {@link #getBuf()} has not taken yet.
-     */
-    public boolean moreUsed()
-    {
-        if (lastUsedIdx != usedIdxCache)
-        {
-            return true;
-        }
-        usedIdxCache = ring.loUsedIdx();
-        return lastUsedIdx != usedIdxCache;
-    }
+    /** @return true if the device has returned buffers that {@link #getBuf()} has not taken yet. */
+    public abstract boolean moreUsed();
 
     /**
      * {@code virtqueue_get_buf()}: takes the next buffer the device returned, unmaps it and frees its descriptors.
@@ -550,91 +123,7 @@ public final class Virtqueue extends VirtqueuePad1
      * @return the token given to {@link #add}, or null if there is none (or the queue is broken: see
      * {@link #isBroken()}). The bytes the device wrote are in {@link #usedLen()}.
      */
-    public Object getBuf()
-    {
-        if (broken || !moreUsed())
-        {
-            return null;
-        }
-        final int pending = (usedIdxCache - lastUsedIdx) & 0xFFFF;
-        if (pending > inFlight)
-        {
-            badRing(String.format("used.idx moved from %d to %d but only %d buffers are in flight",
-                lastUsedIdx, usedIdxCache, inFlight));
-            return null;
-        }
-        // Only get used array entries after they have been exposed by host. Pairs with the device's virtio_wmb()
-        // before it stores used.idx.
-        VirtioBarriers.virtioRmb();
-        final int slot = lastUsedIdx & mask;
-        final int id = ring.lpUsedId(slot);
-        final int len = ring.lpUsedLen(slot);
-        if (Integer.compareUnsigned(id, num) >= 0)
-        {
-            badRing(String.format("id %d out of range", Integer.toUnsignedLong(id)));
-            return null;
-        }
-        final Object token = data[id];
-        if (token == null)
-        {
-            badRing(String.format("id %d is not a head!", id));
-            return null;
-        }
-        if (Integer.toUnsignedLong(len) > writableBytes[id])
-        {
-            badRing(String.format("used len %d is greater than the %d writable bytes of chain %d",
-                Integer.toUnsignedLong(len), writableBytes[id], id));
-            return null;
-        }
-        detachBuf(id);
-        lastUsedLen = len;
-        lastUsedId = id;
-        lastUsedIdx = (lastUsedIdx + 1) & 0xFFFF;
-        // If we expect an interrupt for the next entry, tell host by writing event index and flush out the write
-        // before the read in the next get_buf call (virtio_store_mb).
-        if ((availFlagsShadow & VRING_AVAIL_F_NO_INTERRUPT) == 0)
-        {
-            ring.soUsedEvent(lastUsedIdx);
-            VirtioBarriers.virtioMb();
-        }
-        return token;
-    }
-
-    private void detachBuf(final int head)
-    {
-        data[head] = null;
-        inFlight--;
-        final int t = indirTable[head];
-        if (t != NONE)
-        {
-            final int base = t * indirMax;
-            for (int n = 0, count = indirCount[t]; n < count; n++)
-            {
-                unmapBuffer(indirAddr[base + n], indirLen[base + n], indirFlags[base + n]);
-            }
-            unmapTable(extraAddr[head], extraLen[head]);
-            indirTable[head] = NONE;
-            indirFree[indirFreeTop++] = t;
-            extraNext[head] = freeHead;
-            freeHead = head;
-            numFree++;
-            return;
-        }
-        // Put back on free list: unmap first-level descriptors and find end.
-        int i = head;
-        while (true)
-        {
-            unmapBuffer(extraAddr[i], extraLen[i], extraFlags[i]);
-            numFree++;
-            if ((extraFlags[i] & VRING_DESC_F_NEXT) == 0)
-            {
-                break;
-            }
-            i = extraNext[i];
-        }
-        extraNext[i] = freeHead;
-        freeHead = head;
-    }
+    public abstract Object getBuf();
 
     /**
      * {@code virtqueue_detach_unused_buf()}: after the device was reset (or given up on), takes back one request
@@ -642,77 +131,17 @@ public final class Virtqueue extends VirtqueuePad1
      *
      * @return a token of a request still in flight, or null when none is left.
      */
-    public Object detachUnusedBuf()
-    {
-        for (int head = 0; head < num; head++)
-        {
-            final Object token = data[head];
-            if (token != null)
-            {
-                detachBuf(head);
-                availIdxShadow = (availIdxShadow - 1) & 0xFFFF;
-                ring.soAvailIdx(availIdxShadow);
-                availIdxPublished = availIdxShadow;
-                return token;
-            }
-        }
-        return null;
-    }
+    public abstract Object detachUnusedBuf();
 
-    private void badRing(final String reason)
-    {
-        // BAD_RING: other side has made a mess, don't try any more.
-        if (!broken)
-        {
-            brokenReason = reason;
-            broken = true;
-        }
-    }
-
-    // ---------------------------------------------------------------------------------------------------------------
-    // callbacks: virtqueue_disable_cb / enable_cb_prepare / poll / enable_cb / enable_cb_delayed
-    // ---------------------------------------------------------------------------------------------------------------
+    /** {@code virtqueue_disable_cb()}: ask the device not to interrupt. Only a hint: it may still do so. */
+    public abstract void disableCb();
 
     /**
-     * {@code virtqueue_disable_cb_split()}: ask the device not to interrupt. Only a hint: it may still do so.
-     */
-    public void disableCb()
-    {
-        if ((availFlagsShadow & VRING_AVAIL_F_NO_INTERRUPT) == 0)
-        {
-            availFlagsShadow |= VRING_AVAIL_F_NO_INTERRUPT;
-            if (event)
-            {
-                // The kernel's "hack": any value works while the device is not consuming; 0 is as good as any.
-                ring.soUsedEvent(0);
-            }
-            else
-            {
-                ring.spAvailFlags(availFlagsShadow);
-            }
-        }
-    }
-
-    /**
-     * {@code virtqueue_enable_cb_prepare_split()}: re-enable interrupts (both ways: flag and event index) and return
-     * the position to {@link #poll(int)} from.
+     * {@code virtqueue_enable_cb_prepare()}: re-enable interrupts and return the position to {@link #poll(int)} from.
      *
-     * @return the last used index seen, opaque to the caller.
+     * @return the driver's last used position, opaque to the caller.
      */
-    public int enableCbPrepare()
-    {
-        // We optimistically turn back on interrupts, then check if there was more to do.
-        if ((availFlagsShadow & VRING_AVAIL_F_NO_INTERRUPT) != 0)
-        {
-            availFlagsShadow &= ~VRING_AVAIL_F_NO_INTERRUPT;
-            if (!event)
-            {
-                ring.spAvailFlags(availFlagsShadow);
-            }
-        }
-        ring.soUsedEvent(lastUsedIdx);
-        return lastUsedIdx;
-    }
+    public abstract int enableCbPrepare();
 
     /**
      * {@code virtqueue_poll()}: after {@link #enableCbPrepare()}, has the device returned anything since?
@@ -720,237 +149,171 @@ public final class Virtqueue extends VirtqueuePad1
      * @param lastUsed the value {@link #enableCbPrepare()} returned.
      * @return true if there are used buffers pending (then process them rather than sleep).
      */
-    public boolean poll(final int lastUsed)
-    {
-        // The store of used_event/avail.flags must be visible before we re-read used.idx. Pairs with the device's
-        // virtio_mb() between storing used.idx and reading used_event/avail.flags.
-        VirtioBarriers.virtioMb();
-        return lastUsed != ring.loUsedIdx();
-    }
+    public abstract boolean poll(int lastUsed);
 
     /**
      * {@code virtqueue_enable_cb()}: re-enable interrupts.
      *
      * @return false if there are pending buffers (the caller must process them: an interrupt may not come).
      */
-    public boolean enableCb()
-    {
-        return !poll(enableCbPrepare());
-    }
+    public abstract boolean enableCb();
 
     /**
-     * {@code virtqueue_enable_cb_delayed_split()}: re-enable interrupts, but ask for the interrupt only after about
-     * three quarters of the outstanding buffers are used (with EVENT_IDX; without it this is {@link #enableCb()}).
+     * {@code virtqueue_enable_cb_delayed()}: re-enable interrupts, but with EVENT_IDX only after about three quarters
+     * of what is in flight is used.
      *
-     * @return false if that many are already used (process them now).
+     * @return false if used buffers are already pending (process them now).
      */
-    public boolean enableCbDelayed()
-    {
-        if ((availFlagsShadow & VRING_AVAIL_F_NO_INTERRUPT) != 0)
-        {
-            availFlagsShadow &= ~VRING_AVAIL_F_NO_INTERRUPT;
-            if (!event)
-            {
-                ring.spAvailFlags(availFlagsShadow);
-            }
-        }
-        // TODO in the kernel too: tune this threshold.
-        final int bufs = ((availIdxShadow - lastUsedIdx) & 0xFFFF) * 3 / 4;
-        ring.soUsedEvent((lastUsedIdx + bufs) & 0xFFFF);
-        // virtio_store_mb: the event index must be visible before we re-read used.idx.
-        VirtioBarriers.virtioMb();
-        return ((ring.loUsedIdx() - lastUsedIdx) & 0xFFFF) <= bufs;
-    }
-
-    // ---------------------------------------------------------------------------------------------------------------
-    // state
-    // ---------------------------------------------------------------------------------------------------------------
-
-    /** @return bytes the device wrote into the buffer last returned by {@link #getBuf()}. */
-    public int usedLen()
-    {
-        return lastUsedLen;
-    }
-
-    /**
-     * @return the head (used id) of the buffer last returned by {@link #getBuf()}. The kernel keeps heads private;
-     * vqdma exposes it for protocols that depend on it, such as the loopback pattern of the shared-ring file.
-     */
-    public int usedId()
-    {
-        return lastUsedId;
-    }
-
-    /**
-     * @return the driver's next {@code avail.idx} (its shadow: what was last published), for diagnostics.
-     */
-    public int availIdx()
-    {
-        return availIdxShadow;
-    }
-
-    /** @return the next used index the driver will take ({@code last_used_idx}), for diagnostics. */
-    public int lastUsedIdx()
-    {
-        return lastUsedIdx;
-    }
-
-    /** @return {@code used.idx} as the device last published it, opaque load, for diagnostics. */
-    public int usedIdx()
-    {
-        return ring.loUsedIdx();
-    }
-
-    /** @return the queue size. */
-    public int num()
-    {
-        return num;
-    }
-
-    /** @return free descriptors ({@code vq->num_free}). */
-    public int numFree()
-    {
-        return numFree;
-    }
-
-    /** @return requests made available and not yet returned by {@link #getBuf()}. */
-    public int inFlight()
-    {
-        return inFlight;
-    }
-
-    /** @return true if the other side made a mess and the queue refuses further work. */
-    public boolean isBroken()
-    {
-        return broken;
-    }
-
-    /** @return why the queue is broken, or null. */
-    public String brokenReason()
-    {
-        return brokenReason;
-    }
+    public abstract boolean enableCbDelayed();
 
     /**
      * {@code virtio_break_device()}: marks the queue broken from outside (the transport gave up on the device).
      *
      * @param reason why.
      */
-    public void breakQueue(final String reason)
-    {
-        badRing(reason);
-    }
+    public abstract void breakQueue(String reason);
+
+    // ---------------------------------------------------------------------------------------------------------------
+    // state
+    // ---------------------------------------------------------------------------------------------------------------
+
+    /** @return bytes the device wrote into the buffer last returned by {@link #getBuf()}. */
+    public abstract int usedLen();
+
+    /**
+     * @return the id the device returned the buffer last taken by {@link #getBuf()} under: the split ring's head, the
+     * packed ring's buffer id. The kernel keeps it private; vqdma exposes it for protocols that depend on it, such
+     * as the loopback pattern of the shared-ring file.
+     */
+    public abstract int usedId();
+
+    /**
+     * @return the driver's next avail index, for diagnostics: the split ring's {@code avail.idx} shadow (u16), the
+     * packed ring's position with its wrap counter in bit 15.
+     */
+    public abstract int availIdx();
+
+    /**
+     * @return the next used index the driver will take, for diagnostics: the split ring's {@code last_used_idx}, the
+     * packed ring's position with its wrap counter in bit 15.
+     */
+    public abstract int lastUsedIdx();
+
+    /**
+     * @return the driver's indices as a diagnostic message: split {@code avail.idx 1, used.idx 0, last used 0}, packed
+     * the positions with their wrap counters and the flags the driver waits on.
+     */
+    public abstract String describeIndices();
+
+    /** @return the queue size. */
+    public abstract int num();
+
+    /** @return free descriptors ({@code vq->num_free}). */
+    public abstract int numFree();
+
+    /** @return requests made available and not yet returned by {@link #getBuf()}. */
+    public abstract int inFlight();
+
+    /** @return true if the other side made a mess and the queue refuses further work. */
+    public abstract boolean isBroken();
+
+    /** @return why the queue is broken, or null. */
+    public abstract String brokenReason();
 
     /** @return notifications the driver decided to send. */
-    public long kicks()
-    {
-        return kicks;
-    }
+    public abstract long kicks();
 
-    /** @return notifications suppressed by NO_NOTIFY or avail_event. */
-    public long kicksSuppressed()
-    {
-        return kicksSuppressed;
-    }
+    /** @return notifications the device's event suppression made unnecessary. */
+    public abstract long kicksSuppressed();
 
-    /** @return the negotiated features. */
-    public long features()
-    {
-        return features;
-    }
+    /** @return the negotiated features (with {@code VIRTIO_F_RING_PACKED} exactly when the layout is packed). */
+    public abstract long features();
+
+    /** @return the ring layout. */
+    public abstract RingLayout layout();
 
     /** @return true if buffers go through the DMA API ({@code VIRTIO_F_ACCESS_PLATFORM}). */
-    public boolean usesDmaApi()
-    {
-        return useDmaApi;
-    }
+    public abstract boolean usesDmaApi();
 
     /** @return the DMA ops buffers are mapped with (when {@link #usesDmaApi()}). */
-    public DmaOps dma()
-    {
-        return dma;
-    }
+    public abstract DmaOps dma();
 
     /** @return indirect tables in use by requests in flight (the pool's pressure; 0 without the feature). */
-    public int indirectTablesInUse()
-    {
-        return indirGpa == null ? 0 : indirGpa.length - indirFreeTop;
-    }
+    public abstract int indirectTablesInUse();
 
     /** @return entries of one indirect table (0 without the feature). */
-    public int indirectMax()
-    {
-        return indirMax;
-    }
+    public abstract int indirectMax();
 
     /** @return the guest-physical address of the ring. */
-    public long ringGpa()
-    {
-        return ringGpa;
-    }
+    public abstract long ringGpa();
 
-    /** @return bus address of the descriptor table, for the transport to hand the device. */
-    public long descAddr()
-    {
-        return descBus;
-    }
+    /** @return bus address of the descriptor area (split: the descriptor table; packed: the descriptor ring). */
+    public abstract long descAddr();
 
-    /** @return bus address of the available ring. */
-    public long availAddr()
-    {
-        return availBus;
-    }
+    /** @return bus address of the driver area (split: the available ring; packed: the driver event structure). */
+    public abstract long driverAddr();
 
-    /** @return bus address of the used ring. */
-    public long usedAddr()
-    {
-        return usedBus;
-    }
+    /** @return bus address of the device area (split: the used ring; packed: the device event structure). */
+    public abstract long deviceAddr();
 
     /**
      * @return the view a device must use for this queue's addresses: the DMA ops' view when the DMA API is used,
      * otherwise guest-physical addresses (the legacy bypass).
      */
-    public DeviceView deviceView()
-    {
-        return useDmaApi ? dma.deviceView() : new DirectDma.View(memory, 0);
-    }
+    public abstract DeviceView deviceView();
 
     /**
      * Builds the device side of this queue on the same memory, as the transport would after the driver wrote the
-     * three ring addresses and enabled the queue.
+     * three area addresses and enabled the queue.
      *
-     * @return a device-side queue.
+     * @return a device-side queue builder of the same layout.
      */
     public VhostVirtqueue.Builder deviceBuilder()
     {
-        return VhostVirtqueue.builder(deviceView(), num, features, descBus, availBus, usedBus);
+        return VhostVirtqueue.builder(deviceView(), num(), features(), descAddr(), driverAddr(), deviceAddr());
     }
 
-    /** Builder of a {@link Virtqueue}. Set-up time only. */
+    /** Builder of a {@link Virtqueue} of either layout. Set-up time only. */
     public static final class Builder
     {
-        private final GuestMemory memory;
-        private final int num;
-        private long features = feature(VIRTIO_F_VERSION_1);
-        private DmaOps dma;
-        private long ringGpa = -1;
-        private boolean premapped;
-        private boolean callbacks = true;
-        private int indirectMax = -1;
-        private int indirectTables = -1;
-        private Notifier notifier = vq -> { };
+        final GuestMemory memory;
+        final int num;
+        long features = feature(VIRTIO_F_VERSION_1);
+        DmaOps dma;
+        long ringGpa = -1;
+        boolean premapped;
+        boolean callbacks = true;
+        int indirectMax = -1;
+        int indirectTables = -1;
+        Notifier notifier = vq -> { };
+        private RingLayout layout;
 
         private Builder(final GuestMemory memory, final int num)
         {
             this.memory = memory;
-            this.num = checkQueueSize(num);
+            this.num = checkPackedQueueSize(num);
         }
 
-        /** @param features negotiated feature word ({@link Vring#feature(int)}). @return this. */
+        /**
+         * @param features negotiated feature word ({@link Vring#feature(int)}); {@code VIRTIO_F_RING_PACKED} in it
+         *                 selects the packed layout.
+         * @return this.
+         */
         public Builder features(final long features)
         {
             this.features = features;
+            return this;
+        }
+
+        /**
+         * @param layout the ring layout: sets ({@link RingLayout#PACKED}) or clears ({@link RingLayout#SPLIT})
+         *               {@code VIRTIO_F_RING_PACKED} in the feature word at {@link #build()}, whenever the features
+         *               are given.
+         * @return this.
+         */
+        public Builder layout(final RingLayout layout)
+        {
+            this.layout = layout;
             return this;
         }
 
@@ -961,7 +324,11 @@ public final class Virtqueue extends VirtqueuePad1
             return this;
         }
 
-        /** @param gpa where the ring lives (4096-aligned); default: allocated shared. @return this. */
+        /**
+         * @param gpa where the ring lives (4096-aligned for the split layout, 16-aligned for the packed); default:
+         *            allocated shared.
+         * @return this.
+         */
         public Builder ringAt(final long gpa)
         {
             this.ringGpa = gpa;
@@ -1006,10 +373,19 @@ public final class Virtqueue extends VirtqueuePad1
             return this;
         }
 
-        /** @return the queue, with its ring zeroed and mapped. */
+        /**
+         * @return the queue, with its ring zeroed and mapped.
+         * @throws IllegalArgumentException if the queue size does not suit the layout (the split ring needs a power
+         * of two).
+         */
         public Virtqueue build()
         {
-            return new Virtqueue(this);
+            if (layout != null)
+            {
+                features = layout.applyTo(features);
+            }
+            return RingLayout.of(features) == RingLayout.PACKED ? PackedVirtqueue.create(this) :
+                SplitVirtqueue.create(this);
         }
     }
 }

@@ -30,9 +30,28 @@ public final class Vring
      * (the legacy "DMA API bypass" of {@code vring_use_dma_api()}).
      */
     public static final int VIRTIO_F_ACCESS_PLATFORM = 33;
+    /**
+     * {@code VIRTIO_F_RING_PACKED}: the packed virtqueue layout (virtio 1.1, section 2.8) instead of the split one.
+     */
+    public static final int VIRTIO_F_RING_PACKED = 34;
+
+    /** {@code VRING_PACKED_DESC_F_AVAIL}: bit number (a shift, not a mask) of the packed descriptor's AVAIL flag. */
+    public static final int VRING_PACKED_DESC_F_AVAIL = 7;
+    /** {@code VRING_PACKED_DESC_F_USED}: bit number (a shift, not a mask) of the packed descriptor's USED flag. */
+    public static final int VRING_PACKED_DESC_F_USED = 15;
+    /** {@code VRING_PACKED_EVENT_FLAG_ENABLE}: notify on every event (packed event suppression flags). */
+    public static final int VRING_PACKED_EVENT_FLAG_ENABLE = 0x0;
+    /** {@code VRING_PACKED_EVENT_FLAG_DISABLE}: do not notify. */
+    public static final int VRING_PACKED_EVENT_FLAG_DISABLE = 0x1;
+    /** {@code VRING_PACKED_EVENT_FLAG_DESC}: notify when the ring passes {@code off_wrap} (needs EVENT_IDX). */
+    public static final int VRING_PACKED_EVENT_FLAG_DESC = 0x2;
+    /** {@code VRING_PACKED_EVENT_F_WRAP_CTR}: bit number of the wrap counter in {@code off_wrap}. */
+    public static final int VRING_PACKED_EVENT_F_WRAP_CTR = 15;
 
     /** Largest queue size of a split ring. */
     public static final int MAX_QUEUE_SIZE = 32768;
+    /** Largest queue size of a packed ring (any size 1..32768, not only powers of two). */
+    public static final int MAX_PACKED_QUEUE_SIZE = 32768;
     /** Size of one descriptor in bytes. */
     public static final int DESC_SIZE = 16;
 
@@ -92,6 +111,29 @@ public final class Vring
         if (!isValidQueueSize(num))
         {
             throw new IllegalArgumentException("queue size " + num + " must be a power of two in 1.." + MAX_QUEUE_SIZE);
+        }
+        return num;
+    }
+
+    /**
+     * @param num a queue size.
+     * @return true if it is a valid packed queue size: any value in 1..32768.
+     */
+    public static boolean isValidPackedQueueSize(final int num)
+    {
+        return num >= 1 && num <= MAX_PACKED_QUEUE_SIZE;
+    }
+
+    /**
+     * @param num a queue size.
+     * @return {@code num}.
+     * @throws IllegalArgumentException if it is not in 1..32768.
+     */
+    public static int checkPackedQueueSize(final int num)
+    {
+        if (!isValidPackedQueueSize(num))
+        {
+            throw new IllegalArgumentException("packed queue size " + num + " must be in 1.." + MAX_PACKED_QUEUE_SIZE);
         }
         return num;
     }

@@ -75,8 +75,9 @@ class PaddingLayoutTest
     }
 
     @ParameterizedTest(name = "{0}")
-    @ValueSource(classes = {Virtqueue.class, VhostVirtqueue.class, DescriptorChain.class,
-        vqdma.ring.thread.EventFd.class, vqdma.ring.thread.NotifyCounters.class})
+    @ValueSource(classes = {SplitVirtqueue.class, SplitVhostVirtqueue.class, DescriptorChain.class,
+        PackedVirtqueue.class, PackedVhostVirtqueue.class, vqdma.ring.thread.EventFd.class,
+        vqdma.ring.thread.NotifyCounters.class})
     void hotFieldsHaveTwoCacheLinesOfPaddingOnBothSides(final Class<?> cls)
     {
         final List<Slot> slots = layout(cls);

@@ -17,6 +17,17 @@ final class RawRing
             new UnsafeBuffer(mem, (int)ringGpa + usedOffset(num, LEGACY_ALIGN), usedSize(num)));
     }
 
+    static PackedRing packed(final GuestMemory memory, final long ringGpa, final int num)
+    {
+        final UnsafeBuffer mem = memory.buffer();
+        return new PackedRing(num,
+            new UnsafeBuffer(mem, (int)ringGpa, PackedRingDescriptor.descRingSize(num)),
+            new UnsafeBuffer(mem, (int)ringGpa + PackedRingDescriptor.driverEventOffset(num),
+                PackedRingDescriptor.EVENT_SIZE),
+            new UnsafeBuffer(mem, (int)ringGpa + PackedRingDescriptor.deviceEventOffset(num),
+                PackedRingDescriptor.EVENT_SIZE));
+    }
+
     private RawRing()
     {
     }

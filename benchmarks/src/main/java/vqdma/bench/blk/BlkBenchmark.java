@@ -27,6 +27,7 @@ import vqdma.dma.DmaOps;
 import vqdma.dma.DmaProfile;
 import vqdma.dma.GuestMemory;
 import vqdma.dma.SwiotlbDma;
+import vqdma.ring.RingLayout;
 import vqdma.ring.VhostVirtqueue;
 import vqdma.ring.Virtqueue;
 import vqdma.ring.Vring;
@@ -107,8 +108,10 @@ import java.util.concurrent.TimeUnit;
  * about 0 B/op.
  *
  * <h2>How to run</h2>
- * The default matrix is 80 cells (5 DMA profiles x clamp x 4 sizes x 2 depths, {@code device=inline}), about 8.5
- * minutes (with {@link BlkMemcpyBenchmark}, 8:51 by {@code scripts/bench --estimate --regex 'blk.*'}):
+ * The default matrix is 80 cells (5 DMA profiles x clamp x 4 sizes x 2 ring layouts, depth 32,
+ * {@code device=inline}), about 8.5 minutes (with {@link BlkMemcpyBenchmark}, 8:51 by
+ * {@code scripts/bench --estimate --regex 'blk.*'}); {@code -p depth=1,32} adds the latency cases,
+ * {@code -p layout=split} takes one layout:
  * <pre>
  *   java -jar benchmarks/target/benchmarks.jar 'blk.*'
  *   java -jar benchmarks/target/benchmarks.jar 'blk.*' -p size=4096,65536 -p depth=32 -p dma=direct,swiotlb-force
@@ -183,9 +186,16 @@ public class BlkBenchmark
         @Param({"4096", "65536", "262144", "1048576"})
         int size;
 
-        /** Requests kept in flight. */
-        @Param({"1", "32"})
+        /**
+         * Requests kept in flight: 32 in the default matrix (the throughput case, where the ring's layout shows);
+         * {@code -p depth=1,32} adds the latency case.
+         */
+        @Param({"32"})
         int depth;
+
+        /** The ring's layout: {@code split}, or {@code packed} ({@code VIRTIO_F_RING_PACKED} negotiated). */
+        @Param({"split", "packed"})
+        String layout;
 
         /**
          * {@code inline}: the device on the benchmark thread (the default: see the class comment); {@code thread}:
@@ -254,7 +264,7 @@ public class BlkBenchmark
             final boolean split = Affinities.split(affinity);
 
             final long pageBytes = align((long)depth * align(size));
-            final long poolBytes = profile == DmaProfile.SWIOTLB || profile == DmaProfile.SWIOTLB_FORCE ? pool : 0;
+            final long poolBytes = profile.usesSwiotlb() ? pool : 0;
             memory = GuestMemory.allocate(pageBytes + poolBytes + SLACK_BYTES, profile.confidentialGuest());
             ops = profile.create(memory, pool);
             long features = Vring.feature(Vring.VIRTIO_F_VERSION_1) | Vring.feature(Vring.VIRTIO_F_ACCESS_PLATFORM) |
@@ -267,7 +277,8 @@ public class BlkBenchmark
             kick = new EventFd("kick");
             call = new EventFd("call");
             final EventFd doorbell = kick;
-            vq = Virtqueue.builder(memory, QUEUE_SIZE).features(features).dma(ops).callbacks(false)
+            vq = Virtqueue.builder(memory, QUEUE_SIZE).features(features).layout(RingLayout.parse(layout)).dma(ops)
+                .callbacks(false)
                 .notifier(q -> doorbell.signal()).build();
             final VhostVirtqueue deviceQueue = vq.deviceBuilder()
                 .badChainPolicy(VhostVirtqueue.BadChainPolicy.COMPLETE).build();

@@ -98,8 +98,8 @@ import java.util.concurrent.TimeUnit;
  */
 @BenchmarkMode(Mode.AverageTime)
 @OutputTimeUnit(TimeUnit.NANOSECONDS)
-@Warmup(iterations = 3, time = 500, timeUnit = TimeUnit.MILLISECONDS)
-@Measurement(iterations = 5, time = 500, timeUnit = TimeUnit.MILLISECONDS)
+@Warmup(iterations = 3, time = 300, timeUnit = TimeUnit.MILLISECONDS)
+@Measurement(iterations = 5, time = 300, timeUnit = TimeUnit.MILLISECONDS)
 @Fork(1)
 public class DmaMapBenchmark
 {
@@ -168,7 +168,7 @@ public class DmaMapBenchmark
     @State(Scope.Thread)
     public static class Ops
     {
-        @Param({"direct", "swiotlb-force", "iommu-strict", "iommu-lazy"})
+        @Param({"direct", "swiotlb-force", "swiotlb-bitmap", "swiotlb-hot", "iommu-strict", "iommu-lazy"})
         String ops;
 
         @Param({"67108864"})

@@ -16,6 +16,7 @@ import org.openjdk.jmh.annotations.Threads;
 import org.openjdk.jmh.annotations.Warmup;
 import vqdma.dma.DmaDirection;
 import vqdma.dma.DmaOps;
+import vqdma.dma.DmaProfile;
 import vqdma.dma.GuestMemory;
 import vqdma.dma.Swiotlb;
 import vqdma.dma.SwiotlbDma;
@@ -75,6 +76,13 @@ public class SwiotlbContentionBenchmark
     @Param({"1", "2", "4"})
     int nareas;
 
+    /**
+     * The SWIOTLB profile: {@code swiotlb-force} (the kernel's allocator) or {@code swiotlb-hot} (the 2022 RFC's
+     * bitmap and LIFO free lists); {@code -p ops=swiotlb-bitmap} for the RFC's bitmap alone.
+     */
+    @Param({"swiotlb-force", "swiotlb-hot"})
+    String ops;
+
     GuestMemory memory;
     SwiotlbDma dma;
 
@@ -82,7 +90,7 @@ public class SwiotlbContentionBenchmark
     public void setUp()
     {
         memory = GuestMemory.allocate(32L << 20, false);
-        dma = new SwiotlbDma(new Swiotlb(memory, 16L << 20, nareas), true);
+        dma = new SwiotlbDma(new Swiotlb(memory, 16L << 20, nareas, DmaProfile.of(ops).swiotlbAllocator()), true);
     }
 
     /** Each thread's own buffer. */

@@ -17,6 +17,7 @@ import org.openjdk.jmh.infra.Blackhole;
 import vqdma.dma.DirectDma;
 import vqdma.dma.GuestMemory;
 import vqdma.ring.DescriptorChain;
+import vqdma.ring.RingLayout;
 import vqdma.ring.SgList;
 import vqdma.ring.VhostVirtqueue;
 import vqdma.ring.Virtqueue;
@@ -25,7 +26,7 @@ import vqdma.ring.Vring;
 import java.util.concurrent.TimeUnit;
 
 /**
- * One thread plays both sides of a split ring: the driver adds a batch, the device pops, walks, checks and returns
+ * One thread plays both sides of a ring, split or packed ({@code layout}): the driver adds a batch, the device pops, walks, checks and returns
  * every chain, the driver takes them back. This is the ring's own cost with no cross-core traffic: descriptor
  * writes, the avail and used rings, the vhost-style validation of every chain, and the driver's checks of every used
  * element. Two-thread round trips (where cache-line transfers dominate) are measured elsewhere.
@@ -52,7 +53,9 @@ import java.util.concurrent.TimeUnit;
  *   java -jar benchmarks/target/benchmarks.jar RingCycleBenchmark -p shape=chain128 -p queueSize=256
  * </pre>
  * Expect chain128 and single128 to cost about the same per descriptor without indirect; indirect makes chain128
- * cheaper for the ring (one slot) but adds the table walk.
+ * cheaper for the ring (one slot) but adds the table walk. One thread has no cross-core traffic, so the layouts
+ * differ here only in the work per descriptor (the packed ring has no avail ring and no used ring to write, but
+ * walks each chain's flags twice on the device side: shape, then contents).
  */
 @State(Scope.Thread)
 @BenchmarkMode(Mode.AverageTime)
@@ -74,6 +77,13 @@ public class RingCycleBenchmark
 
     @Param({"bypass", "direct"})
     String dma;
+
+    /**
+     * {@code split} (virtio 1.0: descriptor table, avail ring, used ring) or {@code packed} (virtio 1.1: one descriptor
+     * ring both sides write, {@code VIRTIO_F_RING_PACKED}).
+     */
+    @Param({"split", "packed"})
+    String layout;
 
     static final int DESCRIPTORS = 128;
     static final int BUFFER = 512;
@@ -127,8 +137,8 @@ public class RingCycleBenchmark
         {
             throw new IllegalArgumentException("dma=" + dma + ": expected bypass or direct");
         }
-        vq = Virtqueue.builder(memory, queueSize).features(features).dma(new DirectDma(memory))
-            .callbacks(false).build();
+        vq = Virtqueue.builder(memory, queueSize).features(features).layout(RingLayout.parse(layout))
+            .dma(new DirectDma(memory)).callbacks(false).build();
         device = vq.deviceBuilder().build();
         chain = device.newChain();
         sg = new SgList(DESCRIPTORS);

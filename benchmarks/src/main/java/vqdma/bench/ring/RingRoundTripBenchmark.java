@@ -16,6 +16,7 @@ import org.openjdk.jmh.annotations.TearDown;
 import org.openjdk.jmh.annotations.Warmup;
 import org.agrona.concurrent.UnsafeBuffer;
 import vqdma.ring.DescriptorChain;
+import vqdma.ring.RingLayout;
 import vqdma.ring.SgList;
 import vqdma.ring.thread.NotifyCounters;
 import vqdma.ring.thread.TwoThreadQueue;
@@ -26,7 +27,7 @@ import vqdma.bench.peer.Affinities;
 import java.util.concurrent.TimeUnit;
 
 /**
- * Round trips through a split ring served by another thread: the benchmark thread is the guest (driver), a
+ * Round trips through a ring (split or packed: {@code layout}) served by another thread: the benchmark thread is the guest (driver), a
  * {@code VhostWorker} thread owned by the state is the device. One operation is one batch: the driver adds
  * {@code batch} requests (each a 16-byte device-readable header and a 16-byte device-writable status, as a block
  * request's header and status), kicks, and waits until all of them came back; the device pops, walks and checks each
@@ -69,8 +70,8 @@ import java.util.concurrent.TimeUnit;
  * 0 B/op.
  *
  * <h2>How to run</h2>
- * The default matrix is 8 cells, queue size 256 (about a minute and a half; {@code -p queueSize=64,256,1024} sweeps
- * the size):
+ * The default matrix is 16 cells, queue size 256, both layouts (about three minutes; {@code -p queueSize=64,256,1024}
+ * sweeps the size, {@code -p layout=packed} takes one layout):
  * <pre>
  *   java -jar benchmarks/target/benchmarks.jar 'RoundTripBenchmark' -p queueSize=256 -p indirect=false
  *   java -jar benchmarks/target/benchmarks.jar RingRoundTripBenchmark -p queueSize=256 -p batch=32 -prof gc
@@ -122,6 +123,13 @@ public class RingRoundTripBenchmark
         @Param({"none"})
         String affinity;
 
+        /**
+         * {@code split} or {@code packed} ({@code VIRTIO_F_RING_PACKED}). In the packed ring a request and its used
+         * descriptor share cache lines with the neighbouring requests, and there are no index lines to bounce.
+         */
+        @Param({"split", "packed"})
+        String layout;
+
         TwoThreadQueue queue;
         VirtqueueGuest guest;
         SgList[] requests;
@@ -158,7 +166,8 @@ public class RingRoundTripBenchmark
                 throw new IllegalArgumentException("publish=" + publish + ": expected add or kick");
             }
             final boolean split = Affinities.split(affinity);
-            queue = TwoThreadQueue.builder(queueSize).eventIdx(notify).indirect(indirect).strategy(strategy)
+            queue = TwoThreadQueue.builder(queueSize).layout(RingLayout.parse(layout)).eventIdx(notify)
+                .indirect(indirect).strategy(strategy)
                 .publishOnKick(publish.equals("kick")).name("vhost-bench").handler(RingRoundTripBenchmark::status)
                 .onDeviceStart(() -> Affinities.pin(split, 1)).build();
             Affinities.pin(split, 0);

@@ -16,6 +16,7 @@ import picocli.CommandLine;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 import vqdma.bench.Main;
+import vqdma.ring.tools.Cli;
 
 import java.io.FileOutputStream;
 import java.io.FileDescriptor;
@@ -51,8 +52,8 @@ import java.util.concurrent.Callable;
  * While another JMH run on this machine holds JMH's lock ({@code /tmp/jmh.lock}), a step waits for it (up to
  * {@code VQDMA_JMH_LOCK_WAIT} seconds, default 900) instead of failing or measuring side by side with it.
  */
-@Command(name = "bench", mixinStandardHelpOptions = true, sortOptions = false,
-    description = {"Run vqdma's benchmarks with progress, write results/<date>-<host>/ (JMH JSON + machine facts).",
+@Command(name = "scripts/bench", mixinStandardHelpOptions = true, sortOptions = false,
+    description = {"Run vqdma's benchmarks with progress; write results/<date>-<time>-<host>/ (JMH JSON, machine).",
         "Runner options first; every other argument (or all after --) is a JMH option for every step."},
     footer = {"", "Examples:",
         "  scripts/bench                                   the curated selection (about 3-5 minutes on 2 cores)",
@@ -69,7 +70,7 @@ public final class BenchRunner implements Callable<Integer>
             + "command line goes to JMH")
     String regex;
 
-    @Option(names = "--out", paramLabel = "DIR", description = "results folder (default results/<date>-<host>)")
+    @Option(names = "--out", paramLabel = "DIR", description = "results folder (default results/<date>-<time>-<host>)")
     Path out;
 
     @Option(names = "--estimate", description = "print the runs and their estimated time, run nothing")
@@ -84,7 +85,7 @@ public final class BenchRunner implements Callable<Integer>
     @CommandLine.Spec
     CommandLine.Model.CommandSpec spec;
 
-    private final List<String> commandLine = new ArrayList<>();
+    private final List<String> arguments = new ArrayList<>();
 
     @Override
     public Integer call() throws Exception
@@ -119,8 +120,9 @@ public final class BenchRunner implements Callable<Integer>
             }
             catch (final CommandLineOptionException ex)
             {
-                throw new CommandLine.ParameterException(spec.commandLine(), "JMH rejects " + step.jmhArgs() + ": " +
-                    ex.getMessage() + " (runner options go before --regex and its JMH options)");
+                throw new CommandLine.ParameterException(spec.commandLine(), "JMH does not accept " +
+                    String.join(" ", extra) + ": " + ex.getMessage().trim() + " (runner options, listed by " +
+                    "--help, go before --regex; JMH's options: java -jar benchmarks/target/benchmarks.jar -h)");
             }
             final Plan plan = Plan.of(BenchmarkList.defaultList(), o);
             options.add(o);
@@ -150,14 +152,16 @@ public final class BenchRunner implements Callable<Integer>
         {
             Files.writeString(Path.of(dirFile), dir.toAbsolutePath().toString(), StandardCharsets.UTF_8);
         }
-        final MachineFacts facts = MachineFacts.collect(home(), Main.forkFlags(feature), mode, commandLine);
+        final MachineFacts facts = MachineFacts.collect(home(), Main.forkFlags(feature), mode,
+            List.of(commandLine()));
         facts.put("estimateSeconds", Math.round(whole.seconds() + Plan.LAUNCH_SECONDS * steps.size()));
         facts.put("runs", whole.cells().size());
         for (int i = 0; i < steps.size(); i++)
         {
             if (!plans.get(i).cells().isEmpty())
             {
-                facts.step(String.join(" ", Main.rewriteGroups(steps.get(i).jmhArgs().toArray(new String[0]))));
+                facts.step(shellCommand("java -jar benchmarks/target/benchmarks.jar",
+                    Main.rewriteGroups(steps.get(i).jmhArgs().toArray(new String[0]))));
             }
         }
         facts.write(dir);
@@ -165,6 +169,7 @@ public final class BenchRunner implements Callable<Integer>
         console.printf(Locale.ROOT, "%d runs in %d step(s), estimated %s on this machine's pace; results in %s%n",
             whole.cells().size(), steps.size(), Plan.clock(whole.seconds() + Plan.LAUNCH_SECONDS * steps.size()),
             dir);
+        console.println(ProgressFormat.SPREAD_LEGEND);
         final Path json = dir.resolve("jmh.json");
         final List<RunResult> results = new ArrayList<>();
         int failed = 0;
@@ -331,6 +336,33 @@ public final class BenchRunner implements Callable<Integer>
         }, true, StandardCharsets.UTF_8);
     }
 
+    /**
+     * @return the command that started this run as the user typed it: {@code scripts/bench} passes its own in
+     * {@code VQDMA_COMMAND_LINE}; run directly, this class and its arguments.
+     */
+    private String commandLine()
+    {
+        final String typed = System.getenv("VQDMA_COMMAND_LINE");
+        return typed != null && !typed.isBlank() ? typed.strip() :
+            shellCommand("java --add-exports=java.base/jdk.internal.misc=ALL-UNNAMED -cp " +
+                "benchmarks/target/benchmarks.jar " + BenchRunner.class.getName(), arguments.toArray(new String[0]));
+    }
+
+    /**
+     * @param command the command.
+     * @param args    its arguments.
+     * @return one line a shell runs as that command: arguments quoted where the shell would change them.
+     */
+    static String shellCommand(final String command, final String... args)
+    {
+        final StringBuilder out = new StringBuilder(command);
+        for (final String a : args)
+        {
+            out.append(' ').append(a.matches("[A-Za-z0-9_./=,:@%+-]+") ? a : "'" + a.replace("'", "'\\''") + "'");
+        }
+        return out.toString();
+    }
+
     private static Path home()
     {
         return Path.of(System.getProperty("vqdma.home", "."));
@@ -351,8 +383,8 @@ public final class BenchRunner implements Callable<Integer>
     public static void main(final String[] args)
     {
         final BenchRunner runner = new BenchRunner();
-        runner.commandLine.addAll(List.of(args));
-        final CommandLine cl = new CommandLine(runner).setStopAtUnmatched(true).setUnmatchedOptionsArePositionalParams(false);
+        runner.arguments.addAll(List.of(args));
+        final CommandLine cl = Cli.of(runner).setStopAtUnmatched(true).setUnmatchedOptionsArePositionalParams(false);
         System.exit(cl.execute(args));
     }
 }

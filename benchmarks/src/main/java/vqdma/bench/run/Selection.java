@@ -54,19 +54,23 @@ public final class Selection
     {
         final List<Step> steps = new ArrayList<>();
         steps.add(step("reference workload (the gate's yardstick)", extra, "ref.ReferenceBenchmark"));
-        steps.add(step("ring: one-thread add/pop/return cycle", extra, "ring.RingCycleBenchmark.cycle",
-            "-p", "queueSize=256", "-p", "indirect=false", "-p", "dma=bypass,direct", "-p", "shape=chain128,single128"));
-        steps.add(step("ring vs peers: two-thread round trips", extra, "ring.RingRoundTripBenchmark.roundTrip",
-            "peer.*", "-p", "queueSize=256", "-p", "batch=1,32", "-p", "indirect=false", "-p", "mode=poll"));
+        steps.add(step("ring: one-thread add/pop/return cycle, split and packed", extra,
+            "ring.RingCycleBenchmark.cycle", "-p", "queueSize=256", "-p", "indirect=false", "-p", "dma=direct",
+            "-p", "shape=chain128,single128", "-p", "layout=split,packed"));
+        steps.add(step("ring (split and packed) vs peers: two-thread round trips", extra,
+            "ring.RingRoundTripBenchmark.roundTrip", "peer.*", "-p", "queueSize=256", "-p", "batch=1,32",
+            "-p", "indirect=false", "-p", "mode=poll", "-p", "layout=split,packed"));
         steps.add(step("dma: map+unmap per DMA op and size, memcpy baseline", extra,
-            "dma.DmaMapBenchmark.(mapUnmap|memcpy)$", "-p", "ops=direct,swiotlb-force,iommu-strict,iommu-lazy",
+            "dma.DmaMapBenchmark.(mapUnmap|memcpy)$",
+            "-p", "ops=direct,swiotlb-force,swiotlb-hot,iommu-strict,iommu-lazy",
             "-p", "size=4096,65536,262144,1048576", "-p", "dir=TO_DEVICE", "-p", "pool=67108864"));
         steps.add(step("iommu: strict vs lazy, with and without invalidation cost", extra,
             "iommu.IommuBenchmark.iommuMapUnmap", "-p", "mode=strict,lazy", "-p", "rcache=true",
             "-p", "invalidationNanos=0,1000", "-p", "size=4096"));
         // The 2019 failure (swiotlb-force, clamp off, 1 MiB) next to the fix and to direct DMA, 32 requests in flight.
         steps.add(step("blk: virtio-blk requests, clamp off (2019) vs on (the fix)", extra, "blk.BlkBenchmark.request",
-            "-p", "dma=direct,swiotlb-force", "-p", "clamp=false,true", "-p", "size=65536,1048576", "-p", "depth=32"));
+            "-p", "dma=direct,swiotlb-force", "-p", "clamp=false,true", "-p", "size=65536,1048576", "-p", "depth=32",
+            "-p", "layout=split"));
         return steps;
     }
 

@@ -87,6 +87,7 @@ public final class ThreadAllocProfiler implements InternalProfiler
     }
 
     @Override
+    @SuppressWarnings("rawtypes") // JMH's signature
     public Collection<? extends Result> afterIteration(final BenchmarkParams benchmarkParams,
         final IterationParams iterationParams, final IterationResult result)
     {

@@ -33,16 +33,14 @@ class MatrixBudgetTest
     /**
      * Seconds per group of the whole matrix; they add up to {@link #FULL_SECONDS}.
      * <ul>
-     *   <li>ring: RingCycleBenchmark 16 runs (about 1:45). TODO(twothread): RingRoundTripBenchmark as on its branch
-     *   (queueSize 64/256/1024 x batch x indirect x mode, baseline and roundTrip: 48 runs of about 10.4 s, 8:20)
-     *   does not fit: default queueSize to {256} (16 runs, about 2:50; the others by -p).</li>
-     *   <li>peer: TODO(twothread): the JCTools and Agrona round trips with queueSize {256} (4 runs, about 0:45);
-     *   with 64/256/1024 they take 2:05.</li>
+     *   <li>ring: RingCycleBenchmark 32 runs (about 3:25: both layouts); RingRoundTripBenchmark queueSize {256} x
+     *   batch x indirect x mode x layout, 16 runs of about 10.4 s (2:46; other sizes by -p). 6:11 in all.</li>
+     *   <li>peer: the JCTools and Agrona round trips with queueSize {256} (4 runs, about 0:42).</li>
      *   <li>dma: DmaMapBenchmark 60 runs + SwiotlbContentionBenchmark 6 (about 7:00).</li>
      *   <li>iommu: IommuBenchmark 24 runs (about 2:35).</li>
-     *   <li>blk: BlkBenchmark dma 5 x clamp 2 x size {4 KiB, 64 KiB, 256 KiB, 1 MiB} x depth {1, 32} = 80 runs at
-     *   500 ms iterations (3 + 5), one device shape ({@code device=thread}; {@code inline} by -p), and the
-     *   BlkMemcpyBenchmark baseline, 4 runs of 2 + 3 (about 8:51).</li>
+     *   <li>blk: BlkBenchmark dma 5 x clamp 2 x size {4 KiB, 64 KiB, 256 KiB, 1 MiB} x layout {split, packed} =
+     *   80 runs at depth 32 (depth 1 by -p) and 500 ms iterations (3 + 5), one device shape ({@code device=inline};
+     *   {@code thread} by -p), and the BlkMemcpyBenchmark baseline, 4 runs of 2 + 3 (about 8:51).</li>
      *   <li>ref: the gate's ReferenceBenchmark, 2 runs.</li>
      *   <li>other: anything outside the groups, and slack for forks slower than estimated.</li>
      * </ul>
@@ -51,13 +49,13 @@ class MatrixBudgetTest
 
     static
     {
-        GROUP_SECONDS.put("ring", 300.0);
-        GROUP_SECONDS.put("peer", 120.0);
-        GROUP_SECONDS.put("dma", 480.0);
-        GROUP_SECONDS.put("iommu", 180.0);
+        GROUP_SECONDS.put("ring", 390.0);
+        GROUP_SECONDS.put("peer", 60.0);
+        GROUP_SECONDS.put("dma", 450.0);
+        GROUP_SECONDS.put("iommu", 170.0);
         GROUP_SECONDS.put("blk", 540.0);
         GROUP_SECONDS.put("ref", 60.0);
-        GROUP_SECONDS.put("other", 120.0);
+        GROUP_SECONDS.put("other", 130.0);
     }
 
     @Test

@@ -76,6 +76,7 @@ class ThreadAllocProfilerTest
         assertTrue(norm < 8, "the calling thread allocated 1 KiB per operation, measured " + norm + " B/op");
     }
 
+    @SuppressWarnings("rawtypes") // JMH's profiler signature
     private static double value(final Collection<? extends Result> results)
     {
         assertEquals(1, results.size());

@@ -11,6 +11,7 @@ import vqdma.dma.DmaOps;
 import vqdma.dma.DmaProfile;
 import vqdma.dma.GuestMemory;
 import vqdma.dma.IommuDma;
+import vqdma.dma.Swiotlb;
 import vqdma.dma.SwiotlbDma;
 import vqdma.ring.thread.DeviceFailure;
 import vqdma.ring.thread.VhostWorker;
@@ -60,7 +61,7 @@ final class SoakRound
         this.seed = seed;
         // vhost's batch, and how often a device thread looks at its stop flag: 1 when the round ends with a reset
         // (so that the devices leave what they did not take yet on the rings), else 8 or 64 (the default).
-        this.maxBatch = abrupt ? 1 : new int[] {8, 64}[(int)Math.floorMod(seed, 2)];
+        this.maxBatch = abrupt ? 1 : new int[] {8, 64}[Math.floorMod(seed, 2)];
         this.faults = faults;
         this.ram = ram;
         this.model = model;
@@ -405,9 +406,16 @@ final class SoakRound
                     hw.twoThreadQueue().deviceQueue().lastError());
             }
         }
-        if (dma instanceof SwiotlbDma && ((SwiotlbDma)dma).pool().usedSlots() != 0)
+        if (dma instanceof SwiotlbDma)
         {
-            totals.leak(at + ": " + ((SwiotlbDma)dma).pool().usedSlots() + " bounce slots still used");
+            final Swiotlb pool = ((SwiotlbDma)dma).pool();
+            if (pool.usedSlots() != 0)
+            {
+                totals.leak(at + ": " + pool.usedSlots() + " bounce slots still used");
+            }
+            totals.bounceFull.addAndGet(pool.fullFailures());
+            totals.bounceHiwater.accumulateAndGet(pool.usedHiwater(), Math::max);
+            totals.bounceSlots.set(pool.nslabs());
         }
         if (dma instanceof IommuDma)
         {

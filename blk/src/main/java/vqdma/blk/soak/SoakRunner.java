@@ -154,7 +154,7 @@ public final class SoakRunner
     private void print(final Result r)
     {
         out.println();
-        out.printf("%-13s %6s %8s %8s %28s %9s %9s %9s %8s  %-44s %9s %5s%n", "profile", "rounds", "bios", "OK",
+        out.printf("%-14s %6s %8s %8s %28s %9s %9s %9s %8s  %-44s %9s %5s%n", "profile", "rounds", "bios", "OK",
             "IOERR backend/dma/reset/?", "requests", "MiB", "read MiB", "requeues",
             "injected delay/reorder/kick/call/ioerr/dma/hog", "corrupted", "leaks");
         for (final SoakTotals t : r.totals().values())
@@ -164,9 +164,17 @@ public final class SoakRunner
                 t.failed(FaultInjector.Reason.UNEXPLAINED));
             final String injected = String.format("%d/%d/%d/%d/%d/%d/%d", t.delays.get(), t.reorders.get(),
                 t.lostKicks.get(), t.lostCalls.get(), t.backendIoerrs.get(), t.dmaFaults.get(), t.hogEpisodes.get());
-            out.printf("%-13s %6d %8d %8d %28s %9d %9d %9d %8d  %-44s %9d %5d%n", t.profile(), t.rounds.get(),
+            out.printf("%-14s %6d %8d %8d %28s %9d %9d %9d %8d  %-44s %9d %5d%n", t.profile(), t.rounds.get(),
                 t.bios(), t.ok(), ioerr, t.requests.get(), t.bytes.get() >> 20, t.verifiedBytes() >> 20,
                 t.requeues(), injected, t.corrupted(), t.leaks());
+        }
+        for (final SoakTotals t : r.totals().values())
+        {
+            if (t.bounceSlots.get() > 0)
+            {
+                out.printf("%-14s SWIOTLB: 'buffer is full' %d times (the pool hog's mappings included), high-water " +
+                    "%d of %d slots%n", t.profile(), t.bounceFull.get(), t.bounceHiwater.get(), t.bounceSlots.get());
+            }
         }
         out.println();
         out.printf("memory (after GC): heap %d -> %d MiB, off-heap %d -> %d MiB%n", r.heapStart() >> 20,

@@ -31,6 +31,11 @@ public final class SoakTotals
     final AtomicLong backendIoerrs = new AtomicLong();
     final AtomicLong dmaFaults = new AtomicLong();
     final AtomicLong leaks = new AtomicLong();
+    /** SWIOTLB profiles: failed mappings for want of slots ("swiotlb buffer is full"), the pool hog's included. */
+    final AtomicLong bounceFull = new AtomicLong();
+    /** SWIOTLB profiles: the most slots in use at once in any round, and the pool's slots. */
+    final AtomicLong bounceHiwater = new AtomicLong();
+    final AtomicLong bounceSlots = new AtomicLong();
     final AtomicLong violations = new AtomicLong();
     private final AtomicLong[] failed = new AtomicLong[FaultInjector.Reason.values().length];
     private final List<String> messages = new ArrayList<>();

@@ -9,6 +9,7 @@ import vqdma.blk.BlkHarness;
 import vqdma.blk.QueueLimits;
 import vqdma.blk.VirtioBlk;
 import vqdma.dma.DmaProfile;
+import vqdma.ring.tools.Cli;
 
 import java.io.PrintWriter;
 import java.util.ArrayList;
@@ -21,11 +22,12 @@ import java.util.concurrent.Callable;
  * several requests, reads it back, compares every byte and prints the table a kernel developer would paste into a
  * cover letter: OK and IOERR counts per cell and the bytes verified.
  */
-@Command(name = "blk-repro", mixinStandardHelpOptions = true,
+@Command(name = "scripts/blk-repro", mixinStandardHelpOptions = true,
     description = "Reproduce the 2019 virtio-blk SWIOTLB I/O errors and show the clamp fixing them.")
 public final class BlkRepro implements Callable<Integer>
 {
-    @Option(names = "--profiles", split = ",", defaultValue = "direct,swiotlb,swiotlb-force,iommu-strict,iommu-lazy",
+    @Option(names = "--profiles", split = ",",
+        defaultValue = "direct,swiotlb,swiotlb-force,swiotlb-bitmap,swiotlb-hot,iommu-strict,iommu-lazy",
         description = "DMA profiles (default: ${DEFAULT-VALUE})")
     List<String> profiles;
 
@@ -171,6 +173,6 @@ public final class BlkRepro implements Callable<Integer>
     /** @param args command line. */
     public static void main(final String[] args)
     {
-        System.exit(new CommandLine(new BlkRepro()).execute(args));
+        System.exit(Cli.of(new BlkRepro()).execute(args));
     }
 }

@@ -5,7 +5,7 @@ import org.agrona.concurrent.UnsafeBuffer;
 import vqdma.dma.DirectDma;
 import vqdma.dma.GuestMemory;
 import vqdma.ring.DescriptorChain;
-import vqdma.ring.SplitRingDescriptor;
+import vqdma.ring.RingLayout;
 import vqdma.ring.VhostVirtqueue;
 
 import java.nio.ByteBuffer;
@@ -16,14 +16,16 @@ import java.util.zip.CRC32C;
 /**
  * The device side of the shared-ring file protocol v1: a loopback device over a {@link VhostVirtqueue}. For each
  * chain it computes the CRC32C of all device-readable bytes, writes it little-endian into the first four writable
- * bytes and the pattern {@code (head + p) & 0xFF} after them, and returns {@code used.len} = writable bytes (0 if
+ * bytes and the pattern {@code (head + p) & 0xFF} after them (the head of a split chain, the buffer id of a packed one), and returns {@code used.len} = writable bytes (0 if
  * fewer than four). Every chain is walked and checked by the vhost-style device; any violation ends the run with
  * the device's specific message.
  * <p>
  * Notifications are polled, not sent; the device does vhost's dance anyway (disable notify while busy; enable and
  * re-check when it runs dry) so that the driver's kick decisions are those of a real device, and it counts the
  * interrupts it would raise. With {@code reorder > 1} it collects up to that many chains and completes them in a
- * pseudo-random order, publishing {@code used.idx} after each: drivers must not assume FIFO.
+ * pseudo-random order, publishing {@code used.idx} after each: drivers must not assume FIFO. With a used batch
+ * {@code U > 1} it publishes {@code used.idx} once per {@code U} completions, or when no chain is available
+ * ({@code vhost_add_used_n()} batching), as the C peer does with {@code --used-batch}.
  */
 public final class LoopbackDevice
 {
@@ -35,6 +37,8 @@ public final class LoopbackDevice
     private final long warmup;
     private final long timeoutNs;
     private final int reorder;
+    private final int usedBatch;
+    private int unpublished;
     private final SplittableRandom random;
     private final VhostVirtqueue vq;
     private final DescriptorChain chain;
@@ -47,6 +51,7 @@ public final class LoopbackDevice
     private final int[] heldLen;
     private long completed;
     private long bytes;
+    private long batches;
     private boolean notifyEnabled = true;
 
     /**
@@ -79,6 +84,29 @@ public final class LoopbackDevice
         final GuestMemory memory, final int num, final long features, final long requests, final long timeoutNs,
         final int reorder, final long seed, final long warmup)
     {
+        this(memory, num, features, requests, timeoutNs, reorder, seed, warmup, 1);
+    }
+
+    /**
+     * @param memory    the mapped file (GPA = file offset).
+     * @param num       queue size.
+     * @param features  negotiated features (INDIRECT_DESC, EVENT_IDX).
+     * @param requests  chains to complete before stopping.
+     * @param timeoutNs longest wait without progress.
+     * @param reorder   completion window (1 = in order).
+     * @param seed      seed of the completion order.
+     * @param warmup    completions before the clock of the summary starts ({@code < requests}).
+     * @param usedBatch completions per publish of {@code used.idx} (1 = every completion at once).
+     */
+    public LoopbackDevice(
+        final GuestMemory memory, final int num, final long features, final long requests, final long timeoutNs,
+        final int reorder, final long seed, final long warmup, final int usedBatch)
+    {
+        if (usedBatch < 1)
+        {
+            throw new IllegalArgumentException("used batch " + usedBatch + " must be >= 1");
+        }
+        this.usedBatch = usedBatch;
         if (reorder < 1 || reorder > num)
         {
             throw new IllegalArgumentException("reorder window " + reorder + " must be 1.." + num);
@@ -94,9 +122,9 @@ public final class LoopbackDevice
         this.timeoutNs = timeoutNs;
         this.reorder = reorder;
         this.random = new SplittableRandom(seed ^ 0x5DEECE66DL);
-        this.vq = VhostVirtqueue.builder(new DirectDma.View(memory, 0), num, features,
-            0, SplitRingDescriptor.availOffset(num, SharedRingFile.ALIGN),
-            SplitRingDescriptor.usedOffset(num, SharedRingFile.ALIGN)).build();
+        final RingLayout layout = RingLayout.of(features);
+        this.vq = VhostVirtqueue.builder(new DirectDma.View(memory, 0), num, features, 0,
+            SharedRingFile.driverArea(num, layout), SharedRingFile.deviceArea(num, layout)).build();
         this.chain = vq.newChain();
         this.mem = memory.buffer();
         this.memBase = mem.byteArray();
@@ -127,8 +155,9 @@ public final class LoopbackDevice
                 if ((++spins & 63) == 0 && System.nanoTime() - lastProgress > timeoutNs)
                 {
                     throw new PeerFailure(String.format(
-                        "timeout after %d s waiting for avail.idx (have %d, completed %d of %d)",
-                        timeoutNs / 1_000_000_000L, vq.lastAvailIdx(), completed, requests));
+                        "timeout after %d s waiting for an available buffer (%s ring, next avail 0x%x, completed %d " +
+                            "of %d)", timeoutNs / 1_000_000_000L, vq.layout().id(), vq.lastAvailIdx(), completed,
+                        requests));
                 }
                 continue;
             }
@@ -140,7 +169,8 @@ public final class LoopbackDevice
             lastProgress = System.nanoTime();
             spins = 0;
         }
-        return new PeerResult("device", completed, bytes, System.nanoTime() - start, 0, vq.interrupts());
+        publish();
+        return new PeerResult("device", completed, bytes, System.nanoTime() - start, 0, vq.interrupts(), batches);
     }
 
     /**
@@ -178,8 +208,11 @@ public final class LoopbackDevice
         if (held > 0)
         {
             completed += completeHeld(held);
+            batches++;
             return held;
         }
+        // Ran dry: what was completed goes to the driver now.
+        publish();
         if (!notifyEnabled && completed < requests)
         {
             // vhost_enable_notify(): ran dry, ask for kicks again and look again (the next pass pops what slipped in).
@@ -209,10 +242,24 @@ public final class LoopbackDevice
         }
         for (int i = 0; i < held; i++)
         {
-            vq.pushUsed(heldHead[i], heldLen[i]);
-            vq.needInterrupt();
+            vq.addUsed(heldHead[i], heldLen[i]);
+            if (++unpublished >= usedBatch)
+            {
+                publish();
+            }
         }
         return held;
+    }
+
+    /** Publishes the used elements added since the last publish, and decides on the interrupt (counted). */
+    private void publish()
+    {
+        if (unpublished > 0)
+        {
+            unpublished = 0;
+            vq.flushUsed();
+            vq.needInterrupt();
+        }
     }
 
     /** Computes and writes the loopback output of the current chain. @return used.len. */

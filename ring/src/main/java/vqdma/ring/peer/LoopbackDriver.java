@@ -3,19 +3,21 @@ package vqdma.ring.peer;
 import org.agrona.UnsafeApi;
 import org.agrona.concurrent.UnsafeBuffer;
 import vqdma.dma.GuestMemory;
+import vqdma.ring.RingLayout;
 import vqdma.ring.SgList;
 import vqdma.ring.Virtqueue;
 import vqdma.ring.Vring;
 
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
-import java.util.SplittableRandom;
 import java.util.zip.CRC32C;
 
 /**
  * The driver side of the shared-ring file protocol v1 over a {@link Virtqueue}: random chain shapes from a seed,
  * random readable bytes, writable bytes poisoned with {@code 0xA5}, and every byte of every completion verified
- * against the loopback semantics (CRC32C of the readable bytes, then the {@code (head + p) & 0xFF} pattern).
+ * against the loopback semantics (CRC32C of the readable bytes, then the {@code (head + p) & 0xFF} pattern). The
+ * shapes, lengths and readable bytes come from {@link SplitMix64} in the C peer's order: the same seed makes the same
+ * requests as the C driver.
  * <p>
  * Buffers live in the data area of the file: one slot of {@code (maxReadable + maxWritable) * maxLen} bytes per
  * request in flight, and the queue's indirect tables behind them. At most {@code min(N, slots)} requests are in
@@ -59,7 +61,7 @@ public final class LoopbackDriver
     private final int maxReadable;
     private final int maxWritable;
     private final int maxLen;
-    private final SplittableRandom random;
+    private final SplitMix64 random;
     private final Virtqueue vq;
     private final UnsafeBuffer mem;
     private final byte[] memBase;
@@ -73,6 +75,7 @@ public final class LoopbackDriver
     private long issued;
     private long completed;
     private long bytes;
+    private long batches;
 
     /**
      * @param memory      the mapped file (GPA = file offset), nothing allocated in it yet.
@@ -125,13 +128,13 @@ public final class LoopbackDriver
         this.maxReadable = maxReadable;
         this.maxWritable = maxWritable;
         this.maxLen = maxLen;
-        this.random = new SplittableRandom(seed);
+        this.random = new SplitMix64(seed);
         this.mem = memory.buffer();
         this.memBase = mem.byteArray();
         this.memAddress = mem.addressOffset();
         this.view = memory.newByteBufferView();
 
-        final long dataStart = SharedRingFile.dataStart(num);
+        final long dataStart = SharedRingFile.dataStart(num, RingLayout.of(features));
         memory.allocate(dataStart, SharedRingFile.ALIGN); // the ring region: the bump allocator starts after it
         final int maxBuffers = Math.min(num, maxReadable + maxWritable);
         final boolean indirect = Vring.hasFeature(features, Vring.VIRTIO_RING_F_INDIRECT_DESC);
@@ -194,12 +197,12 @@ public final class LoopbackDriver
                 if ((++spins & 63) == 0 && System.nanoTime() - lastProgress > timeoutNs)
                 {
                     throw new PeerFailure(String.format(
-                        "timeout after %d s waiting for used.idx (completed %d of %d, %d in flight)",
-                        timeoutNs / 1_000_000_000L, completed, requests, vq.inFlight()));
+                        "timeout after %d s waiting for a used buffer (%s; completed %d of %d, %d in flight)",
+                        timeoutNs / 1_000_000_000L, vq.describeIndices(), completed, requests, vq.inFlight()));
                 }
             }
         }
-        return new PeerResult("driver", completed, bytes, System.nanoTime() - start, vq.kicks(), 0);
+        return new PeerResult("driver", completed, bytes, System.nanoTime() - start, vq.kicks(), 0, batches);
     }
 
     /**
@@ -259,6 +262,10 @@ public final class LoopbackDriver
         {
             throw new PeerFailure(vq.brokenReason());
         }
+        if (got > 0)
+        {
+            batches++;
+        }
         return got;
     }
 
@@ -293,14 +300,10 @@ public final class LoopbackDriver
      */
     private Request prepare(final Request request)
     {
-        int r;
-        int w;
-        do
-        {
-            r = random.nextInt(maxReadable + 1);
-            w = random.nextInt(maxWritable + 1);
-        }
-        while (r + w < 1 || r + w > num);
+        // The C peer's drv_generate(): the same draws in the same order, so that the same seed makes the same
+        // requests in both languages.
+        final int r = random.range(maxWritable == 0 ? 1 : 0, Math.min(maxReadable, num));
+        final int w = random.range(r == 0 ? 1 : 0, Math.min(maxWritable, num - r));
         request.readable = r;
         request.writable = w;
         long at = request.slotGpa;
@@ -309,7 +312,7 @@ public final class LoopbackDriver
         final SgList sg = this.sg.clear();
         for (int i = 0; i < r + w; i++)
         {
-            final int len = 1 + random.nextInt(maxLen);
+            final int len = random.range(1, maxLen);
             request.gpa[i] = at;
             request.len[i] = len;
             if (i < r)
@@ -345,11 +348,11 @@ public final class LoopbackDriver
         int b = 0;
         for (; b + 8 <= len; b += 8)
         {
-            LoopbackPattern.putLong(memBase, memAddress + at + b, random.nextLong());
+            LoopbackPattern.putLong(memBase, memAddress + at + b, random.next());
         }
         if (b < len)
         {
-            long v = random.nextLong();
+            long v = random.next();
             for (; b < len; b++, v >>>= 8)
             {
                 LoopbackPattern.putByte(memBase, memAddress + at + b, (byte)v);

@@ -2,6 +2,7 @@ package vqdma.ring.thread;
 
 import vqdma.dma.DmaOps;
 import vqdma.dma.GuestMemory;
+import vqdma.ring.RingLayout;
 import vqdma.ring.VhostVirtqueue;
 import vqdma.ring.Virtqueue;
 import vqdma.ring.Vring;
@@ -10,7 +11,7 @@ import java.util.concurrent.TimeUnit;
 import java.util.function.Consumer;
 
 /**
- * One split virtqueue served by two threads, the way a KVM guest and vhost share it: the guest thread drives the
+ * One virtqueue (split or packed: {@link Builder#layout}) served by two threads, the way a KVM guest and vhost share it: the guest thread drives the
  * {@link Virtqueue} through a {@link VirtqueueGuest}; a {@link VhostWorker} thread serves the
  * {@link VhostVirtqueue} with a {@link RequestHandler}; a kick {@link EventFd} (driver to device, KVM's
  * ioeventfd) and a call {@link EventFd} (device to driver, irqfd) carry the notifications that the ring's
@@ -36,9 +37,11 @@ import java.util.function.Consumer;
  * makes everything the device wrote visible to the guest thread.
  *
  * <h2>Layout</h2>
- * The ring is allocated in whole shared pages, in the legacy layout ({@code vring_init(.., 4096)}), so the driver's
- * part (descriptors, avail ring, {@code used_event}) and the device's part (used ring, {@code avail_event}) never
- * share a cache line, nor with buffers or indirect tables allocated after the ring.
+ * The ring is allocated in whole shared pages. A split ring is in the legacy layout ({@code vring_init(.., 4096)}),
+ * so the driver's part (descriptors, avail ring, {@code used_event}) and the device's part (used ring,
+ * {@code avail_event}) never share a cache line, nor with buffers or indirect tables allocated after the ring. A
+ * packed ring has no such parts: both sides write its descriptors, which is the point of the layout (a request's
+ * descriptors and its used descriptor share lines); its two event suppression structures share the last line.
  */
 public final class TwoThreadQueue implements AutoCloseable
 {
@@ -102,7 +105,7 @@ public final class TwoThreadQueue implements AutoCloseable
     }
 
     /**
-     * @param num queue size, a power of two in 1..32768.
+     * @param num queue size: a power of two in 1..32768 for the split layout, any of 1..32768 for the packed.
      * @return a builder.
      */
     public static Builder builder(final int num)
@@ -244,10 +247,25 @@ public final class TwoThreadQueue implements AutoCloseable
 
         private Builder(final int num)
         {
-            this.num = Vring.checkQueueSize(num);
+            this.num = Vring.checkPackedQueueSize(num);
         }
 
-        /** @param features the negotiated feature word ({@link Vring#feature(int)}). @return this. */
+        /**
+         * @param layout the ring layout: sets ({@link RingLayout#PACKED}) or clears ({@link RingLayout#SPLIT})
+         *               {@code VIRTIO_F_RING_PACKED} in the features (default split).
+         * @return this.
+         */
+        public Builder layout(final RingLayout layout)
+        {
+            this.features = layout.applyTo(features);
+            return this;
+        }
+
+        /**
+         * @param features the negotiated feature word ({@link Vring#feature(int)}); {@code VIRTIO_F_RING_PACKED} in
+         *                 it selects the packed layout.
+         * @return this.
+         */
         public Builder features(final long features)
         {
             this.features = features;

@@ -301,8 +301,8 @@ public final class VirtqueueGuest
         if (waited >= timeoutNs && !vq.moreUsed())
         {
             throw new DeviceFailure(String.format(
-                "no used buffer within %d ms: %d requests in flight (avail.idx %d, used.idx %d, last used %d); %s",
-                TimeUnit.NANOSECONDS.toMillis(waited), vq.inFlight(), vq.availIdx(), vq.usedIdx(), vq.lastUsedIdx(),
+                "no used buffer within %d ms: %d requests in flight (%s); %s",
+                TimeUnit.NANOSECONDS.toMillis(waited), vq.inFlight(), vq.describeIndices(),
                 device != null ? device.describe() : "device outside this process"), null);
         }
     }

@@ -5,6 +5,7 @@ import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 import vqdma.ring.SgList;
 import vqdma.ring.thread.NotifyCounters;
+import vqdma.ring.RingLayout;
 import vqdma.ring.thread.TwoThreadQueue;
 import vqdma.ring.thread.VirtqueueGuest;
 import vqdma.ring.thread.WaitStrategy;
@@ -17,11 +18,13 @@ import java.util.concurrent.TimeUnit;
 
 /**
  * {@code scripts/ringtest}: the kernel's {@code tools/virtio/ringtest} ({@code main.c} with
- * {@code virtio_ring_0_9.c}) for vqdma's split ring. A guest thread (this one) adds buffers and takes them back; a
+ * {@code virtio_ring_0_9.c}) for vqdma's split ring, and the same round trips on its packed ring with
+ * {@code --layout packed}. A guest thread (this one) adds buffers and takes them back; a
  * host thread (a {@code VhostWorker}) uses them; both either poll (the default) or sleep on eventfds with
  * notifications ({@code --sleep}), and every buffer makes one round trip.
  * <pre>
- *   ringtest [--poll | --sleep] [--ring-size R] [--run-cycles C] [--batch B] [--outstanding O] [--no-event-idx]
+ *   ringtest [--poll | --sleep] [--layout split|packed] [--ring-size R] [--run-cycles C] [--batch B]
+ *            [--outstanding O] [--no-event-idx]
  *            [--indirect] [--spin N] [--poll-budget-ns T] [--publish-on-kick] [--runs K] [--warmup-runs W]
  *            [--guest-affinity CPU] [--host-affinity CPU]
  * </pre>
@@ -36,8 +39,9 @@ import java.util.concurrent.TimeUnit;
  * loops during those), and prints, per run, the round trips per second and each side's notifications: sent,
  * suppressed by the protocol (NO_NOTIFY/NO_INTERRUPT or EVENT_IDX), wake-ups and spurious wake-ups.
  */
-@Command(name = "ringtest", mixinStandardHelpOptions = true,
-    description = "Round trips through a two-thread split ring, polling or sleeping (like tools/virtio/ringtest).")
+@Command(name = "scripts/ringtest", mixinStandardHelpOptions = true,
+    description = "Round trips through a two-thread ring, split or packed, polling or sleeping " +
+        "(like tools/virtio/ringtest).")
 public final class RingTest implements Callable<Integer>
 {
     private static final Object TOKEN = new Object();
@@ -52,6 +56,10 @@ public final class RingTest implements Callable<Integer>
 
     @Option(names = {"--ring-size", "--param"}, defaultValue = "256", description = "queue size (default ${DEFAULT-VALUE})")
     int ringSize;
+
+    @Option(names = "--layout", defaultValue = "split",
+        description = "ring layout: split or packed (VIRTIO_F_RING_PACKED; default ${DEFAULT-VALUE})")
+    String layout;
 
     @Option(names = "--run-cycles", defaultValue = "1000000", description = "round trips per run (default ${DEFAULT-VALUE})")
     long runCycles;
@@ -120,6 +128,20 @@ public final class RingTest implements Callable<Integer>
             throw new CommandLine.ParameterException(spec.commandLine(),
                 "--run-cycles, --batch, --runs, --timeout-s must be >= 1; --outstanding, --warmup-runs >= 0");
         }
+        final RingLayout ringLayout;
+        try
+        {
+            ringLayout = RingLayout.parse(layout);
+        }
+        catch (final IllegalArgumentException ex)
+        {
+            throw new CommandLine.ParameterException(spec.commandLine(), "--layout: " + ex.getMessage());
+        }
+        if (!ringLayout.isValidQueueSize(ringSize))
+        {
+            throw new CommandLine.ParameterException(spec.commandLine(), "--ring-size " + ringSize + " of the " +
+                ringLayout.id() + " layout must be " + ringLayout.queueSizes());
+        }
         if (guestAffinity >= 0)
         {
             Affinity.pinCurrentThreadOrFail(guestAffinity);
@@ -145,9 +167,9 @@ public final class RingTest implements Callable<Integer>
 
     private String describe(final boolean sleep)
     {
-        return String.format(Locale.ROOT, "%s%s ring %d batch %d%s%s", sleep ? "sleep" : "poll",
+        return String.format(Locale.ROOT, "%s%s %s ring %d batch %d%s%s", sleep ? "sleep" : "poll",
             sleep ? (noEventIdx ? " (flags)" : " (event-idx)") + " " + WaitStrategy.spinThenPark(spin)
-                .withPollBudget(pollBudgetNs) : "", ringSize, batch, indirect ? " indirect" : "",
+                .withPollBudget(pollBudgetNs) : "", RingLayout.parse(layout).id(), ringSize, batch, indirect ? " indirect" : "",
             publishOnKick ? " publish-on-kick" : "");
     }
 
@@ -156,7 +178,8 @@ public final class RingTest implements Callable<Integer>
         final WaitStrategy strategy = sleep ? WaitStrategy.spinThenPark(spin).withPollBudget(pollBudgetNs) :
             WaitStrategy.busyPoll();
         final List<Run> results = new ArrayList<>();
-        try (TwoThreadQueue q = TwoThreadQueue.builder(ringSize).eventIdx(sleep && !noEventIdx).indirect(indirect)
+        try (TwoThreadQueue q = TwoThreadQueue.builder(ringSize).layout(RingLayout.parse(layout))
+            .eventIdx(sleep && !noEventIdx).indirect(indirect)
             .strategy(strategy).maxBatch(maxBatch).publishOnKick(publishOnKick).name("ringtest-host")
             .onDeviceStart(() ->
             {
@@ -269,6 +292,6 @@ public final class RingTest implements Callable<Integer>
      */
     public static void main(final String[] args)
     {
-        System.exit(new CommandLine(new RingTest()).execute(args));
+        System.exit(Cli.of(new RingTest()).execute(args));
     }
 }

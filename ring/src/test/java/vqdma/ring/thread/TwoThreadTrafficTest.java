@@ -6,6 +6,7 @@ import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.Arguments;
 import org.junit.jupiter.params.provider.MethodSource;
 import vqdma.ring.DescriptorChain;
+import vqdma.ring.RingLayout;
 import vqdma.ring.SgList;
 
 import java.util.ArrayList;
@@ -18,7 +19,9 @@ import static org.junit.jupiter.api.Assertions.*;
 
 /**
  * Random traffic through a two-thread queue, seeded, with random delays on both sides, for every wait strategy with
- * and without EVENT_IDX: two million requests in all. The driver adds bursts of random size, kicks after each
+ * and without EVENT_IDX, on the split ring, and on the packed ring for the wait strategies that sleep and spin
+ * (its event suppression structures instead of the flags and event indices): three million requests in all. The
+ * driver adds bursts of random size, kicks after each
  * add or after the burst, then takes what is ready, waits for one, or waits for all (which sends the device to
  * sleep, so that the next burst has to wake it). The device copies each request's id from its readable buffer into
  * its writable one, sometimes after a delay.
@@ -42,30 +45,39 @@ class TwoThreadTrafficTest
     static Stream<Arguments> cases()
     {
         final List<Arguments> cases = new ArrayList<>();
-        cases.add(Arguments.of("poll", false, false, 101L));
+        cases.add(Arguments.of(RingLayout.SPLIT, "poll", false, false, 101L));
         long seed = 202;
         for (final String strategy : new String[] {"park", "spin:50", "spin:2000", "spin:10+poll:20000"})
         {
             for (final boolean eventIdx : new boolean[] {false, true})
             {
-                cases.add(Arguments.of(strategy, eventIdx, seed % 3 == 0, seed++));
+                cases.add(Arguments.of(RingLayout.SPLIT, strategy, eventIdx, seed % 3 == 0, seed++));
+            }
+        }
+        // The packed ring's event suppression (flags and off_wrap) under the same races, on a ring of 61.
+        cases.add(Arguments.of(RingLayout.PACKED, "poll", false, true, 301L));
+        for (final String strategy : new String[] {"park", "spin:50"})
+        {
+            for (final boolean eventIdx : new boolean[] {false, true})
+            {
+                cases.add(Arguments.of(RingLayout.PACKED, strategy, eventIdx, seed % 3 == 0, seed++));
             }
         }
         return cases.stream();
     }
 
     /** Half the seeds (the odd ones) publish {@code avail.idx} on kick instead of on every add. */
-    @ParameterizedTest(name = "{0} event-idx={1} indirect={2} seed={3}")
+    @ParameterizedTest(name = "{0} {1} event-idx={2} indirect={3} seed={4}")
     @MethodSource("cases")
     @Timeout(value = 120, unit = TimeUnit.SECONDS)
-    void everyRequestCompletesExactlyOnceAndNoWakeUpIsLost(
+    void everyRequestCompletesExactlyOnceAndNoWakeUpIsLost(final RingLayout layout,
         final String strategyText, final boolean eventIdx, final boolean indirect, final long seed)
     {
         final WaitStrategy strategy = WaitStrategy.parse(strategyText);
-        final int num = 64;
+        final int num = layout == RingLayout.PACKED ? 61 : 64;
         final String name = "traffic-" + seed;
         final SplittableRandom deviceRandom = new SplittableRandom(seed ^ 0x9E3779B97F4A7C15L);
-        final TwoThreadQueue q = TwoThreadQueue.builder(num).eventIdx(eventIdx).indirect(indirect)
+        final TwoThreadQueue q = TwoThreadQueue.builder(num).layout(layout).eventIdx(eventIdx).indirect(indirect)
             .strategy(strategy).maxBatch(1 + (int)(seed % 16)).publishOnKick(seed % 2 == 1).name(name)
             .safetySlices(SLICE_NS, SLICE_NS)
             .handler(new Echo(deviceRandom)).build();

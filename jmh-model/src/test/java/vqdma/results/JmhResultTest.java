@@ -1,4 +1,4 @@
-package vqdma.report;
+package vqdma.results;
 
 import org.junit.jupiter.api.Test;
 
@@ -12,7 +12,7 @@ class JmhResultTest
     private static JmhResult roundTrip(final Map<String, JmhResult.Metric> secondary)
     {
         return new JmhResult("vqdma.bench.ring.RingRoundTripBenchmark.roundTrip", "thrpt", Map.of("batch", "32"),
-            new JmhResult.Metric(1000, 10, "ops/s"), secondary, 5);
+            new JmhResult.Metric(1000, 10, "ops/s"), secondary);
     }
 
     @Test
