@@ -74,6 +74,12 @@ public abstract class DeviceView
         return faults.get();
     }
 
+    /** Sets the count of refused accesses back to zero ({@link DmaOps#reset()}); not for concurrent use. */
+    protected final void resetFaults()
+    {
+        faults.set(0);
+    }
+
     /**
      * Records a refused access and returns the fault to throw. Subclasses that detect a fault themselves call this.
      *

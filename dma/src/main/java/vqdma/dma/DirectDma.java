@@ -126,6 +126,13 @@ public final class DirectDma implements DmaOps
         return "direct";
     }
 
+    /** {@inheritDoc} dma-direct keeps no mappings: only the view's fault count goes back to zero. */
+    @Override
+    public void reset()
+    {
+        view.resetFaults();
+    }
+
     /**
      * The device side of dma-direct: bus - offset = GPA, inside guest memory, and host-accessible (shared, in a
      * confidential guest). Also the view of a device that bypasses the DMA API (legacy virtio without

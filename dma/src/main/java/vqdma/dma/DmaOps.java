@@ -109,4 +109,21 @@ public interface DmaOps
 
     /** @return a short name for reports and benchmark parameters, e.g. {@code direct}, {@code swiotlb}. */
     String name();
+
+    /**
+     * Returns these ops to the state they had right after construction, as if built again over the same memory, for
+     * tests and fuzzers that run many cases on one instance instead of building one per case: every mapping is
+     * forgotten (not unmapped: nothing is copied back, nothing is checked), every bounce slot, IOVA and page table is
+     * free again, caches are empty and statistics are zero, so that the same calls then return the same results as
+     * on a new instance. Guest memory is the caller's: its contents (a bounce pool's bytes included) and its
+     * allocator are not touched ({@link GuestMemory#rewind}).
+     * <p>
+     * Not for concurrent use: no other thread may use the ops, or the device view, while it runs.
+     *
+     * @throws UnsupportedOperationException if these ops cannot be reset (the default).
+     */
+    default void reset()
+    {
+        throw new UnsupportedOperationException(name() + " cannot be reset");
+    }
 }

@@ -254,4 +254,54 @@ public final class GuestMemory
     {
         return nextFree;
     }
+
+    // ------------------------------------------------------------------------------------------------------------
+    // Marks (tests and fuzzers that run many cases on one memory)
+    // ------------------------------------------------------------------------------------------------------------
+
+    /** The set-up state {@link #rewind(Mark)} returns to: the allocator's position and which pages are shared. */
+    public static final class Mark
+    {
+        private final GuestMemory memory;
+        private final long allocated;
+        private final long[] sharedPages;
+
+        private Mark(final GuestMemory memory, final long allocated, final long[] sharedPages)
+        {
+            this.memory = memory;
+            this.allocated = allocated;
+            this.sharedPages = sharedPages;
+        }
+
+        /** @return bytes the allocator had handed out at the mark. */
+        public long allocated()
+        {
+            return allocated;
+        }
+    }
+
+    /** @return the allocator's position and the share map as they are now, for {@link #rewind(Mark)}. */
+    public synchronized Mark mark()
+    {
+        return new Mark(this, nextFree, sharedPages.clone());
+    }
+
+    /**
+     * Returns the set-up state to a {@link #mark() mark} of this memory: everything allocated since is free again (the
+     * next {@link #allocate} hands out the same addresses as it did after the mark) and exactly the pages shared at
+     * the mark are shared. The contents are not touched: a caller that reuses memory restores the bytes it needs
+     * (a region from {@link #allocate} starts zeroed only in fresh memory). Set-up time only, as the allocator is.
+     *
+     * @param mark a mark taken on this memory.
+     */
+    public synchronized void rewind(final Mark mark)
+    {
+        if (mark.memory != this)
+        {
+            throw new IllegalArgumentException("a mark of another guest memory (of " + mark.memory.size +
+                " bytes, this one has " + size + ")");
+        }
+        nextFree = mark.allocated;
+        System.arraycopy(mark.sharedPages, 0, sharedPages, 0, sharedPages.length);
+    }
 }

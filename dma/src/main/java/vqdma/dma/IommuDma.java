@@ -5,6 +5,7 @@ import org.agrona.concurrent.SystemNanoClock;
 
 import java.lang.invoke.MethodHandles;
 import java.lang.invoke.VarHandle;
+import java.util.Arrays;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicLong;
 
@@ -672,6 +673,37 @@ public final class IommuDma implements DmaOps
         }
     }
 
+    /**
+     * {@inheritDoc} The IOVA domain ({@link IovaDomain#reset()}), the page table ({@link IommuPageTable#reset()}), the
+     * IOTLB ({@link Iotlb#reset()}), the flush queues (new ones), the flush counters, history and timer, and every
+     * statistic. The clock is the caller's: a fake clock keeps its time.
+     */
+    @Override
+    public void reset()
+    {
+        domain.reset();
+        pageTable.reset();
+        iotlb.reset();
+        if (fqs != null)
+        {
+            for (int i = 0; i < fqs.length; i++)
+            {
+                fqs[i] = new IovaFlushQueue();
+            }
+        }
+        Arrays.fill(flushOrdinal, -1);
+        Arrays.fill(flushNanos, 0);
+        FLUSH_START.setVolatile(this, 0L);
+        FLUSH_FINISH.setVolatile(this, 0L);
+        TIMER_DEADLINE.setVolatile(this, TIMER_OFF);
+        MAX_STALE_PAGES.setVolatile(this, 0L);
+        MAX_PENDING_UNMAPS.setVolatile(this, 0L);
+        mappingErrors.set(0);
+        fullFlushes.set(0);
+        timeoutFlushes.set(0);
+        view.reset();
+    }
+
     // ------------------------------------------------------------------------------------------------------------
     // The rest of DmaOps
     // ------------------------------------------------------------------------------------------------------------
@@ -910,6 +942,14 @@ public final class IommuDma implements DmaOps
             this.pageTable = dma.pageTable;
             this.iotlb = dma.iotlb;
             this.audit = audit;
+        }
+
+        /** Faults, stale translations and walks back to zero. */
+        void reset()
+        {
+            resetFaults();
+            staleTranslations.set(0);
+            walks.set(0);
         }
 
         @Override

@@ -2,6 +2,7 @@ package vqdma.dma;
 
 import java.lang.invoke.MethodHandles;
 import java.lang.invoke.VarHandle;
+import java.util.Arrays;
 
 /**
  * The IOMMU's translation cache: a set-associative cache of IOVA page -> guest page + permissions, filled by the
@@ -312,6 +313,22 @@ public final class Iotlb
         {
             INVALIDATED.getAndAdd(this, cleared);
         }
+    }
+
+    /**
+     * Returns the IOTLB to its state right after construction ({@link DmaOps#reset()}): no entry, every set's victim
+     * at way 0, generation and statistics zero. Not for concurrent use.
+     */
+    public void reset()
+    {
+        Arrays.fill(entries, 0);
+        Arrays.fill(victim, 0);
+        generation = 0;
+        hits = 0;
+        misses = 0;
+        fills = 0;
+        flushes = 0;
+        invalidated = 0;
     }
 
     // ------------------------------------------------------------------------------------------------------------

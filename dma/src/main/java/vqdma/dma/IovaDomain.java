@@ -99,6 +99,7 @@ public final class IovaDomain
     private final IovaTree tree = new IovaTree(START_PFN, DMA_32BIT_PFN);
     private final IovaRcache[] rcaches;
     private final int slotMask;
+    private final boolean pciDevice;
     private final LiveStripe[] live = new LiveStripe[LIVE_STRIPES];
     /** {@code dev->iommu->pci_32bit_workaround}: goes from true to false once; see {@link #loPci32BitWorkaround}. */
     private boolean pci32BitWorkaround;
@@ -146,6 +147,7 @@ public final class IovaDomain
             throw new IllegalArgumentException("cacheSlots=" + cacheSlots + ": must be a power of two, 1..1024");
         }
         this.slotMask = cacheSlots - 1;
+        this.pciDevice = pciDevice;
         if (rcache)
         {
             rcaches = new IovaRcache[IOVA_RANGE_CACHE_MAX_SIZE];
@@ -197,6 +199,31 @@ public final class IovaDomain
     public boolean rcacheEnabled()
     {
         return rcaches != null;
+    }
+
+    /**
+     * Returns the domain to its state right after construction ({@link IommuDma#reset()}): no IOVA allocated, the
+     * range caches empty, the 32-bit-first flag as the constructor set it, counters zero. Not for concurrent use.
+     */
+    public void reset()
+    {
+        tree.reset();
+        if (rcaches != null)
+        {
+            for (final IovaRcache rcache : rcaches)
+            {
+                rcache.reset();
+            }
+        }
+        for (final LiveStripe stripe : live)
+        {
+            stripe.map.clear();
+        }
+        soPci32BitWorkaround(pciDevice);
+        treeAllocations = 0;
+        treeFrees = 0;
+        treeFailures = 0;
+        rcacheFlushes = 0;
     }
 
     /** @return the calling thread's CPU slot: its thread id masked to the number of slots. */

@@ -34,6 +34,31 @@ final class IovaRcache
     }
 
     /**
+     * Back to the state of a new cache ({@link IovaDomain#reset()}): every magazine empty, the depot's back among the
+     * spares, the slots' counters zero. Magazines keep their objects and their stale pfns (a magazine reads only its
+     * first {@code size} entries). Not for concurrent use.
+     */
+    void reset()
+    {
+        while (depotSize > 0)
+        {
+            spares[spareCount++] = depot[--depotSize];
+            depot[depotSize] = null;
+        }
+        for (int i = 0; i < spareCount; i++)
+        {
+            spares[i].size = 0;
+        }
+        for (final CpuRcache slot : cpu)
+        {
+            slot.loaded.size = 0;
+            slot.prev.size = 0;
+            slot.hits = 0;
+            slot.inserts = 0;
+        }
+    }
+
+    /**
      * {@code struct iova_cpu_rcache}: the slot's lock ({@code cpu_rcache->lock}) is this object itself, padded before
      * it by {@link SpinLock} and after the fields by {@link CpuRcache}, so that two slots never share a cache line
      * (the kernel aligns per-CPU data to a line).

@@ -24,11 +24,13 @@ final class IovaTree
 {
     /** {@code IOVA_ANCHOR}: pfn_lo and pfn_hi of the anchor node, above every usable pfn. */
     static final long ANCHOR = Long.MAX_VALUE;
+    /** Ranges the arrays hold before they first grow. */
+    private static final int INITIAL_CAPACITY = 64;
 
     final long startPfn;
     final long dma32BitPfn;
-    private long[] lo = new long[64];
-    private long[] hi = new long[64];
+    private long[] lo = new long[INITIAL_CAPACITY];
+    private long[] hi = new long[INITIAL_CAPACITY];
     private int count;
     private long cachedLo = ANCHOR;
     private long cached32Lo = ANCHOR;
@@ -39,6 +41,25 @@ final class IovaTree
         this.startPfn = startPfn;
         this.dma32BitPfn = dma32BitPfn;
         this.max32AllocSize = dma32BitPfn;
+    }
+
+    /** Back to the state of a new tree: no range, both cached nodes at the anchor, the arrays at their first size. */
+    void reset()
+    {
+        if (lo.length == INITIAL_CAPACITY)
+        {
+            Arrays.fill(lo, 0);
+            Arrays.fill(hi, 0);
+        }
+        else
+        {
+            lo = new long[INITIAL_CAPACITY];
+            hi = new long[INITIAL_CAPACITY];
+        }
+        count = 0;
+        cachedLo = ANCHOR;
+        cached32Lo = ANCHOR;
+        max32AllocSize = dma32BitPfn;
     }
 
     int count()

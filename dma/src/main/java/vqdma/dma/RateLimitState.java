@@ -61,4 +61,13 @@ final class RateLimitState
     {
         return missedTotal;
     }
+
+    /** Back to the state of a new limiter: no interval started, nothing printed or suppressed. */
+    synchronized void reset()
+    {
+        started = false;
+        begin = 0;
+        printed = 0;
+        missedTotal = 0;
+    }
 }

@@ -96,7 +96,8 @@ public final class Swiotlb
     private final int nareas;
     private final int areaNslabs;
     private final SwiotlbAllocator allocator;
-    private final SwiotlbSlots freeSlots;
+    /** Not final: {@link #reset()} replaces it with a new one of the same allocator, as the constructor built it. */
+    private SwiotlbSlots freeSlots;
     private final UnsafeBuffer slots;
     private final long slotsAddress;
     private final SwiotlbArea[] areas;
@@ -184,18 +185,48 @@ public final class Swiotlb
         this.slots = new UnsafeBuffer(ByteBuffer.allocateDirect(nslabs << SLOT_SHIFT));
         slots.verifyAlignment();
         this.slotsAddress = slots.addressOffset();
-        for (int i = 0; i < nslabs; i++)
-        {
-            spOrigAddr(i, INVALID_PHYS_ADDR);
-            spAllocSize(i, 0);
-            srState(i, SLOT_FREE);
-        }
+        initSlots();
         mem.setMemory((int)start, (int)bytes, (byte)0);
         this.areas = new SwiotlbArea[areaCount];
         for (int i = 0; i < areaCount; i++)
         {
             areas[i] = new SwiotlbArea();
         }
+    }
+
+    /** Every slot's metadata free, as {@code swiotlb_init_io_tlb_pool()} leaves it (free runs: {@code freeSlots}). */
+    private void initSlots()
+    {
+        for (int i = 0; i < nslabs; i++)
+        {
+            spOrigAddr(i, INVALID_PHYS_ADDR);
+            spAllocSize(i, 0);
+            srState(i, SLOT_FREE);
+        }
+    }
+
+    /**
+     * Returns the pool to its state right after construction ({@link DmaOps#reset()}): every slot free and its
+     * metadata cleared, a new free-slot state of the pool's allocator, every area's search index at 0, usage,
+     * high-water mark, failure counts and statistics zero. The pool's bytes keep what the last mappings bounced (the
+     * constructor zeroed them: guest memory is the caller's to restore). Not for concurrent use.
+     */
+    public void reset()
+    {
+        slots.setMemory(0, slots.capacity(), (byte)0);
+        initSlots();
+        freeSlots = SwiotlbSlots.create(allocator, nslabs, areaNslabs);
+        for (int i = 0; i < areas.length; i++)
+        {
+            areas[i] = new SwiotlbArea();
+        }
+        usage.svZero();
+        syncBytesToDevice.reset();
+        syncBytesFromDevice.reset();
+        oversizeFailures.set(0);
+        fullFailures.set(0);
+        warnRateLimit.reset();
+        lastFailure = null;
     }
 
     /**

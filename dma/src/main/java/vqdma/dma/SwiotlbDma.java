@@ -286,6 +286,14 @@ public final class SwiotlbDma implements DmaOps
         return "swiotlb-" + pool.allocator().id() + (force ? "" : "-private");
     }
 
+    /** {@inheritDoc} The pool ({@link Swiotlb#reset()}) and the view's fault count. */
+    @Override
+    public void reset()
+    {
+        pool.reset();
+        view.resetFaults();
+    }
+
     /** @return the bounce pool, for its statistics. */
     public Swiotlb pool()
     {

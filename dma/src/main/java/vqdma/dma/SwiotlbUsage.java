@@ -93,4 +93,11 @@ final class SwiotlbUsage extends SwiotlbUsagePad1
     {
         usedHiwater = 0;
     }
+
+    /** Usage and high-water mark back to zero (volatile stores; {@link Swiotlb#reset()}, no concurrent use). */
+    void svZero()
+    {
+        totalUsed = 0;
+        usedHiwater = 0;
+    }
 }

@@ -60,6 +60,43 @@ class GuestMemoryTest
     }
 
     @Test
+    void rewindReturnsTheAllocatorAndTheShareMapToTheMark()
+    {
+        final GuestMemory memory = GuestMemory.allocate(64 * 4096, true);
+        final long ring = memory.allocateShared(100);
+        memory.share(10 * 4096, 4096);
+        final GuestMemory.Mark mark = memory.mark();
+        assertEquals(4096, mark.allocated());
+
+        final long first = memory.allocate(3000, 64);
+        final long shared = memory.allocateShared(4096);
+        memory.share(20 * 4096, 3 * 4096);
+        memory.unshare(10 * 4096, 4096);
+        memory.unshare(ring, 4096);
+        memory.buffer().putLong((int)first, 42);
+
+        memory.rewind(mark);
+        assertEquals(4096, memory.allocated());
+        assertEquals(first, memory.allocate(3000, 64), "the same address as after the mark");
+        assertEquals(shared, memory.allocateShared(4096));
+        for (long page = 0; page < 64; page++)
+        {
+            final boolean sharedAtMark = page == ring / 4096 || page == 10;
+            // allocateShared after the rewind shared its page again.
+            final boolean sharedNow = sharedAtMark || page == shared / 4096;
+            assertEquals(sharedNow, memory.isShared(page * 4096, 4096), "page " + page);
+        }
+        assertEquals(42, memory.buffer().getLong((int)first), "contents are the caller's");
+
+        memory.rewind(mark);
+        memory.rewind(mark);
+        assertEquals(first, memory.allocate(1, 1), "a mark can be rewound to again and again");
+        final GuestMemory other = GuestMemory.allocate(128 * 4096, false);
+        final IllegalArgumentException ex = assertThrows(IllegalArgumentException.class, () -> other.rewind(mark));
+        assertTrue(ex.getMessage().contains("another guest memory"), ex.getMessage());
+    }
+
+    @Test
     void mapsAFileAsGuestMemory() throws Exception
     {
         final java.nio.file.Path file = java.nio.file.Files.createTempFile("vqdma", ".ring");

@@ -85,6 +85,52 @@ class IovaDomainTest
     }
 
     @Test
+    void resetForgetsEveryAllocationCacheAndCounter()
+    {
+        final IovaDomain d = new IovaDomain(1, true, true);
+        final IovaDomain fresh = new IovaDomain(1, true, true);
+        final int n = 2 * IOVA_MAG_SIZE + 5;
+        final long[] pfns = new long[n];
+        for (int i = 0; i < n; i++)
+        {
+            pfns[i] = d.allocIovaFast(1, TOP32, true);
+        }
+        assertNotEquals(0, d.allocIova(TOP32 - n, TOP32, false), "fills the 32-bit space");
+        assertTrue(d.allocDmaIova(1, TOP48) > TOP32);
+        assertFalse(d.pci32BitWorkaround());
+        for (int i = 0; i < n - 3; i++)
+        {
+            d.freeIovaFast(pfns[i], 1);
+        }
+        assertArrayEquals(new int[]{2, IOVA_MAG_SIZE, 1}, d.rcacheState(0, 0));
+
+        d.reset();
+        assertArrayEquals(new int[]{0, 0, 0}, d.rcacheState(0, 0));
+        assertEquals(0, d.liveIovas());
+        assertEquals(0, d.cachedIovas());
+        assertEquals(0, d.treeRanges());
+        assertEquals(0, d.treeAllocations() + d.treeFailures() + d.rcacheFlushes() + d.rcacheHits());
+        assertTrue(d.pci32BitWorkaround(), "32-bit addresses first again");
+        final IllegalStateException ex = assertThrows(IllegalStateException.class,
+            () -> d.freeIova(pfns[n - 1], 1));
+        assertTrue(ex.getMessage().contains("not allocated"), ex.getMessage());
+        for (int i = 0; i < 300; i++)
+        {
+            final long pages = 1 + i % 40;
+            assertEquals(fresh.allocDmaIova(pages, TOP48), d.allocDmaIova(pages, TOP48), "allocation " + i);
+            if (i % 3 == 0)
+            {
+                final long a = fresh.allocIovaFast(pages, TOP32, true);
+                assertEquals(a, d.allocIovaFast(pages, TOP32, true));
+                fresh.freeIovaFast(a, pages);
+                d.freeIovaFast(a, pages);
+            }
+        }
+        assertArrayEquals(fresh.treeSnapshot(), d.treeSnapshot());
+        assertArrayEquals(fresh.rcacheState(0, 0), d.rcacheState(0, 0));
+    }
+
+    @Test
     void magazinesSwapThenUseTheDepot()
     {
         final IovaDomain d = new IovaDomain(1, true, true);

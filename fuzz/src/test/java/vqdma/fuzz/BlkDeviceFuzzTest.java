@@ -45,6 +45,19 @@ class BlkDeviceFuzzTest
     private static final int DISK_BYTES = (int)(CAPACITY_SECTORS << SECTOR_SHIFT);
     private static final String SERIAL = "vqdma-fuzz-serial";
     private static final int[] TYPES = {T_IN, T_OUT, T_FLUSH, T_GET_ID};
+    static final FuzzProfiles.PerProfile<HostileDriver> DRIVERS =
+        new FuzzProfiles.PerProfile<>(HostileDriver::new);
+    private static final byte[] DISK_PATTERN = new byte[DISK_BYTES];
+    private static final byte[] DISK_MODEL = new byte[DISK_BYTES];
+    private static final RamBackend BACKEND = new RamBackend(DISK_BYTES);
+
+    static
+    {
+        for (int i = 0; i < DISK_BYTES; i++)
+        {
+            DISK_PATTERN[i] = (byte)(i * 7 + 3);
+        }
+    }
 
     /** A well-formed request and what the model says it must produce. */
     static final class Request
@@ -64,7 +77,7 @@ class BlkDeviceFuzzTest
     @FuzzTest(maxDuration = "60s")
     void serve(final FuzzedDataProvider data)
     {
-        final DmaProfile profile = FuzzProfiles.pick(data.consumeInt(0, 4));
+        final DmaProfile profile = FuzzProfiles.pick(data);
         final int num = 1 << data.consumeInt(1, 5);
         final boolean indirect = data.consumeBoolean();
         final boolean flush = data.consumeBoolean();
@@ -73,17 +86,15 @@ class BlkDeviceFuzzTest
             data.consumeBoolean() ? VhostVirtqueue.BadChainPolicy.COMPLETE : VhostVirtqueue.BadChainPolicy.STOP;
         final long features = feature(VIRTIO_F_VERSION_1) | feature(VIRTIO_F_ACCESS_PLATFORM) |
             (indirect ? feature(VIRTIO_RING_F_INDIRECT_DESC) : 0);
-        final String context = String.format("%s num=%d indirect=%b flush=%b %s %s", profile.id(), num, indirect,
+        final Object context = Invariant.lazy("%s num=%d indirect=%b flush=%b %s %s", profile.id(), num, indirect,
             flush, shaped ? "shaped" : "raw", policy);
 
-        final HostileDriver driver = new HostileDriver(profile, num);
-        final RamBackend backend = new RamBackend(DISK_BYTES);
-        final byte[] disk = new byte[DISK_BYTES];
-        for (int i = 0; i < DISK_BYTES; i++)
-        {
-            disk[i] = (byte)(i * 7 + 3);
-        }
-        backend.contents().putBytes(0, disk);
+        final HostileDriver driver = DRIVERS.get(profile).begin(num);
+        // The disk and its model start every input with the same pattern.
+        final RamBackend backend = BACKEND;
+        final byte[] disk = DISK_MODEL;
+        System.arraycopy(DISK_PATTERN, 0, disk, 0, DISK_BYTES);
+        backend.contents().putBytes(0, DISK_PATTERN);
 
         final List<Request> requests = shaped ? shapeRequests(data, driver) : null;
         int ahead = 0;
@@ -101,7 +112,8 @@ class BlkDeviceFuzzTest
         }
 
         driver.raw.soAvailIdx(shaped ? requests.size() : ahead);
-        final MemoryGuard guard = MemoryGuard.watch(driver.memory);
+        final MemoryGuard guard = driver.guard;
+        driver.watch();
         guard.allow(driver.usedGpa(), SplitRingDescriptor.usedSize(num));
         final DeviceView view = driver.ops.deviceView();
         final VhostVirtqueue vq = VhostVirtqueue.builder(view, num, features, driver.ringBus, driver.availBus(),
@@ -110,15 +122,15 @@ class BlkDeviceFuzzTest
             new BlkConfig(CAPACITY_SECTORS, 0, 0, flush, SERIAL));
         final long faultsBefore = view.faults();
 
-        final Ranges reads = new Ranges();
-        final Ranges writes = new Ranges();
+        final RingGrants grants = driver.grants;
         final int steps = shaped ? num + 2 : data.consumeInt(1, 2 * num + 4);
         for (int step = 0; step < steps; step++)
         {
-            // One chain per call, so that the grants are read again before every chain the device executes.
-            writes.clear();
-            RingGrants.collect(driver.memory, driver.busMap, driver.ringGpa, num, reads.clear(), writes);
-            guard.allowAll(writes);
+            // One chain per call, so that the grants are up to date before every chain the device executes.
+            if (grants.update(driver.busMap, driver.ringGpa, num))
+            {
+                guard.allowAll(grants.writes());
+            }
             final int served = device.serve(1);
             Invariant.check((served == -1) == vq.isBroken() && served >= -1 && served <= 1,
                 "%s step %d: serve returned %d, broken=%b", context, step, served, vq.isBroken());
@@ -150,7 +162,7 @@ class BlkDeviceFuzzTest
         driver.unmapAll(context);
         if (shaped)
         {
-            checkShapedData(context, driver, requests, backend, disk);
+            checkShapedData(context, driver, requests, backend, disk, flush);
         }
         guard.check(context);
     }
@@ -191,6 +203,7 @@ class BlkDeviceFuzzTest
             mem.putInt((int)q.hdrGpa + OUTHDR_TYPE_OFFSET, q.type, LE);
             mem.putInt((int)q.hdrGpa + OUTHDR_IOPRIO_OFFSET, data.consumeInt(), LE);
             mem.putLong((int)q.hdrGpa + OUTHDR_SECTOR_OFFSET, q.sector, LE);
+            driver.guard.refresh(q.hdrGpa, OUTHDR_SIZE);
             next += OUTHDR_SIZE;
             final List<long[]> chain = new ArrayList<>(); // {bus, len, flags}
             if (splitHeader)
@@ -225,6 +238,7 @@ class BlkDeviceFuzzTest
             }
             q.statusGpa = next++;
             mem.putByte((int)q.statusGpa, (byte)0xEE);
+            driver.guard.refresh(q.statusGpa, 1);
             final long status = mapped ? driver.map(q.statusGpa, 1, DmaDirection.FROM_DEVICE) : -1;
             if (status < 0)
             {
@@ -247,7 +261,7 @@ class BlkDeviceFuzzTest
     }
 
     private static void checkShaped(
-        final String context, final HostileDriver driver, final VhostVirtqueue vq, final BlkDevice device,
+        final Object context, final HostileDriver driver, final VhostVirtqueue vq, final BlkDevice device,
         final List<Request> requests, final long faults)
     {
         Invariant.check(!vq.isBroken() && vq.badChains() == 0 && faults == 0,
@@ -328,11 +342,10 @@ class BlkDeviceFuzzTest
 
     /** After unmapping (the bounce copy back): status bytes, IN and GET_ID data, and the disk, against the model. */
     private static void checkShapedData(
-        final String context, final HostileDriver driver, final List<Request> requests, final RamBackend backend,
-        final byte[] disk)
+        final Object context, final HostileDriver driver, final List<Request> requests, final RamBackend backend,
+        final byte[] disk, final boolean flush)
     {
         final UnsafeBuffer mem = driver.memory.buffer();
-        final boolean flush = context.contains("flush=true");
         final byte[] serial = SERIAL.getBytes(StandardCharsets.US_ASCII);
         for (final Request q : requests)
         {

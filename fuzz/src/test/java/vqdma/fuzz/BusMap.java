@@ -24,6 +24,13 @@ final class BusMap
         return new BusMap().add(0, 0, size, true, true);
     }
 
+    /** Forgets every range. @return this. */
+    BusMap clear()
+    {
+        count = 0;
+        return this;
+    }
+
     /**
      * Adds a translated range.
      *

@@ -14,8 +14,8 @@ import vqdma.dma.IommuDma;
 import vqdma.dma.Swiotlb;
 import vqdma.dma.SwiotlbDma;
 
+import java.nio.ByteBuffer;
 import java.util.ArrayList;
-import java.util.Arrays;
 import java.util.List;
 
 /**
@@ -45,8 +45,21 @@ class DmaOpsFuzzTest
     private static final int DATA_BYTES = 512 * 1024;
     private static final DmaDirection[] DIRECTIONS = DmaDirection.values();
     private static final UnsafeBuffer SCRATCH = new UnsafeBuffer(new byte[DATA_BYTES]);
-    private static final UnsafeBuffer PATTERN = new UnsafeBuffer(new byte[DATA_BYTES]);
+    /** Bytes of {@link #WRITES} between two fill bytes' starting points. */
+    private static final int WRITE_STRIDE = 16;
+    /**
+     * What the device writes: a mapping's bytes from {@code WRITE_STRIDE * fill} on, for a fill byte the input picks.
+     * Every position holds another value than its neighbours and than the data pattern, so that a missing, shifted or
+     * partial copy back shows; the model refers to the bytes instead of copying them.
+     */
+    private static final UnsafeBuffer WRITES = writes();
+    /** What an arbitrary device write stores. */
+    private static final UnsafeBuffer STRAY = strayWrites();
     private static final byte[] DATA_PATTERN = new byte[DATA_BYTES];
+
+    /** Per profile: the rig with its data area. */
+    static final FuzzProfiles.PerProfile<FuzzRig> RIGS = new FuzzProfiles.PerProfile<>(
+        profile -> new FuzzRig(profile, DATA_BYTES).data(DATA_PATTERN).seal());
 
     static
     {
@@ -56,6 +69,23 @@ class DmaOpsFuzzTest
         }
     }
 
+    private static UnsafeBuffer writes()
+    {
+        final byte[] b = new byte[DATA_BYTES + WRITE_STRIDE * 256];
+        for (int i = 0; i < b.length; i++)
+        {
+            b[i] = (byte)((i * 0x9E3779B1) >>> 24 ^ i);
+        }
+        return new UnsafeBuffer(b);
+    }
+
+    private static UnsafeBuffer strayWrites()
+    {
+        final UnsafeBuffer b = new UnsafeBuffer(new byte[8192]);
+        b.setMemory(0, b.capacity(), (byte)0x5A);
+        return b;
+    }
+
     /** A mapping the model holds. */
     static final class Mapping
     {
@@ -63,7 +93,16 @@ class DmaOpsFuzzTest
         final long gpa;
         final long len;
         final DmaDirection dir;
-        byte[] written;
+        /** Where in {@link #WRITES} the bytes the device wrote through this mapping begin, or -1 for none known. */
+        int written = -1;
+        /** How many bytes the device wrote from {@link #written}. */
+        int writtenLen;
+
+        /** The buffer's expected contents are no longer known (something else wrote it). */
+        void forgetWritten()
+        {
+            written = -1;
+        }
 
         Mapping(final long dma, final long gpa, final long len, final DmaDirection dir)
         {
@@ -83,58 +122,61 @@ class DmaOpsFuzzTest
     @FuzzTest(maxDuration = "60s")
     void ops(final FuzzedDataProvider data)
     {
-        final DmaProfile profile = FuzzProfiles.pick(data.consumeInt(0, 4));
-        final GuestMemory memory = FuzzProfiles.memory(profile);
-        final DmaOps ops = FuzzProfiles.create(profile, memory);
+        final DmaProfile profile = FuzzProfiles.pick(data);
+        final FuzzRig rig = RIGS.get(profile).reset();
+        final GuestMemory memory = rig.memory;
+        final DmaOps ops = rig.ops;
         final DeviceView view = ops.deviceView();
         final Swiotlb pool = ops instanceof SwiotlbDma ? ((SwiotlbDma)ops).pool() : null;
         final boolean iommu = ops instanceof IommuDma;
         final boolean strict = iommu && ((IommuDma)ops).mode() == IommuDma.Mode.STRICT;
-        final long dataGpa = memory.allocate(DATA_BYTES, GuestMemory.PAGE_SIZE);
+        final long dataGpa = rig.dataGpa();
         final UnsafeBuffer mem = memory.buffer();
-        mem.putBytes((int)dataGpa, DATA_PATTERN);
         if (memory.isConfidential() && data.consumeBoolean())
         {
             memory.share(dataGpa + (long)data.consumeInt(0, DATA_BYTES / GuestMemory.PAGE_SIZE - 4) *
                 GuestMemory.PAGE_SIZE, 4L * GuestMemory.PAGE_SIZE);
         }
         final DmaUsage baseline = DmaUsage.of(ops);
-        final MemoryGuard guard = MemoryGuard.watch(memory);
+        final DmaUsage.Tracker usage = new DmaUsage.Tracker(ops);
+        final MemoryGuard guard = rig.guard;
+        guard.watch();
         if (pool != null)
         {
             guard.allow(pool.start(), pool.end() - pool.start());
         }
         final List<Mapping> live = new ArrayList<>();
         final List<Mapping> dead = new ArrayList<>();
-        final String context = profile.id();
+        final Object context = profile.id();
 
         final int steps = data.consumeInt(1, 64);
         for (int step = 0; step < steps; step++)
         {
-            final String at = context + " step " + step;
+            final Object at = Invariant.lazy("%s step %d", context, step);
             switch (data.consumeInt(0, 9))
             {
                 case 0:
                 case 1:
                 case 2:
-                    map(at, data, ops, memory, dataGpa, pool, live, guard);
+                    map(at, data, ops, usage, memory, dataGpa, pool, live, guard);
                     break;
                 case 3:
                 case 4:
                     if (!live.isEmpty())
                     {
                         final Mapping m = live.remove(data.consumeInt(0, live.size() - 1));
-                        call(at, "unmap of " + m, () -> ops.unmap(m.dma, m.len, m.dir));
+                        call(at, Invariant.lazy("unmap of %s", m), () -> ops.unmap(m.dma, m.len, m.dir));
+                        usage.changed();
                         checkCopyBack(at, mem, m, m.len);
                         copiedBack(live, m, m.gpa, m.len);
                         dead.add(m);
                     }
                     break;
                 case 5:
-                    misuse(at, data, ops, memory, pool, live, dead);
+                    misuse(at, data, ops, usage, memory, pool, live, dead);
                     break;
                 case 6:
-                    sync(at, data, ops, mem, pool, live);
+                    sync(at, data, ops, usage, mem, pool, live);
                     break;
                 case 7:
                 case 8:
@@ -144,6 +186,7 @@ class DmaOpsFuzzTest
                     if (iommu)
                     {
                         ((IommuDma)ops).flush();
+                        usage.changed();
                     }
                     final long max = ops.maxMappingSize();
                     final long want = pool != null && (((SwiotlbDma)ops).isForce() || memory.isConfidential()) ?
@@ -155,8 +198,9 @@ class DmaOpsFuzzTest
         while (!live.isEmpty())
         {
             final Mapping m = live.remove(live.size() - 1);
-            call(context + " final unmap", "unmap of " + m, () -> ops.unmap(m.dma, m.len, m.dir));
-            checkCopyBack(context + " final unmap", mem, m, m.len);
+            final Object at = Invariant.lazy("%s final unmap", context);
+            call(at, Invariant.lazy("unmap of %s", m), () -> ops.unmap(m.dma, m.len, m.dir));
+            checkCopyBack(at, mem, m, m.len);
             copiedBack(live, m, m.gpa, m.len);
         }
         DmaUsage.settle(ops);
@@ -165,7 +209,7 @@ class DmaOpsFuzzTest
     }
 
     /** A call that must succeed: anything thrown is a finding. */
-    private static void call(final String at, final String what, final Runnable call)
+    private static void call(final Object at, final Object what, final Runnable call)
     {
         try
         {
@@ -210,14 +254,15 @@ class DmaOpsFuzzTest
     }
 
     private static void map(
-        final String at, final FuzzedDataProvider data, final DmaOps ops, final GuestMemory memory,
-        final long dataGpa, final Swiotlb pool, final List<Mapping> live, final MemoryGuard guard)
+        final Object at, final FuzzedDataProvider data, final DmaOps ops, final DmaUsage.Tracker usage,
+        final GuestMemory memory, final long dataGpa, final Swiotlb pool, final List<Mapping> live,
+        final MemoryGuard guard)
     {
         final long gpa = nextGpa(data, memory, dataGpa);
         final long len = nextLen(data, ops);
         final DmaDirection dir = DIRECTIONS[data.consumeInt(0, DIRECTIONS.length - 1)];
-        final String what = String.format("map of gpa=0x%x len=%d %s", gpa, len, dir);
-        final DmaUsage before = DmaUsage.of(ops);
+        final Object what = Invariant.lazy("map of gpa=0x%x len=%d %s", gpa, len, dir);
+        final DmaUsage before = usage.now();
         // The SWIOTLB pool is not a buffer (it could never be unmapped: every pool address is a bounce slot).
         final boolean valid = len > 0 && memory.contains(gpa, len) &&
             (pool == null || gpa >= pool.end() || gpa + len <= pool.start());
@@ -229,7 +274,7 @@ class DmaOpsFuzzTest
         catch (final IllegalArgumentException | IllegalStateException ex)
         {
             Invariant.check(!valid, "%s: %s of a buffer inside memory threw %s", at, what, ex);
-            DmaUsage.of(ops).checkBackTo(before, at + ": refused " + what);
+            usage.checkUnchanged(before, Invariant.lazy("%s: refused %s", at, what));
             return;
         }
         catch (final RuntimeException ex)
@@ -239,7 +284,7 @@ class DmaOpsFuzzTest
         Invariant.check(valid, "%s: %s (outside memory or empty) was accepted: 0x%x", at, what, dma);
         if (DmaOps.isMappingError(dma))
         {
-            DmaUsage.of(ops).checkBackTo(before, at + ": failed " + what);
+            usage.checkUnchanged(before, Invariant.lazy("%s: failed %s", at, what));
             Invariant.check(!(ops instanceof DirectDma), "%s: dma-direct failed %s", at, what);
             Invariant.check(pool == null || len > ops.maxMappingSize() || pool.usedSlots() > 0,
                 "%s: %s failed with the bounce pool empty", at, what);
@@ -247,6 +292,7 @@ class DmaOpsFuzzTest
         }
         Invariant.check(len <= ops.maxMappingSize(), "%s: %s succeeded beyond maxMappingSize %d", at, what,
             ops.maxMappingSize());
+        usage.changed();
         final Mapping m = new Mapping(dma, gpa, len, dir);
         live.add(m);
         if (dir.deviceWrites())
@@ -260,26 +306,17 @@ class DmaOpsFuzzTest
         if (dir.deviceReads())
         {
             // The device must read exactly the buffer (for a bounce: the copy made at map time).
-            call(at, "device read of " + m, () -> view.read(dma, SCRATCH, 0, n));
-            final byte[] want = new byte[n];
-            memory.buffer().getBytes((int)gpa, want);
-            final byte[] got = new byte[n];
-            SCRATCH.getBytes(0, got);
-            Invariant.check(Arrays.equals(got, want), "%s: the device reads other bytes than the buffer through %s " +
-                "(first difference at %d)", at, m, Arrays.mismatch(got, want));
+            call(at, Invariant.lazy("device read of %s", m), () -> view.read(dma, SCRATCH, 0, n));
+            final int differs = mismatch(memory.buffer(), gpa, SCRATCH.byteArray(), 0, n);
+            Invariant.check(differs < 0, "%s: the device reads other bytes than the buffer through %s " +
+                "(first difference at %d)", at, m, differs);
         }
         if (dir.deviceWrites() && data.consumeBoolean())
         {
-            // A fill byte and a position mark every 512 bytes, so that a shifted or partial copy back shows.
-            final byte fill = data.consumeByte();
-            PATTERN.setMemory(0, n, fill);
-            for (int i = 0; i + 4 <= n; i += 512)
-            {
-                PATTERN.putInt(i, i ^ fill);
-            }
-            call(at, "device write through " + m, () -> view.write(dma, PATTERN, 0, n));
-            m.written = new byte[n];
-            PATTERN.getBytes(0, m.written);
+            final int from = WRITE_STRIDE * (data.consumeByte() & 0xFF);
+            call(at, Invariant.lazy("device write through %s", m), () -> view.write(dma, WRITES, from, n));
+            m.written = from;
+            m.writtenLen = n;
             copiedBack(live, m, gpa, n);
         }
         if (ops instanceof IommuDma && dir != DmaDirection.BIDIRECTIONAL)
@@ -290,7 +327,7 @@ class DmaOpsFuzzTest
             {
                 if (dir.deviceReads())
                 {
-                    view.write(dma, PATTERN, 0, 1);
+                    view.write(dma, STRAY, 0, 1);
                 }
                 else
                 {
@@ -308,18 +345,28 @@ class DmaOpsFuzzTest
     }
 
     /** After unmap (or a full syncForCpu): the buffer holds what the device wrote. */
-    private static void checkCopyBack(final String at, final UnsafeBuffer mem, final Mapping m, final long len)
+    private static void checkCopyBack(final Object at, final UnsafeBuffer mem, final Mapping m, final long len)
     {
-        if (m.written == null)
+        if (m.written < 0)
         {
             return;
         }
-        final int n = (int)Math.min(len, m.written.length);
-        final byte[] got = new byte[n];
-        mem.getBytes((int)m.gpa, got);
-        Invariant.check(Arrays.equals(got, Arrays.copyOf(m.written, n)), "%s: after the copy back the buffer of %s " +
-            "differs from what the device wrote (first difference at %d)", at, m,
-            Arrays.mismatch(got, Arrays.copyOf(m.written, n)));
+        final int n = (int)Math.min(len, m.writtenLen);
+        final int differs = mismatch(mem, m.gpa, WRITES.byteArray(), m.written, n);
+        Invariant.check(differs < 0, "%s: after the copy back the buffer of %s differs from what the device wrote " +
+            "(first difference at %d)", at, m, differs);
+    }
+
+    /**
+     * @return the first of {@code n} bytes where guest memory at {@code gpa} and {@code bytes} from {@code from}
+     * differ, or -1.
+     */
+    private static int mismatch(final UnsafeBuffer mem, final long gpa, final byte[] bytes, final int from,
+        final int n)
+    {
+        final ByteBuffer memory = mem.byteBuffer().duplicate();
+        memory.limit((int)gpa + n).position((int)gpa);
+        return memory.mismatch(ByteBuffer.wrap(bytes, from, n));
     }
 
     /** Would the implementation accept {@code unmap(dma, len, dir)}? Returns the live mapping it releases, or null. */
@@ -369,8 +416,8 @@ class DmaOpsFuzzTest
     }
 
     private static void misuse(
-        final String at, final FuzzedDataProvider data, final DmaOps ops, final GuestMemory memory,
-        final Swiotlb pool, final List<Mapping> live, final List<Mapping> dead)
+        final Object at, final FuzzedDataProvider data, final DmaOps ops, final DmaUsage.Tracker usage,
+        final GuestMemory memory, final Swiotlb pool, final List<Mapping> live, final List<Mapping> dead)
     {
         long dma;
         long len;
@@ -391,11 +438,12 @@ class DmaOpsFuzzTest
             dir = kind == 2 ? DIRECTIONS[data.consumeInt(0, DIRECTIONS.length - 1)] : base.dir;
         }
         final Mapping accepted = acceptedUnmap(ops, pool, live, dma, len, dir);
-        final String what = String.format("unmap of dma=0x%x len=%d %s", dma, len, dir);
+        final Object what = Invariant.lazy("unmap of dma=0x%x len=%d %s", dma, len, dir);
         if (accepted != null)
         {
             // Not misuse after all (the IOMMU compares sizes in pages): the mapping is released.
-            call(at, what + " (matches " + accepted + ")", () -> ops.unmap(dma, len, dir));
+            call(at, Invariant.lazy("%s (matches %s)", what, accepted), () -> ops.unmap(dma, len, dir));
+            usage.changed();
             live.remove(accepted);
             dead.add(accepted);
             // Only bytes up to the unmapped length are copied back... none of the tracked ops copies partially.
@@ -403,7 +451,7 @@ class DmaOpsFuzzTest
             copiedBack(live, accepted, accepted.gpa, accepted.len);
             return;
         }
-        final DmaUsage before = DmaUsage.of(ops);
+        final DmaUsage before = usage.now();
         try
         {
             ops.unmap(dma, len, dir);
@@ -419,7 +467,7 @@ class DmaOpsFuzzTest
         {
             throw new Invariant(at + ": " + what + " threw " + ex, ex);
         }
-        DmaUsage.of(ops).checkBackTo(before, at + ": misused " + what);
+        usage.checkUnchanged(before, Invariant.lazy("%s: misused %s", at, what));
     }
 
     private static Mapping pick(final FuzzedDataProvider data, final List<Mapping> from)
@@ -428,8 +476,8 @@ class DmaOpsFuzzTest
     }
 
     private static void sync(
-        final String at, final FuzzedDataProvider data, final DmaOps ops, final UnsafeBuffer mem, final Swiotlb pool,
-        final List<Mapping> live)
+        final Object at, final FuzzedDataProvider data, final DmaOps ops, final DmaUsage.Tracker usage,
+        final UnsafeBuffer mem, final Swiotlb pool, final List<Mapping> live)
     {
         final boolean forCpu = data.consumeBoolean();
         final Mapping m = pick(data, live);
@@ -437,8 +485,8 @@ class DmaOpsFuzzTest
         {
             final long offset = data.consumeLong(0, m.len - 1);
             final long len = data.consumeLong(1, m.len - offset);
-            final String what = (forCpu ? "syncForCpu" : "syncForDevice") + " of " + len + " bytes at +" + offset +
-                " of " + m;
+            final Object what = Invariant.lazy("%s of %d bytes at +%d of %s", forCpu ? "syncForCpu" : "syncForDevice",
+                len, offset, m);
             call(at, what, () ->
             {
                 if (forCpu)
@@ -450,9 +498,9 @@ class DmaOpsFuzzTest
                     ops.syncForDevice(m.dma + offset, len, m.dir);
                 }
             });
-            if (forCpu && m.written != null && offset == 0)
+            if (forCpu && m.written >= 0 && offset == 0)
             {
-                checkCopyBack(at + " after " + what, mem, m, len);
+                checkCopyBack(Invariant.lazy("%s after %s", at, what), mem, m, len);
             }
             if (forCpu)
             {
@@ -461,14 +509,14 @@ class DmaOpsFuzzTest
             else if (m.dir == DmaDirection.BIDIRECTIONAL && pool != null && pool.isSwiotlbBuffer(m.dma))
             {
                 // The CPU handed the buffer back to the device: original -> slot, over what the device wrote.
-                m.written = null;
+                m.forgetWritten();
             }
             return;
         }
         final long dma = m != null ? m.dma + data.consumeLong(-4096, m.len + 4096) : data.consumeLong();
         final long len = data.consumeLong(-2, 8192);
         final DmaDirection dir = DIRECTIONS[data.consumeInt(0, DIRECTIONS.length - 1)];
-        final DmaUsage before = DmaUsage.of(ops);
+        final DmaUsage before = usage.now();
         boolean refused = false;
         try
         {
@@ -497,7 +545,7 @@ class DmaOpsFuzzTest
         {
             throw new Invariant(String.format("%s: sync of dma=0x%x len=%d %s threw %s", at, dma, len, dir, ex), ex);
         }
-        DmaUsage.of(ops).checkBackTo(before, at + ": sync");
+        usage.checkUnchanged(before, Invariant.lazy("%s: sync", at));
         // Accepted: a sync inside a live bounced mapping with its direction is a correct call the fuzzer happened
         // to make, and it moved bytes like one (found by fuzzing: a syncForDevice here had copied the buffer over
         // the device's write in the slot while the model still expected that write after unmap).
@@ -518,13 +566,13 @@ class DmaOpsFuzzTest
             }
             else if (dir != DmaDirection.FROM_DEVICE)
             {
-                l.written = null;
+                l.forgetWritten();
             }
         }
     }
 
     private static void deviceAccess(
-        final String at, final FuzzedDataProvider data, final DmaOps ops, final DeviceView view,
+        final Object at, final FuzzedDataProvider data, final DmaOps ops, final DeviceView view,
         final GuestMemory memory, final Swiotlb pool, final boolean strict, final List<Mapping> live,
         final List<Mapping> dead, final MemoryGuard guard)
     {
@@ -538,8 +586,7 @@ class DmaOpsFuzzTest
         {
             if (write)
             {
-                PATTERN.setMemory(0, len, (byte)0x5A);
-                view.write(bus, PATTERN, 0, len);
+                view.write(bus, STRAY, 0, len);
             }
             else
             {
@@ -562,7 +609,7 @@ class DmaOpsFuzzTest
         {
             return;
         }
-        final String what = String.format("device %s of %d bytes at 0x%x", write ? "write" : "read", len, bus);
+        final Object what = Invariant.lazy("device %s of %d bytes at 0x%x", write ? "write" : "read", len, bus);
         if (ops instanceof IommuDma)
         {
             // Strict: only live mappings translate. Lazy: stale translations of unmapped ones may too.
@@ -619,7 +666,7 @@ class DmaOpsFuzzTest
         {
             if (m != source && m.gpa < gpa + len && gpa < m.gpa + m.len)
             {
-                m.written = null;
+                m.forgetWritten();
             }
         }
     }
@@ -629,7 +676,7 @@ class DmaOpsFuzzTest
     {
         for (final Mapping m : live)
         {
-            m.written = null;
+            m.forgetWritten();
         }
     }
 

@@ -50,11 +50,60 @@ record DmaUsage(long swiotlbUsedSlots, long swiotlbAreaUsed, long liveIovas, lon
      * @param context  what ran, for the message.
      * @throws Invariant if the ops hold something else now, or their own counters disagree.
      */
-    void checkBackTo(final DmaUsage baseline, final String context)
+    void checkBackTo(final DmaUsage baseline, final Object context)
     {
         Invariant.check(swiotlbUsedSlots == swiotlbAreaUsed,
             "%s: SWIOTLB used slots %d but the areas count %d", context, swiotlbUsedSlots, swiotlbAreaUsed);
         Invariant.check(equals(baseline), "%s: DMA resources not back to the baseline after unmapping everything: " +
             "%s, baseline %s (a leaked or doubly freed slot, IOVA or PTE)", context, this, baseline);
+    }
+
+    /**
+     * The usage of one {@link DmaOps}, read again only after a call that may have changed it: an IOMMU's present
+     * PTEs are counted by walking its tables, and a target that requires "nothing changed" around every refused call
+     * would otherwise walk them twice a call. A call that was refused or failed is checked with
+     * {@link #checkUnchanged}, whose reading is then the known usage; one that may have changed it calls
+     * {@link #changed()}.
+     */
+    static final class Tracker
+    {
+        private final DmaOps ops;
+        private DmaUsage known;
+
+        /** @param ops the ops. */
+        Tracker(final DmaOps ops)
+        {
+            this.ops = ops;
+        }
+
+        /** @return the usage now. */
+        DmaUsage now()
+        {
+            if (known == null)
+            {
+                known = of(ops);
+            }
+            return known;
+        }
+
+        /** The last call may have changed the usage. */
+        void changed()
+        {
+            known = null;
+        }
+
+        /**
+         * Reads the usage again and requires {@code before}, after a call that must have changed nothing.
+         *
+         * @param before  the usage before the call ({@link #now()}).
+         * @param context what ran, for the message.
+         */
+        void checkUnchanged(final DmaUsage before, final Object context)
+        {
+            known = null;
+            final DmaUsage after = of(ops);
+            after.checkBackTo(before, context);
+            known = after;
+        }
     }
 }

@@ -110,8 +110,9 @@ class DmaUsageTest
     @EnumSource(value = DmaProfile.class, names = {"SWIOTLB", "SWIOTLB_FORCE", "IOMMU_STRICT", "IOMMU_LAZY"})
     void aLeakingDmaOpsIsCaught(final DmaProfile profile)
     {
-        final GuestMemory memory = FuzzProfiles.memory(profile);
-        final DmaOps real = FuzzProfiles.create(profile, memory);
+        final FuzzRig rig = new FuzzRig(profile, 64 * 1024).seal();
+        final GuestMemory memory = rig.memory;
+        final DmaOps real = rig.ops;
         final DmaUsage baseline = DmaUsage.of(real);
         mapAndUnmapFour(new LeakyDma(real), memory);
         DmaUsage.settle(real);
@@ -124,8 +125,9 @@ class DmaUsageTest
     @EnumSource(DmaProfile.class)
     void anHonestDmaOpsPasses(final DmaProfile profile)
     {
-        final GuestMemory memory = FuzzProfiles.memory(profile);
-        final DmaOps real = FuzzProfiles.create(profile, memory);
+        final FuzzRig rig = new FuzzRig(profile, 64 * 1024).seal();
+        final GuestMemory memory = rig.memory;
+        final DmaOps real = rig.ops;
         final DmaUsage baseline = DmaUsage.of(real);
         mapAndUnmapFour(real, memory);
         if (profile == DmaProfile.IOMMU_LAZY)

@@ -7,6 +7,8 @@ import vqdma.dma.DmaOps;
 import vqdma.dma.DmaProfile;
 import vqdma.dma.GuestMemory;
 import vqdma.dma.IommuDma;
+import vqdma.dma.Swiotlb;
+import vqdma.dma.SwiotlbDma;
 import vqdma.ring.PackedRing;
 import vqdma.ring.PackedRingDescriptor;
 import vqdma.ring.SplitRing;
@@ -27,7 +29,13 @@ import static vqdma.ring.Vring.DESC_SIZE;
  * of the address space, the ring itself, u32 lengths) just as easily.
  * <p>
  * It also keeps what the oracles need: a {@link BusMap} of what it mapped, and the baseline {@link DmaUsage}, which
- * {@link #unmapAll()} requires again at the end.
+ * {@link #unmapAll} requires again at the end.
+ * <p>
+ * A target keeps one driver per DMA profile for the life of the process ({@link FuzzProfiles.PerProfile}): its
+ * {@link FuzzRig} holds the bounce pool (SWIOTLB), then a ring region sized for {@link #MAX_NUM}, the data area with
+ * its pattern and the indirect tables, laid out once. The layout (split or packed) is the driver's, fixed at
+ * construction. {@link #begin} starts an input: the rig reset, the ring of the input's size mapped at the start of
+ * the ring region.
  */
 final class HostileDriver
 {
@@ -37,7 +45,15 @@ final class HostileDriver
     static final int TABLES = 4;
     /** Bytes of one indirect table slot (64 descriptors). */
     static final int TABLE_BYTES = 1024;
+    /** The largest queue size an input picks for a split ring (a power of two). */
+    static final int MAX_NUM = 32;
+    /** The largest queue size an input picks for a packed ring (any size from 1). */
+    static final int MAX_PACKED_NUM = 40;
 
+    private static final int RING_REGION_BYTES =
+        pages(Math.max(vringSize(MAX_NUM, LEGACY_ALIGN), PackedRingDescriptor.ringSize(MAX_PACKED_NUM)));
+    /** Guest memory the driver lays out (the rig adds a SWIOTLB pool). */
+    private static final long LAYOUT_BYTES = RING_REGION_BYTES + DATA_BYTES + pages(TABLES * TABLE_BYTES);
     private static final ByteOrder LE = ByteOrder.LITTLE_ENDIAN;
     private static final DmaDirection[] DIRECTIONS = DmaDirection.values();
     private static final byte[] DATA_PATTERN = new byte[DATA_BYTES];
@@ -51,45 +67,86 @@ final class HostileDriver
     }
 
     final DmaProfile profile;
+    final FuzzRig rig;
     final GuestMemory memory;
     final DmaOps ops;
-    final int num;
-    final int ringBytes;
+    final MemoryGuard guard;
+    /** True for a packed ring, false for a split one. */
+    final boolean packedLayout;
     final long ringGpa;
-    final long ringBus;
-    /** The split ring's accessors (null for a packed ring). */
-    final SplitRing raw;
-    /** The packed ring's accessors (null for a split ring). */
-    final PackedRing packed;
-    final BusMap busMap;
     final long dataGpa;
     final long tableGpa;
-    final DmaUsage baseline;
+    final BusMap busMap = new BusMap();
+    final RingGrants grants;
     private final boolean iommu;
+    private final Swiotlb pool;
     private final List<LeakCheckingDma.Mapping> maps = new ArrayList<>();
+    // The input's ring:
+    int num;
+    int ringBytes;
+    long ringBus;
+    /** The split ring's accessors (null for a packed ring). */
+    SplitRing raw;
+    /** The packed ring's accessors (null for a split ring). */
+    PackedRing packed;
+    DmaUsage baseline;
     private long tableBus;
 
-    HostileDriver(final DmaProfile profile, final int num)
+    /** A split-ring driver: {@link #HostileDriver(DmaProfile, boolean)} with {@code packedLayout} false. */
+    HostileDriver(final DmaProfile profile)
     {
-        this(profile, num, false);
+        this(profile, false);
     }
 
     /**
+     * Builds the profile's rig and lays out the ring region, the data area (with its pattern) and the tables.
+     *
      * @param profile      the DMA profile.
-     * @param num          queue size.
-     * @param packedLayout true for a packed ring ({@code 16 * num + 8} bytes: descriptors, driver and device event
-     *                     suppression structures), false for a split one.
+     * @param packedLayout true for packed rings ({@code 16 * num + 8} bytes: descriptors, driver and device event
+     *                     suppression structures), false for split ones.
      */
-    HostileDriver(final DmaProfile profile, final int num, final boolean packedLayout)
+    HostileDriver(final DmaProfile profile, final boolean packedLayout)
     {
         this.profile = profile;
-        this.num = num;
-        this.memory = FuzzProfiles.memory(profile);
-        this.ops = FuzzProfiles.create(profile, memory);
+        this.packedLayout = packedLayout;
+        this.rig = new FuzzRig(profile, LAYOUT_BYTES);
+        this.memory = rig.memory;
+        this.ops = rig.ops;
+        this.guard = rig.guard;
         this.iommu = ops instanceof IommuDma;
+        this.pool = ops instanceof SwiotlbDma ? ((SwiotlbDma)ops).pool() : null;
+        this.grants = new RingGrants(memory);
+        this.ringGpa = memory.allocateShared(RING_REGION_BYTES);
+        this.dataGpa = rig.data(DATA_PATTERN).dataGpa();
+        this.tableGpa = memory.allocateShared((long)TABLES * TABLE_BYTES);
+        rig.seal();
+    }
+
+    private static int pages(final int bytes)
+    {
+        return (bytes + GuestMemory.PAGE_SIZE - 1) & -GuestMemory.PAGE_SIZE;
+    }
+
+    /**
+     * Starts an input: resets the rig, then maps a zeroed ring of {@code num} entries at the start of the ring region.
+     *
+     * @param num the queue size: a power of two up to {@link #MAX_NUM} (split), 1..{@link #MAX_PACKED_NUM} (packed).
+     * @return this.
+     */
+    HostileDriver begin(final int num)
+    {
+        if (num < 1 || num > (packedLayout ? MAX_PACKED_NUM : MAX_NUM) || (!packedLayout && Integer.bitCount(num) != 1))
+        {
+            throw new IllegalArgumentException("queue size " + num + " does not fit the ring region of a " +
+                (packedLayout ? "packed" : "split") + " hostile driver");
+        }
+        rig.reset();
+        maps.clear();
+        busMap.clear();
+        grants.invalidate();
+        this.num = num;
         this.baseline = DmaUsage.of(ops);
         this.ringBytes = packedLayout ? PackedRingDescriptor.ringSize(num) : vringSize(num, LEGACY_ALIGN);
-        this.ringGpa = memory.allocateShared(ringBytes);
         this.ringBus = ops.mapCoherent(ringGpa, ringBytes);
         Invariant.check(!DmaOps.isMappingError(ringBus), "%s cannot map a ring of %d bytes", ops.name(), ringBytes);
         final UnsafeBuffer mem = memory.buffer();
@@ -103,15 +160,16 @@ final class HostileDriver
                 PackedRingDescriptor.EVENT_SIZE),
             new UnsafeBuffer(mem, (int)ringGpa + PackedRingDescriptor.deviceEventOffset(num),
                 PackedRingDescriptor.EVENT_SIZE));
-        this.busMap = iommu ? new BusMap() : BusMap.identity(memory.size());
         if (iommu)
         {
             addIommuPages(ringBus, ringGpa, ringBytes, DmaDirection.BIDIRECTIONAL);
         }
-        this.dataGpa = memory.allocate(DATA_BYTES, GuestMemory.PAGE_SIZE);
-        mem.putBytes((int)dataGpa, DATA_PATTERN);
-        this.tableGpa = memory.allocateShared((long)TABLES * TABLE_BYTES);
+        else
+        {
+            busMap.add(0, 0, memory.size(), true, true);
+        }
         this.tableBus = tableGpa;
+        return this;
     }
 
     private void addIommuPages(final long bus, final long gpa, final long len, final DmaDirection dir)
@@ -176,7 +234,23 @@ final class HostileDriver
         {
             addIommuPages(bus, gpa, len, dir);
         }
+        if (pool != null && pool.isSwiotlbBuffer(bus))
+        {
+            // The bounce copy made at map time is set-up: the guard compares the slots against it.
+            guard.refresh(bus, len);
+        }
         return bus;
+    }
+
+    /**
+     * Ends the input's set-up: takes what the driver wrote (the ring, the indirect tables, the bounce copies of its
+     * mappings, and whatever else the target names) into the guard's expected image and starts watching.
+     */
+    void watch()
+    {
+        guard.refresh(ringGpa, ringBytes);
+        guard.refresh(tableGpa, (long)TABLES * TABLE_BYTES);
+        guard.watch();
     }
 
     /** Maps a few data buffers chosen by the input. */
@@ -203,7 +277,7 @@ final class HostileDriver
                 final int at = (int)tableGpa + t * TABLE_BYTES + descOffset(j);
                 mem.putLong(at + DESC_ADDR_OFFSET, nextAddr(data), LE);
                 mem.putInt(at + DESC_LEN_OFFSET, nextLen(data), LE);
-                if (packed != null)
+                if (packedLayout)
                 {
                     // A packed table entry: id (ignored by the device) and flags; no next, entries are in order.
                     mem.putShort(at + PackedRingDescriptor.DESC_ID_OFFSET, (short)data.consumeInt(0, 0xFFFF), LE);
@@ -309,7 +383,7 @@ final class HostileDriver
      *
      * @param context what ran, for the message.
      */
-    void unmapAll(final String context)
+    void unmapAll(final Object context)
     {
         for (int i = maps.size() - 1; i >= 0; i--)
         {

@@ -19,6 +19,26 @@ final class Invariant extends AssertionError
     }
 
     /**
+     * A message part formatted only if a message is made: a target names what it is about to do before every call,
+     * and formatting that each time would cost more than many of the calls.
+     *
+     * @param format the format.
+     * @param args   the values.
+     * @return an object whose {@code toString()} is {@code String.format(format, args)}.
+     */
+    static Object lazy(final String format, final Object... args)
+    {
+        return new Object()
+        {
+            @Override
+            public String toString()
+            {
+                return String.format(format, args);
+            }
+        };
+    }
+
+    /**
      * @param ok     the invariant.
      * @param format message format, naming the values involved.
      * @param args   the values.

@@ -200,7 +200,7 @@ final class LeakCheckingDma implements DmaOps
      * @param context what ran, for the message.
      * @throws Invariant if a streaming mapping is still live.
      */
-    void checkNoLiveMappings(final String context)
+    void checkNoLiveMappings(final Object context)
     {
         Invariant.check(liveCount == 0, "%s: %d streaming mappings leaked: %s", context, liveCount, live.values());
     }

@@ -11,7 +11,7 @@ import static org.junit.jupiter.api.Assertions.*;
 /** The books of the caller: a double unmap, a mismatched unmap or sync, and a leak must each be caught. */
 class LeakCheckingDmaTest
 {
-    private final GuestMemory memory = GuestMemory.allocate(FuzzProfiles.MEMORY_BYTES, false);
+    private final GuestMemory memory = GuestMemory.allocate(1 << 20, false);
     private final SwiotlbDma inner = new SwiotlbDma(new Swiotlb(memory, FuzzProfiles.POOL_BYTES, 1), true);
     private final LeakCheckingDma dma = new LeakCheckingDma(inner);
     private final long buffer = memory.allocate(16 * 1024, 4096);

@@ -28,7 +28,7 @@ import static vqdma.ring.Vring.*;
  *   the queue is broken, which then has a non-empty reason, stays broken and consumes nothing more; a popped id is
  *   never one already in flight.</li>
  *   <li>Every refused device access is a counted {@code DmaFault} (as {@link VhostVirtqueueFuzzTest#checkFaults}).</li>
- *   <li>An accepted chain's runs lie inside what the driver granted ({@link RingGrants#collectPacked}), and its byte
+ *   <li>An accepted chain's runs lie inside what the driver granted ({@link RingGrants#updatePacked}), and its byte
  *   counts add up.</li>
  *   <li>Each push writes the used descriptor at the device's used position: the id, the length, AVAIL = USED = the
  *   used wrap counter, WRITE exactly when bytes were written; the position moves on.</li>
@@ -41,6 +41,9 @@ class PackedVhostVirtqueueFuzzTest
     private static final int PATTERN_BYTES = 64 * 1024;
     private static final UnsafeBuffer PATTERN = pattern();
     private static final UnsafeBuffer SCRATCH = new UnsafeBuffer(new byte[PATTERN_BYTES]);
+    /** One packed-ring driver per profile for the process ({@link FuzzRig}); each input starts it anew. */
+    static final FuzzProfiles.PerProfile<HostileDriver> DRIVERS =
+        new FuzzProfiles.PerProfile<>(profile -> new HostileDriver(profile, true));
 
     private static UnsafeBuffer pattern()
     {
@@ -62,8 +65,8 @@ class PackedVhostVirtqueueFuzzTest
     @FuzzTest(maxDuration = "60s")
     void device(final FuzzedDataProvider data)
     {
-        final DmaProfile profile = FuzzProfiles.pick(data.consumeInt(0, 4));
-        final int num = data.consumeInt(1, 40);
+        final DmaProfile profile = FuzzProfiles.pick(data);
+        final int num = data.consumeInt(1, HostileDriver.MAX_PACKED_NUM);
         final boolean indirect = data.consumeBoolean();
         final boolean eventIdx = data.consumeBoolean();
         final VhostVirtqueue.BadChainPolicy policy =
@@ -71,10 +74,10 @@ class PackedVhostVirtqueueFuzzTest
         final long features = feature(VIRTIO_F_VERSION_1) | feature(VIRTIO_F_ACCESS_PLATFORM) |
             feature(VIRTIO_F_RING_PACKED) | (indirect ? feature(VIRTIO_RING_F_INDIRECT_DESC) : 0) |
             (eventIdx ? feature(VIRTIO_RING_F_EVENT_IDX) : 0);
-        final String context = String.format("%s num=%d indirect=%b event=%b %s", profile.id(), num, indirect,
+        final Object context = Invariant.lazy("%s num=%d indirect=%b event=%b %s", profile.id(), num, indirect,
             eventIdx, policy);
 
-        final HostileDriver driver = new HostileDriver(profile, num, true);
+        final HostileDriver driver = DRIVERS.get(profile).begin(num);
         final PackedRing raw = driver.packed;
         driver.sharePages(data);
         driver.mapBuffers(data);
@@ -84,7 +87,8 @@ class PackedVhostVirtqueueFuzzTest
         raw.soDriverEventOffWrap(data.consumeInt(0, 0xFFFF));
         raw.soDriverEventFlags(data.consumeInt(0, 3));
 
-        final MemoryGuard guard = MemoryGuard.watch(driver.memory);
+        final MemoryGuard guard = driver.guard;
+        driver.watch();
         guard.allow(driver.ringGpa, driver.ringBytes);
         final DeviceView view = driver.ops.deviceView();
         final VhostVirtqueue vq = VhostVirtqueue.builder(view, num, features, driver.ringBus,
@@ -92,13 +96,14 @@ class PackedVhostVirtqueueFuzzTest
             .build();
         final DescriptorChain chain = vq.newChain();
 
-        final Ranges reads = new Ranges();
-        final Ranges writes = new Ranges();
+        final RingGrants grants = driver.grants;
+        final Ranges reads = grants.reads();
+        final Ranges writes = grants.writes();
         final boolean[] inFlight = new boolean[num];
         final int steps = data.consumeInt(1, 3 * num + 4);
         for (int step = 0; step < steps; step++)
         {
-            final String at = context + " step " + step;
+            final Object at = Invariant.lazy("%s step %d", context, step);
             switch (data.consumeInt(0, 9))
             {
                 case 0:
@@ -120,10 +125,10 @@ class PackedVhostVirtqueueFuzzTest
                 default:
                     break;
             }
-            reads.clear();
-            writes.clear();
-            RingGrants.collectPacked(driver.memory, driver.busMap, driver.ringGpa, num, reads, writes);
-            guard.allowAll(writes);
+            if (grants.updatePacked(driver.busMap, driver.ringGpa, num))
+            {
+                guard.allowAll(writes);
+            }
 
             final boolean wasBroken = vq.isBroken();
             final int availBefore = vq.lastAvailIdx();
@@ -197,7 +202,7 @@ class PackedVhostVirtqueueFuzzTest
     }
 
     /** Returns {@code id}, and checks the used descriptor the device wrote. */
-    private static void push(final String at, final VhostVirtqueue vq, final PackedRing raw, final int id,
+    private static void push(final Object at, final VhostVirtqueue vq, final PackedRing raw, final int id,
         final int written)
     {
         final int used = vq.usedIdx();

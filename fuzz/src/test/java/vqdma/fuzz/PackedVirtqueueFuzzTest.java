@@ -49,12 +49,26 @@ class PackedVirtqueueFuzzTest
     private static final int DATA_BYTES = 320 * 1024;
     private static final byte[] DATA_PATTERN = new byte[DATA_BYTES];
 
+    /** Guest memory of the largest queue an input builds: its ring and its indirect tables. */
+    private static final long QUEUE_BYTES = largestQueueBytes();
+    /** Per profile: the rig, its data area first; each input's queue is allocated after it. */
+    static final FuzzProfiles.PerProfile<FuzzRig> RIGS = new FuzzProfiles.PerProfile<>(
+        profile -> new FuzzRig(profile, DATA_BYTES + QUEUE_BYTES).data(DATA_PATTERN).seal());
+
     static
     {
         for (int i = 0; i < DATA_BYTES; i++)
         {
             DATA_PATTERN[i] = (byte)(i * 17 + (i >>> 8));
         }
+    }
+
+    private static long largestQueueBytes()
+    {
+        final GuestMemory scratch = GuestMemory.allocate(1 << 20, false);
+        Virtqueue.builder(scratch, HostileDriver.MAX_PACKED_NUM).features(feature(VIRTIO_F_VERSION_1) |
+            feature(VIRTIO_F_RING_PACKED) | feature(VIRTIO_RING_F_INDIRECT_DESC)).build();
+        return scratch.allocated();
     }
 
     /** One request the harness put in flight. */
@@ -103,34 +117,38 @@ class PackedVirtqueueFuzzTest
     @FuzzTest(maxDuration = "60s")
     void driver(final FuzzedDataProvider data)
     {
-        final DmaProfile profile = FuzzProfiles.pick(data.consumeInt(0, 4));
-        final int num = data.consumeInt(1, 40);
+        final DmaProfile profile = FuzzProfiles.pick(data);
+        final int num = data.consumeInt(1, HostileDriver.MAX_PACKED_NUM);
         final boolean indirect = data.consumeBoolean();
         final boolean eventIdx = data.consumeBoolean();
         final boolean callbacks = data.consumeBoolean();
         final long features = feature(VIRTIO_F_VERSION_1) | feature(VIRTIO_F_ACCESS_PLATFORM) |
             feature(VIRTIO_F_RING_PACKED) | (indirect ? feature(VIRTIO_RING_F_INDIRECT_DESC) : 0) |
             (eventIdx ? feature(VIRTIO_RING_F_EVENT_IDX) : 0);
-        final String context = String.format("%s num=%d indirect=%b event=%b callbacks=%b",
+        final Object context = Invariant.lazy("%s num=%d indirect=%b event=%b callbacks=%b",
             profile.id(), num, indirect, eventIdx, callbacks);
 
-        final GuestMemory memory = FuzzProfiles.memory(profile);
-        final DmaOps ops = FuzzProfiles.create(profile, memory);
+        final FuzzRig rig = RIGS.get(profile).reset();
+        final GuestMemory memory = rig.memory;
+        final DmaOps ops = rig.ops;
         final LeakCheckingDma dma = new LeakCheckingDma(ops);
+        final long dataGpa = rig.dataGpa();
         final long queueStart = memory.allocated();
         final Virtqueue vq = Virtqueue.builder(memory, num).features(features).dma(dma)
             .callbacks(callbacks).build();
         final long queueEnd = memory.allocated();
-        final long dataGpa = memory.allocate(DATA_BYTES, GuestMemory.PAGE_SIZE);
         final UnsafeBuffer mem = memory.buffer();
-        mem.putBytes((int)dataGpa, DATA_PATTERN);
         final long ringGpa = vq.ringGpa();
         final PackedRing raw = new PackedRing(num,
             new UnsafeBuffer(mem, (int)ringGpa, descRingSize(num)),
             new UnsafeBuffer(mem, (int)ringGpa + driverEventOffset(num), EVENT_SIZE),
             new UnsafeBuffer(mem, (int)ringGpa + deviceEventOffset(num), EVENT_SIZE));
         final DmaUsage baseline = DmaUsage.of(dma);
-        final MemoryGuard guard = MemoryGuard.watch(memory).allow(queueStart, queueEnd - queueStart);
+        final MemoryGuard guard = rig.guard;
+        // The queue wrote its ring when it was built (the set-up of this input): it is also the driver's to write.
+        guard.refresh(queueStart, queueEnd - queueStart);
+        guard.watch();
+        guard.allow(queueStart, queueEnd - queueStart);
         if (ops instanceof SwiotlbDma)
         {
             final SwiotlbDma s = (SwiotlbDma)ops;
@@ -146,7 +164,7 @@ class PackedVirtqueueFuzzTest
         final int steps = data.consumeInt(1, 128);
         for (int step = 0; step < steps; step++)
         {
-            final String at = context + " step " + step;
+            final Object at = Invariant.lazy("%s step %d", context, step);
             switch (data.consumeInt(0, 10))
             {
                 case 0:
@@ -224,17 +242,18 @@ class PackedVirtqueueFuzzTest
             Invariant.check(r != null, "%s: detachUnusedBuf returned %s, which is not in flight", context, token);
             order.remove(r);
         }
-        checkAccounting(context + " after reset", vq, dma, inFlight);
+        final Object afterReset = Invariant.lazy("%s after reset", context);
+        checkAccounting(afterReset, vq, dma, inFlight);
         Invariant.check(inFlight.isEmpty() && vq.numFree() == num, "%s: after reset %d requests in flight, numFree " +
             "%d of %d", context, inFlight.size(), vq.numFree(), num);
-        dma.checkNoLiveMappings(context + " after reset");
+        dma.checkNoLiveMappings(afterReset);
         DmaUsage.settle(dma);
-        DmaUsage.of(dma).checkBackTo(baseline, context + " after reset");
+        DmaUsage.of(dma).checkBackTo(baseline, afterReset);
         guard.check(context);
     }
 
     private static Request add(
-        final String at, final FuzzedDataProvider data, final Virtqueue vq, final LeakCheckingDma dma,
+        final Object at, final FuzzedDataProvider data, final Virtqueue vq, final LeakCheckingDma dma,
         final PackedRing raw, final SgList sg, final long dataGpa, final int seq, final Map<Object, Request> inFlight)
     {
         final int num = vq.num();
@@ -326,7 +345,7 @@ class PackedVirtqueueFuzzTest
     }
 
     private static void getBufs(
-        final String at, final int count, final Virtqueue vq, final LeakCheckingDma dma,
+        final Object at, final int count, final Virtqueue vq, final LeakCheckingDma dma,
         final Map<Object, Request> inFlight, final List<Request> order)
     {
         for (int i = 0; i < count; i++)
@@ -386,7 +405,7 @@ class PackedVirtqueueFuzzTest
     }
 
     private static void checkAccounting(
-        final String at, final Virtqueue vq, final LeakCheckingDma dma, final Map<Object, Request> inFlight)
+        final Object at, final Virtqueue vq, final LeakCheckingDma dma, final Map<Object, Request> inFlight)
     {
         int descs = 0;
         int maps = 0;

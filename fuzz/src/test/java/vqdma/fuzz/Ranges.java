@@ -4,7 +4,9 @@ import java.util.Arrays;
 
 /**
  * A set of half-open {@code [start, end)} ranges of guest-physical addresses, kept as unsorted pairs until queried,
- * then sorted and merged. The oracles use it for "memory the device was given".
+ * then sorted and merged (adjacent ranges merge too). The oracles use it for "memory the device was given". Adding
+ * the same ranges again and again (a target allows every step's grants) does not grow it without bound: a full
+ * array is merged before it grows. Nothing is allocated once the arrays have their size.
  */
 final class Ranges
 {
@@ -22,8 +24,12 @@ final class Ranges
         }
         if (count == starts.length)
         {
-            starts = Arrays.copyOf(starts, count * 2);
-            ends = Arrays.copyOf(ends, count * 2);
+            normalize();
+            if (count > starts.length / 2)
+            {
+                starts = Arrays.copyOf(starts, starts.length * 2);
+                ends = Arrays.copyOf(ends, ends.length * 2);
+            }
         }
         starts[count] = start;
         ends[count] = end;
@@ -50,38 +56,80 @@ final class Ranges
         return this;
     }
 
+    /**
+     * Sorts and merges. The union of half-open ranges follows from their starts and ends sorted separately: sweeping
+     * both in order, a range of the union opens where the number of open ranges goes from 0 to 1 and closes where it
+     * returns to 0; at equal addresses starts come first, so that adjacent ranges merge.
+     */
     private void normalize()
     {
         if (normalized)
         {
             return;
         }
-        final Integer[] order = new Integer[count];
-        for (int i = 0; i < count; i++)
-        {
-            order[i] = i;
-        }
-        Arrays.sort(order, (a, b) -> Long.compare(starts[a], starts[b]));
-        final long[] s = new long[Math.max(16, count)];
-        final long[] e = new long[s.length];
+        Arrays.sort(starts, 0, count);
+        Arrays.sort(ends, 0, count);
         int n = 0;
-        for (final int i : order)
+        int open = 0;
+        int s = 0;
+        int e = 0;
+        long unionStart = 0;
+        while (e < count)
         {
-            if (n > 0 && starts[i] <= e[n - 1])
+            if (s < count && starts[s] <= ends[e])
             {
-                e[n - 1] = Math.max(e[n - 1], ends[i]);
+                if (open++ == 0)
+                {
+                    unionStart = starts[s];
+                }
+                s++;
             }
             else
             {
-                s[n] = starts[i];
-                e[n] = ends[i];
-                n++;
+                if (--open == 0)
+                {
+                    // n <= s - 1 < s and n <= e: writing entry n overwrites only what the sweep has read.
+                    starts[n] = unionStart;
+                    ends[n] = ends[e];
+                    n++;
+                }
+                e++;
             }
         }
-        starts = s;
-        ends = e;
         count = n;
         normalized = true;
+    }
+
+    /**
+     * @param address an address.
+     * @return the end of the merged range that contains {@code address}, or -1 if none does.
+     */
+    long endOfRangeContaining(final long address)
+    {
+        normalize();
+        final int i = lastStartingAtOrBefore(address);
+        return i >= 0 && ends[i] > address ? ends[i] : -1;
+    }
+
+    private int lastStartingAtOrBefore(final long address)
+    {
+        int lo = 0;
+        int hi = count - 1;
+        int found = -1;
+        while (lo <= hi)
+        {
+            final int mid = (lo + hi) >>> 1;
+            if (starts[mid] <= address)
+            {
+                found = mid;
+                lo = mid + 1;
+            }
+            else
+            {
+                hi = mid - 1;
+            }
+        }
+        return found;
     }
 
     /** @return true if every address of {@code [start, end)} lies in the set (an empty range is covered). */
@@ -93,22 +141,7 @@ final class Ranges
         }
         normalize();
         // The last merged range starting at or before 'start' must reach 'end'.
-        int lo = 0;
-        int hi = count - 1;
-        int found = -1;
-        while (lo <= hi)
-        {
-            final int mid = (lo + hi) >>> 1;
-            if (starts[mid] <= start)
-            {
-                found = mid;
-                lo = mid + 1;
-            }
-            else
-            {
-                hi = mid - 1;
-            }
-        }
+        final int found = lastStartingAtOrBefore(start);
         return found >= 0 && ends[found] >= end;
     }
 
@@ -117,6 +150,20 @@ final class Ranges
     {
         normalize();
         return count;
+    }
+
+    /** @param i a merged range, below {@link #size()}. @return its start. */
+    long start(final int i)
+    {
+        normalize();
+        return starts[i];
+    }
+
+    /** @param i a merged range, below {@link #size()}. @return its end. */
+    long end(final int i)
+    {
+        normalize();
+        return ends[i];
     }
 
     @Override

@@ -2,6 +2,7 @@ package vqdma.fuzz;
 
 import org.junit.jupiter.api.Test;
 import vqdma.dma.GuestMemory;
+import vqdma.ring.PackedRingDescriptor;
 import vqdma.ring.SplitRing;
 import vqdma.ring.SplitRingDescriptor;
 
@@ -72,5 +73,87 @@ class RingGrantsTest
         final Ranges wrap = new Ranges();
         BusMap.identity(1 << 20).translate(-8, 64, true, wrap);
         assertEquals(0, wrap.size(), "a range that wraps the address space grants nothing");
+    }
+
+    @Test
+    void anInstanceReadsTheTablesAgainExactlyWhenABytesTheyCameFromChanged()
+    {
+        final GuestMemory memory = GuestMemory.allocate(1 << 20, false);
+        final long ring = memory.allocateShared(SplitRingDescriptor.vringSize(N, 4096));
+        final long table = memory.allocate(4096, 4096);
+        final org.agrona.concurrent.UnsafeBuffer mem = memory.buffer();
+        final int desc1 = (int)ring + SplitRingDescriptor.descOffset(1);
+        mem.putLong(desc1, table, ByteOrder.LITTLE_ENDIAN);
+        mem.putInt(desc1 + 8, 2 * DESC_SIZE, ByteOrder.LITTLE_ENDIAN);
+        mem.putShort(desc1 + 12, (short)VRING_DESC_F_INDIRECT, ByteOrder.LITTLE_ENDIAN);
+        mem.putLong((int)table + DESC_SIZE, 0x30000, ByteOrder.LITTLE_ENDIAN);
+        mem.putInt((int)table + DESC_SIZE + 8, 300, ByteOrder.LITTLE_ENDIAN);
+        final RingGrants grants = new RingGrants(memory);
+        final BusMap map = BusMap.identity(memory.size());
+
+        assertTrue(grants.update(map, ring, N), "the first update reads");
+        assertTrue(grants.reads().covers(0x30000, 0x30000 + 300));
+        assertFalse(grants.update(map, ring, N), "nothing changed");
+        mem.putByte((int)table + 4 * DESC_SIZE, (byte)1);
+        mem.putByte(0x30000, (byte)1);
+        assertFalse(grants.update(map, ring, N), "bytes the grants do not come from");
+
+        mem.putShort((int)table + DESC_SIZE + 12, (short)VRING_DESC_F_WRITE, ByteOrder.LITTLE_ENDIAN);
+        assertTrue(grants.update(map, ring, N), "an indirect entry changed");
+        assertTrue(grants.writes().covers(0x30000, 0x30000 + 300));
+        assertFalse(grants.reads().covers(0x30000, 0x30001));
+        mem.putInt((int)ring + SplitRingDescriptor.descOffset(N - 1) + 8, 77, ByteOrder.LITTLE_ENDIAN);
+        assertTrue(grants.update(map, ring, N), "the last descriptor changed");
+        assertFalse(grants.update(map, ring, N));
+        grants.invalidate();
+        assertTrue(grants.update(map, ring, N), "a new input reads again");
+    }
+
+    @Test
+    void aPackedRingIsReadWithItsFlagsAndUpdatedAsIncrementally()
+    {
+        final GuestMemory memory = GuestMemory.allocate(1 << 20, false);
+        final long ring = memory.allocateShared(PackedRingDescriptor.ringSize(N));
+        final long table = memory.allocate(4096, 4096);
+        final org.agrona.concurrent.UnsafeBuffer mem = memory.buffer();
+        final int flags = PackedRingDescriptor.DESC_FLAGS_OFFSET;
+        final int desc0 = (int)ring + PackedRingDescriptor.descOffset(0);
+        final int desc1 = (int)ring + PackedRingDescriptor.descOffset(1);
+        mem.putLong(desc0, 0x10000, ByteOrder.LITTLE_ENDIAN);
+        mem.putInt(desc0 + 8, 100, ByteOrder.LITTLE_ENDIAN);
+        // A buffer id whose bits would read as WRITE at the split ring's flags offset: the packed oracle ignores it.
+        mem.putShort(desc0 + PackedRingDescriptor.DESC_ID_OFFSET, (short)VRING_DESC_F_WRITE,
+            ByteOrder.LITTLE_ENDIAN);
+        mem.putShort(desc0 + flags, (short)0, ByteOrder.LITTLE_ENDIAN);
+        mem.putLong(desc1, table, ByteOrder.LITTLE_ENDIAN);
+        mem.putInt(desc1 + 8, 2 * DESC_SIZE, ByteOrder.LITTLE_ENDIAN);
+        mem.putShort(desc1 + flags, (short)VRING_DESC_F_INDIRECT, ByteOrder.LITTLE_ENDIAN);
+        mem.putLong((int)table + DESC_SIZE, 0x30000, ByteOrder.LITTLE_ENDIAN);
+        mem.putInt((int)table + DESC_SIZE + 8, 300, ByteOrder.LITTLE_ENDIAN);
+        mem.putShort((int)table + DESC_SIZE + flags, (short)VRING_DESC_F_WRITE, ByteOrder.LITTLE_ENDIAN);
+        final RingGrants grants = new RingGrants(memory);
+        final BusMap map = BusMap.identity(memory.size());
+
+        assertTrue(grants.updatePacked(map, ring, N), "the first update reads");
+        assertTrue(grants.reads().covers(0x10000, 0x10000 + 100));
+        assertFalse(grants.writes().covers(0x10000, 0x10001), "the id is not the flags");
+        assertTrue(grants.writes().covers(0x30000, 0x30000 + 300), "a packed indirect entry's flags");
+        final Ranges reads = new Ranges();
+        final Ranges writes = new Ranges();
+        RingGrants.collectPacked(memory, map, ring, N, reads, writes);
+        assertEquals(reads.toString(), grants.reads().toString(), "the incremental oracle reads as the whole one");
+        assertEquals(writes.toString(), grants.writes().toString());
+        assertFalse(grants.updatePacked(map, ring, N), "nothing changed");
+
+        mem.putShort((int)table + DESC_SIZE + flags, (short)0, ByteOrder.LITTLE_ENDIAN);
+        assertTrue(grants.updatePacked(map, ring, N), "a packed indirect entry's flags changed");
+        assertTrue(grants.reads().covers(0x30000, 0x30000 + 300));
+        assertFalse(grants.writes().covers(0x30000, 0x30001));
+        mem.putShort(desc0 + flags, (short)VRING_DESC_F_WRITE, ByteOrder.LITTLE_ENDIAN);
+        assertTrue(grants.updatePacked(map, ring, N), "a descriptor's flags changed");
+        assertTrue(grants.writes().covers(0x10000, 0x10000 + 100));
+        assertFalse(grants.updatePacked(map, ring, N));
+        assertTrue(grants.update(map, ring, N), "the same bytes read as a split ring are other grants: read again");
+        assertTrue(grants.updatePacked(map, ring, N));
     }
 }

@@ -40,6 +40,8 @@ class VhostVirtqueueFuzzTest
     private static final int PATTERN_BYTES = 64 * 1024;
     private static final UnsafeBuffer PATTERN = pattern();
     private static final UnsafeBuffer SCRATCH = new UnsafeBuffer(new byte[PATTERN_BYTES]);
+    static final FuzzProfiles.PerProfile<HostileDriver> DRIVERS =
+        new FuzzProfiles.PerProfile<>(HostileDriver::new);
 
     private static UnsafeBuffer pattern()
     {
@@ -54,7 +56,7 @@ class VhostVirtqueueFuzzTest
     @FuzzTest(maxDuration = "60s")
     void device(final FuzzedDataProvider data)
     {
-        final DmaProfile profile = FuzzProfiles.pick(data.consumeInt(0, 4));
+        final DmaProfile profile = FuzzProfiles.pick(data);
         final int num = 1 << data.consumeInt(0, 5);
         final boolean indirect = data.consumeBoolean();
         final boolean eventIdx = data.consumeBoolean();
@@ -64,10 +66,10 @@ class VhostVirtqueueFuzzTest
         final boolean oneAtATime = data.consumeBoolean();
         final long features = feature(VIRTIO_F_VERSION_1) | feature(VIRTIO_F_ACCESS_PLATFORM) |
             (indirect ? feature(VIRTIO_RING_F_INDIRECT_DESC) : 0) | (eventIdx ? feature(VIRTIO_RING_F_EVENT_IDX) : 0);
-        final String context = String.format("%s num=%d indirect=%b event=%b %s base=%d oneAtATime=%b",
+        final Object context = Invariant.lazy("%s num=%d indirect=%b event=%b %s base=%d oneAtATime=%b",
             profile.id(), num, indirect, eventIdx, policy, base, oneAtATime);
 
-        final HostileDriver driver = new HostileDriver(profile, num);
+        final HostileDriver driver = DRIVERS.get(profile).begin(num);
         driver.sharePages(data);
         driver.mapBuffers(data);
         driver.fillAndMapTables(data);
@@ -83,15 +85,17 @@ class VhostVirtqueueFuzzTest
 
         // A resumed queue (VHOST_SET_VRING_BASE) finds used.idx where the device left it.
         driver.raw.soUsedIdx(base);
-        final MemoryGuard guard = MemoryGuard.watch(driver.memory);
+        final MemoryGuard guard = driver.guard;
+        driver.watch();
         guard.allow(driver.usedGpa(), vqdma.ring.SplitRingDescriptor.usedSize(num));
         final DeviceView view = driver.ops.deviceView();
         final VhostVirtqueue vq = VhostVirtqueue.builder(view, num, features, driver.ringBus, driver.availBus(),
             driver.usedBus()).badChainPolicy(policy).base(base).build();
         final DescriptorChain chain = vq.newChain();
 
-        final Ranges reads = new Ranges();
-        final Ranges writes = new Ranges();
+        final RingGrants grants = driver.grants;
+        final Ranges reads = grants.reads();
+        final Ranges writes = grants.writes();
         final List<long[]> expectedUsed = new ArrayList<>();
         int published = 0;
         int heads = 0;
@@ -99,7 +103,7 @@ class VhostVirtqueueFuzzTest
         final int steps = data.consumeInt(1, 2 * num + 4);
         for (int step = 0; step < steps; step++)
         {
-            final String at = context + " step " + step;
+            final Object at = Invariant.lazy("%s step %d", context, step);
             switch (data.consumeInt(0, 7))
             {
                 case 0:
@@ -121,10 +125,10 @@ class VhostVirtqueueFuzzTest
                 driver.raw.soAvailIdx((base + published) & 0xFFFF);
                 guard.refresh(driver.availIdxGpa(), Short.BYTES);
             }
-            reads.clear();
-            writes.clear();
-            RingGrants.collect(driver.memory, driver.busMap, driver.ringGpa, num, reads, writes);
-            guard.allowAll(writes);
+            if (grants.update(driver.busMap, driver.ringGpa, num))
+            {
+                guard.allowAll(writes);
+            }
 
             final boolean wasBroken = vq.isBroken();
             final int lastAvailBefore = vq.lastAvailIdx();
@@ -204,7 +208,7 @@ class VhostVirtqueueFuzzTest
 
     /** The used elements written since the last check hold the heads and lengths expected, in order. */
     private static void checkUsed(
-        final String at, final HostileDriver driver, final int base, final List<long[]> expected, final int from)
+        final Object at, final HostileDriver driver, final int base, final List<long[]> expected, final int from)
     {
         final int num = driver.num;
         for (int i = Math.max(from, expected.size() - num); i < expected.size(); i++)
@@ -222,7 +226,7 @@ class VhostVirtqueueFuzzTest
      * counter by one, anything else by zero.
      */
     static void checkFaults(
-        final String at, final boolean perChain, final long faults, final long bad, final String lastError)
+        final Object at, final boolean perChain, final long faults, final long bad, final String lastError)
     {
         if (perChain && bad <= 1)
         {
@@ -238,7 +242,7 @@ class VhostVirtqueueFuzzTest
 
     /** An accepted chain: its runs add up and lie inside what the driver granted. */
     static void checkChain(
-        final String at, final DescriptorChain chain, final int head, final Ranges reads, final Ranges writes)
+        final Object at, final DescriptorChain chain, final int head, final Ranges reads, final Ranges writes)
     {
         Invariant.check(chain.head() == head && chain.descriptors() >= 1, "%s: chain head %d (popped %d), %d " +
             "descriptors", at, chain.head(), head, chain.descriptors());

@@ -66,7 +66,7 @@ class DiffFlameGraphTest
         final Process flame = FlameGraphTest.process(dir.resolve("flame.log"), List.of("VQDMA_GATE_CLASSPATH=" +
             gateClassPath()), "bash", HOME.resolve("scripts/flame").toString(), "--diff", side.toString(),
             side.toString(), BENCHMARK, "-p", "queueSize=256", "-p", "indirect=false", "-p", "dma=bypass",
-            "-p", "shape=chain128", "--forks", "4", "--interval", Long.toString(INTERVAL),
+            "-p", "shape=chain128", "-p", "layout=split", "--forks", "4", "--interval", Long.toString(INTERVAL),
             "-wi", "1", "-w", "1s", "-i", "1", "-r", "1s",
             "--cand-jmh", "-jvmArgsAppend -Dvqdma.bench.plantedSpin=" + SPIN, "--out", out.toString());
         assertTrue(flame.waitFor(15, TimeUnit.MINUTES), "scripts/flame --diff did not finish");

@@ -54,6 +54,7 @@ class FlameGraphTest
         final Path out = dir.resolve("flame");
         final Process flame = process(dir.resolve("flame.log"), "bash", HOME.resolve("scripts/flame").toString(),
             BENCHMARK, "-p", "queueSize=256", "-p", "indirect=false", "-p", "dma=bypass", "-p", "shape=chain128",
+            "-p", "layout=split",
             "-f", "1", "-wi", "1", "-w", "1s", "-i", "1", "-r", "1s", "--out", out.toString());
         assertTrue(flame.waitFor(15, TimeUnit.MINUTES), "scripts/flame did not finish");
         final String log = Files.readString(dir.resolve("flame.log"));

@@ -209,8 +209,21 @@ final class HtmlReport
     private static void results(final StringBuilder h, final Report r)
     {
         h.append("<h2 id=\"results\">All results</h2>\n<p>").append(esc(Report.SPREAD_NOTE))
+            .append(" ").append(esc(Report.FORKS_NOTE))
             .append(" Aux counters as JMH reports them (<code>#</code>: totals over the measured iterations). Rows ")
             .append("with failed operations are red.</p>\n");
+        final List<JmhResult> modal = r.results().stream().filter(Report::forksDisagree).toList();
+        if (!modal.isEmpty())
+        {
+            h.append("<p class=\"warning\">Forks disagree by more than 10% in ").append(modal.size())
+                .append(modal.size() == 1 ? " cell" : " cells").append(": ");
+            for (int i = 0; i < modal.size(); i++)
+            {
+                h.append(i == 0 ? "" : "; ").append("<code>").append(esc(modal.get(i).displayKey())).append("</code> ")
+                    .append(esc(Report.forkSpread(modal.get(i))));
+            }
+            h.append("</p>\n");
+        }
         for (final Map.Entry<String, List<JmhResult>> e : r.byClass().entrySet())
         {
             final List<JmhResult> rows = e.getValue();
@@ -224,7 +237,7 @@ final class HtmlReport
             h.append("<h3 id=\"").append(esc(Charts.slug(e.getKey()))).append("\">").append(esc(e.getKey()))
                 .append("</h3>\n<div class=\"wide\"><table class=\"results\">\n<tr><th>method</th>");
             params.forEach(p -> h.append("<th>").append(esc(p)).append("</th>"));
-            h.append("<th>jmh mode</th><th>score</th><th>lowest..highest</th><th>n</th><th>unit</th>");
+            h.append("<th>jmh mode</th><th>score</th><th>lowest..highest</th><th>n</th><th>forks</th><th>unit</th>");
             counters.forEach(c -> h.append("<th>").append(esc(c)).append("</th>"));
             final boolean base = r.comparison() != null;
             if (base)
@@ -243,6 +256,8 @@ final class HtmlReport
                 h.append("<td class=\"num\" data-min=\"").append(x.primary().min()).append("\" data-max=\"")
                     .append(x.primary().max()).append("\">").append(esc(Report.range(x.primary()))).append("</td>");
                 h.append("<td class=\"num\">").append(esc(Report.sampleCount(x))).append("</td>");
+                h.append("<td class=\"num").append(Report.forksDisagree(x) ? " err" : "").append("\">")
+                    .append(esc(Report.forkSpread(x))).append("</td>");
                 h.append("<td>").append(esc(x.primary().unit())).append("</td>");
                 for (final String c : counters)
                 {

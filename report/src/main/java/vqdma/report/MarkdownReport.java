@@ -61,7 +61,16 @@ final class MarkdownReport
             m.append("\n").append(c.onlyInRun.size()).append(" cells only in this run, ")
                 .append(c.onlyInBaseline.size()).append(" only in the baseline.\n\n");
         }
-        m.append("## Results\n\n").append(Report.SPREAD_NOTE).append("\n\n");
+        m.append("## Results\n\n").append(Report.SPREAD_NOTE).append(' ').append(Report.FORKS_NOTE).append("\n\n");
+        final List<JmhResult> modal = r.results().stream().filter(Report::forksDisagree).toList();
+        if (!modal.isEmpty())
+        {
+            m.append("**Forks disagree by more than 10%** in ").append(modal.size())
+                .append(modal.size() == 1 ? " cell" : " cells").append(":\n\n");
+            modal.forEach(x -> m.append("- `").append(x.displayKey()).append("`: ").append(Report.forkSpread(x))
+                .append('\n'));
+            m.append('\n');
+        }
         for (final Map.Entry<String, List<JmhResult>> e : r.byClass().entrySet())
         {
             final Set<String> params = new LinkedHashSet<>();
@@ -73,11 +82,11 @@ final class MarkdownReport
             }
             m.append("### ").append(e.getKey()).append("\n\n| method |");
             params.forEach(p -> m.append(' ').append(p).append(" |"));
-            m.append(" jmh mode | score | lowest..highest | n | unit |");
+            m.append(" jmh mode | score | lowest..highest | n | forks | unit |");
             counters.forEach(c -> m.append(' ').append(c).append(" |"));
             m.append("\n| --- |");
             params.forEach(p -> m.append(" --- |"));
-            m.append(" --- | ---: | ---: | ---: | --- |");
+            m.append(" --- | ---: | ---: | ---: | ---: | --- |");
             counters.forEach(c -> m.append(" ---: |"));
             m.append('\n');
             for (final JmhResult x : e.getValue())
@@ -86,7 +95,7 @@ final class MarkdownReport
                 params.forEach(p -> m.append(' ').append(cell(x.param(p) == null ? "" : x.param(p))).append(" |"));
                 m.append(' ').append(x.mode()).append(" | ").append(Units.number(x.primary().score())).append(" | ")
                     .append(Report.range(x.primary())).append(" | ").append(Report.sampleCount(x)).append(" | ")
-                    .append(x.primary().unit()).append(" |");
+                    .append(Report.forkSpread(x)).append(" | ").append(x.primary().unit()).append(" |");
                 for (final String c : counters)
                 {
                     final JmhResult.Metric v = x.secondary().get(c);

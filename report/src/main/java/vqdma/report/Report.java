@@ -11,6 +11,7 @@ import java.nio.file.DirectoryStream;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.Comparator;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -59,6 +60,79 @@ public record Report(String name, Map<String, String> facts, List<JmhResult> res
     {
         return Double.isNaN(m.min()) || Double.isNaN(m.max()) ? "" : Units.number(m.min()) + ".." +
             Units.number(m.max());
+    }
+
+    /** How far a fork's level may lie from the median fork's before the report warns: 10%. */
+    static final double FORK_TOLERANCE = 0.10;
+
+    /** What the forks column means, for both reports. */
+    static final String FORKS_NOTE = "forks: each fork's median iteration, when there are several; ! marks a cell "
+        + "whose forks disagree, one lying more than 10% from the median fork. Such a cell has modes (a JIT decision, "
+        + "a memory layout, the machine's own modes fixed for a JVM's life): its mean hides them, look at the forks.";
+
+    /**
+     * @param m a metric with raw samples.
+     * @return the median iteration of each fork, in fork order (empty without raw data).
+     */
+    static double[] forkLevels(final JmhResult.Metric m)
+    {
+        final double[] levels = new double[m.forkCount()];
+        for (int f = 0; f < levels.length; f++)
+        {
+            levels[f] = median(m.fork(f));
+        }
+        return levels;
+    }
+
+    /**
+     * @param r a result.
+     * @return whether it has at least two forks and one of them lies more than {@link #FORK_TOLERANCE} from the
+     * median fork.
+     */
+    static boolean forksDisagree(final JmhResult r)
+    {
+        final double[] levels = forkLevels(r.primary());
+        if (levels.length < 2)
+        {
+            return false;
+        }
+        final double mid = median(levels);
+        for (final double v : levels)
+        {
+            if (!(Math.abs(v / mid - 1) <= FORK_TOLERANCE))
+            {
+                return true;
+            }
+        }
+        return false;
+    }
+
+    /**
+     * @param r a result.
+     * @return its forks' levels ({@link #forkLevels}), {@code "1.30k 1.31k 1.62k !"} with a trailing {@code !} when
+     * they disagree, or empty for a single fork.
+     */
+    static String forkSpread(final JmhResult r)
+    {
+        final double[] levels = forkLevels(r.primary());
+        if (levels.length < 2)
+        {
+            return "";
+        }
+        final StringBuilder sb = new StringBuilder();
+        for (final double v : levels)
+        {
+            sb.append(sb.length() == 0 ? "" : " ").append(Units.number(v));
+        }
+        return forksDisagree(r) ? sb.append(" !").toString() : sb.toString();
+    }
+
+    private static double median(final double[] values)
+    {
+        final double[] v = values.clone();
+        Arrays.sort(v);
+        final int n = v.length;
+        return n == 0 ? Double.NaN : n % 2 == 1 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
     }
 
     /** @param r a result. @return its number of samples, as {@code 3} or {@code 8 x 10} (forks x iterations). */

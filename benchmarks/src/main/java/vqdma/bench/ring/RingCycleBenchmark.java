@@ -85,6 +85,15 @@ public class RingCycleBenchmark
     @Param({"split", "packed"})
     String layout;
 
+    /**
+     * {@code true} rebuilds the ring before every iteration in new guest memory (a fresh allocation), the ring placed
+     * 0..15 pages further in: the same compiled code on another memory layout. An experiment on the forks' modes
+     * ({@code -p relayout=true}, docs/ring.md): if a mode came from the placement of off-heap memory, the iterations of
+     * one fork would fall into different modes; if from the JIT, they stay in their fork's.
+     */
+    @Param({"false"})
+    boolean relayout;
+
     static final int DESCRIPTORS = 128;
     static final int BUFFER = 512;
 
@@ -132,7 +141,29 @@ public class RingCycleBenchmark
     @Setup(Level.Trial)
     public void setUp()
     {
+        build(0);
+    }
+
+    /** With {@link #relayout}: a new ring in new memory, at a pseudo-random offset, before every iteration. */
+    @Setup(Level.Iteration)
+    public void relayout()
+    {
+        if (relayout)
+        {
+            relayouts++;
+            build((int)((relayouts * 0x9E3779B97F4A7C15L) >>> 60));
+        }
+    }
+
+    private long relayouts;
+
+    private void build(final int pagesBefore)
+    {
         final GuestMemory memory = GuestMemory.allocate(16L << 20, false);
+        if (pagesBefore > 0)
+        {
+            memory.allocate((long)pagesBefore * 4096, 4096);
+        }
         long features = Vring.feature(Vring.VIRTIO_F_VERSION_1);
         if (indirect)
         {

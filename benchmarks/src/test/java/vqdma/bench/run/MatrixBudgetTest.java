@@ -36,7 +36,7 @@ class MatrixBudgetTest
      *   <li>ring: RingCycleBenchmark 32 runs (about 3:25: both layouts); RingRoundTripBenchmark queueSize {256} x
      *   batch x indirect x mode x layout, 16 runs of about 10.4 s (2:46; other sizes by -p). 6:11 in all.</li>
      *   <li>peer: the JCTools and Agrona round trips with queueSize {256} (4 runs, about 0:42).</li>
-     *   <li>dma: DmaMapBenchmark 60 runs + SwiotlbContentionBenchmark 6 (about 7:00).</li>
+     *   <li>dma: DmaMapBenchmark 80 runs of 300 ms iterations + SwiotlbContentionBenchmark 12 (about 7:17).</li>
      *   <li>iommu: IommuBenchmark 24 runs (about 2:35).</li>
      *   <li>blk: BlkBenchmark dma 5 x clamp 2 x size {4 KiB, 64 KiB, 256 KiB, 1 MiB} x layout {split, packed} =
      *   80 runs at depth 32 (depth 1 by -p) and 500 ms iterations (3 + 5), one device shape ({@code device=inline};

@@ -23,8 +23,9 @@ class PlanTest
     @Test
     void paramsAreTheCartesianProductWithCommandLineOverrides() throws Exception
     {
-        final Plan p = plan("ring.RingCycleBenchmark.cycle", "-p", "queueSize=64,256,1024", "-p", "dma=direct");
-        // queueSize 3 x indirect 2 (annotation) x shape 2 (annotation) x dma 1
+        final Plan p = plan("ring.RingCycleBenchmark.cycle", "-p", "queueSize=64,256,1024", "-p", "dma=direct",
+            "-p", "layout=split");
+        // queueSize 3 x indirect 2 (annotation) x shape 2 (annotation) x dma 1 x layout 1
         assertEquals(12, p.cells().size());
         final Set<Map<String, String>> distinct = new HashSet<>();
         for (final Cell c : p.cells())
@@ -42,11 +43,11 @@ class PlanTest
             .cells().get(0);
         assertEquals(1, annotated.forks());
         assertEquals(3, annotated.warmupIterations());
-        assertEquals(0.5, annotated.warmupSeconds());
+        assertEquals(0.3, annotated.warmupSeconds());
         assertEquals(5, annotated.iterations());
-        assertEquals(0.5, annotated.iterationSeconds());
+        assertEquals(0.3, annotated.iterationSeconds());
         assertEquals(Mode.AverageTime, annotated.mode());
-        assertEquals(1 * (Cell.FORK_SECONDS + 8 * (0.5 + Cell.ITERATION_SECONDS)), annotated.estimateSeconds(), 1e-9);
+        assertEquals(1 * (Cell.FORK_SECONDS + 8 * (0.3 + Cell.ITERATION_SECONDS)), annotated.estimateSeconds(), 1e-9);
 
         final Cell overridden = plan("dma.DmaMapBenchmark.memcpy$", "-p", "size=4096", "-p", "dir=TO_DEVICE",
             "-f", "2", "-wf", "1", "-wi", "0", "-i", "2", "-r", "100ms").cells().get(0);
