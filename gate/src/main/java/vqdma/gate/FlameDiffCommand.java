@@ -11,6 +11,7 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
+import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
@@ -73,6 +74,35 @@ final class FlameDiffCommand implements Callable<Integer>
         "(default: ${DEFAULT-VALUE}).")
     int top;
 
+    /**
+     * Which candidate run each baseline run is compared with: the one of the same name (benchmark, mode, parameters),
+     * or, when each side has exactly one run and their names differ, that one. A benchmark that gained or lost a
+     * {@code @Param} between the two revisions (a new {@code layout}, say) is named differently on each side for the
+     * same selection, and is still the same benchmark.
+     */
+    static Map<String, FlameDiff.Side> pairs(
+        final Map<String, FlameDiff.Side> bases, final Map<String, FlameDiff.Side> cands, final PrintWriter err)
+    {
+        final Map<String, FlameDiff.Side> paired = new LinkedHashMap<>();
+        if (bases.size() == 1 && cands.size() == 1 && !bases.keySet().equals(cands.keySet()))
+        {
+            final String b = bases.keySet().iterator().next();
+            final String c = cands.keySet().iterator().next();
+            err.println("flame-diff: one run a side, named differently (parameters added or removed between the " +
+                "two): comparing " + b + " with " + c);
+            paired.put(b, cands.get(c));
+            return paired;
+        }
+        for (final String id : bases.keySet())
+        {
+            if (cands.containsKey(id))
+            {
+                paired.put(id, cands.get(id));
+            }
+        }
+        return paired;
+    }
+
     @Override
     public Integer call() throws IOException, InterruptedException
     {
@@ -87,10 +117,11 @@ final class FlameDiffCommand implements Callable<Integer>
         Files.createDirectories(out);
         final List<String> index = new ArrayList<>();
         index.add("key\tmode\tdiff\tbase\tcand\treddest frame\tdelta ns/op\tdelta % of base\tbeyond noise");
+        final Map<String, FlameDiff.Side> candByBase = pairs(bases, cands, err);
         for (final Map.Entry<String, FlameDiff.Side> entry : bases.entrySet())
         {
             final String id = entry.getKey();
-            final FlameDiff.Side c = cands.get(id);
+            final FlameDiff.Side c = candByBase.get(id);
             if (c == null)
             {
                 err.println("flame-diff: " + id + " only in the baseline: no difference drawn");
@@ -134,7 +165,7 @@ final class FlameDiffCommand implements Callable<Integer>
         }
         for (final String id : cands.keySet())
         {
-            if (!bases.containsKey(id))
+            if (!bases.containsKey(id) && !candByBase.containsValue(cands.get(id)))
             {
                 err.println("flame-diff: " + id + " only in the candidate: no difference drawn");
             }

@@ -266,4 +266,21 @@ class FlameDiffTest
         run.add("primaryMetric", primary);
         return run;
     }
+
+    @Test
+    void aRunNamedDifferentlyOnEachSideIsPairedOnlyWhenItIsTheOnlyOne()
+    {
+        final StringWriter note = new StringWriter();
+        final FlameDiff.Side base = new FlameDiff.Side("B.cycle{shape=x}", "avgt", "ns/op");
+        final FlameDiff.Side cand = new FlameDiff.Side("B.cycle{layout=split,shape=x}", "avgt", "ns/op");
+        final Map<String, FlameDiff.Side> one = FlameDiffCommand.pairs(Map.of(base.key(), base),
+            Map.of(cand.key(), cand), new PrintWriter(note, true));
+        assertEquals(Map.of(base.key(), cand), one, "the only run of each side, a parameter added in between");
+        assertTrue(note.toString().contains("named differently"), note.toString());
+
+        final FlameDiff.Side other = new FlameDiff.Side("B.cycle{shape=y}", "avgt", "ns/op");
+        final Map<String, FlameDiff.Side> two = FlameDiffCommand.pairs(Map.of(base.key(), base, other.key(), other),
+            Map.of(cand.key(), cand, other.key(), other), new PrintWriter(new StringWriter()));
+        assertEquals(Map.of(other.key(), other), two, "several runs: only the same names are paired");
+    }
 }
