@@ -96,13 +96,13 @@ public class RingCycleBenchmark
     String layout;
 
     /**
-     * {@code true} rebuilds the ring before every iteration in new guest memory (a fresh allocation), the ring placed
-     * 0..15 pages further in: the same compiled code on another memory layout. An experiment on the forks' modes
-     * ({@code -p relayout=true}, docs/ring.md): if a mode came from the placement of off-heap memory, the iterations of
-     * one fork would fall into different modes; if from the JIT, they stay in their fork's.
+     * With {@code -Dvqdma.bench.relayout=true} (through {@code -jvmArgsAppend}) the ring is rebuilt before every
+     * iteration in new guest memory (a fresh allocation), placed 0..15 pages further in: the same compiled code on
+     * another memory layout. An experiment on the forks' modes (docs/ring.md): if a mode came from the placement of
+     * off-heap memory, it would follow the rebuilds. A system property rather than a {@code @Param}, so that the
+     * benchmark's name and history stay what they were.
      */
-    @Param({"false"})
-    boolean relayout;
+    static final boolean RELAYOUT = Boolean.getBoolean("vqdma.bench.relayout");
 
     static final int DESCRIPTORS = 128;
     static final int BUFFER = 512;
@@ -154,11 +154,11 @@ public class RingCycleBenchmark
         build(0);
     }
 
-    /** With {@link #relayout}: a new ring in new memory, at a pseudo-random offset, before every iteration. */
+    /** With {@link #RELAYOUT}: a new ring in new memory, at a pseudo-random offset, before every iteration. */
     @Setup(Level.Iteration)
     public void relayout()
     {
-        if (relayout)
+        if (RELAYOUT)
         {
             relayouts++;
             build((int)((relayouts * 0x9E3779B97F4A7C15L) >>> 60));
