@@ -73,7 +73,8 @@ class DiffFlameGraphTest
         final String log = Files.readString(dir.resolve("flame.log"));
         assertEquals(0, flame.exitValue(), "scripts/flame --diff failed:\n" + log);
 
-        final String id = BENCHMARK + "-AverageTime-dma-bypass-indirect-false-queueSize-256-shape-chain128";
+        final String id = BENCHMARK +
+            "-AverageTime-dma-bypass-indirect-false-layout-split-queueSize-256-shape-chain128";
         for (final String kind : List.of("diff", "base", "cand"))
         {
             final Path page = out.resolve(id + "." + kind + ".html");
