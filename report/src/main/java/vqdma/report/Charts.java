@@ -203,7 +203,7 @@ final class Charts
                 "(swiotlb-hot: the slots freed last are reused, so the bounce buffer stays in cache), next to memcpy " +
                 "(the copy into one hot destination) and memcpyPoolWalk (into memory as cold as the kernel's " +
                 "rotating 64 MiB pool). Higher is better.",
-            cells, r -> r.param("ops") != null ? r.param("ops") : r.method(), JmhResult::bytesPerSecond,
+            cells, r -> r.param("ops") != null ? r.param("ops") : r.method(), r -> r.bytesPerSecond() / 1e9,
             "GB/s (10^9 bytes per second)"));
     }
 
@@ -278,9 +278,9 @@ final class Charts
                 "Bytes per second of virtio-blk requests end to end by request size, through the split virtqueue " +
                     "(descriptor table, avail ring, used ring) and through the packed one (one descriptor ring both " +
                     "sides write, VIRTIO_F_RING_PACKED), with the clamp on. The ring's share of a request shrinks as " +
-                    "the request grows and the DMA profile's copies and translations take over: the lines meet at the " +
-                    "large sizes.",
-                members, r -> r.param("layout") + " ring", JmhResult::bytesPerSecond, "GB/s (10^9 bytes per second)"));
+                    "the request grows and the DMA profile's copies and translations take over.",
+                members, r -> r.param("layout") + " ring", r -> r.bytesPerSecond() / 1e9,
+                "GB/s (10^9 bytes per second)"));
         }
         return out;
     }

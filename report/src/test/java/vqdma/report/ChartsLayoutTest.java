@@ -44,6 +44,8 @@ class ChartsLayoutTest
         final XYChart chart = (XYChart)direct.chart();
         assertEquals(java.util.Set.of("split ring", "packed ring"), chart.getSeriesMap().keySet());
         assertEquals(2, chart.getSeriesMap().get("packed ring").getXData().length, "the clamp-on cells only");
+        // GB/s as the axis says: 2,000 requests/s of 4 KiB are 0.008192 GB/s.
+        assertEquals(2000 * 4096 / 1e9, chart.getSeriesMap().get("packed ring").getYData()[0], 1e-12);
         assertTrue(direct.id().startsWith("blk-layout"), direct.id());
     }
 

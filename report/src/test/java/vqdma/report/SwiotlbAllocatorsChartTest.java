@@ -47,6 +47,9 @@ class SwiotlbAllocatorsChartTest
         {
             assertEquals(2, series.getXData().length, series.getName() + ": 4 KiB and 64 KiB, TO_DEVICE only");
         }
+        // The axis says GB/s: a 4 KiB map+unmap of 409.6 ns moves 4096 bytes, 10 GB/s (not 10,000,000,000).
+        assertEquals(10.0, chart.getSeriesMap().get("swiotlb-force").getYData()[0], 1e-9);
+        assertTrue(chart.getYAxisTitle().startsWith("GB/s"), chart.getYAxisTitle());
         assertTrue(new Charts(run.stream().filter(r -> !"swiotlb-hot".equals(r.param("ops"))).toList(), Map.of())
             .swiotlbAllocators().isEmpty(), "no chart without the RFC's profiles in the run");
     }
