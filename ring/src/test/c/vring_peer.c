@@ -137,8 +137,9 @@ static void usage(const char *fmt, ...)
 	fputs("\nusage: vring_peer driver|device|loop --file F --queue-size N --data-bytes B"
 	      " --requests R [--seed S] [--indirect] [--event-idx]"
 	      " [--max-readable K] [--max-writable K] [--max-len L] [--timeout-s T]"
-	      " [--reorder W] [--warmup-requests W] [--used-batch U] [--fault KIND]\n"
-	      "       vring_peer size --queue-size N\n", stderr);
+	      " [--reorder W] [--warmup-requests W] [--used-batch U] [--fault KIND]"
+	      " [--layout split|packed]\n"
+	      "       vring_peer size --queue-size N [--layout split|packed]\n", stderr);
 	exit(2);
 }
 
