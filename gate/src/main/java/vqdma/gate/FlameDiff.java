@@ -601,16 +601,10 @@ public final class FlameDiff
         return median(values.stream().mapToDouble(Double::doubleValue).toArray());
     }
 
+    /** {@link Stats#median(double[])}, 0 for no values (a path no fork of a side had). */
     static double median(final double[] values)
     {
-        if (values.length == 0)
-        {
-            return 0;
-        }
-        final double[] sorted = values.clone();
-        Arrays.sort(sorted);
-        final int mid = sorted.length / 2;
-        return sorted.length % 2 == 1 ? sorted[mid] : (sorted[mid - 1] + sorted[mid]) / 2;
+        return values.length == 0 ? 0 : Stats.median(values);
     }
 
     /** A JMH time value or unit: {@code "1 s"}, {@code "500 ms"}, or just {@code "us"}; in seconds. */

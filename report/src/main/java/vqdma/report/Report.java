@@ -1,6 +1,7 @@
 package vqdma.report;
 
 import org.knowm.xchart.BitmapEncoder;
+import vqdma.gate.Stats;
 import vqdma.results.JmhResult;
 import vqdma.results.JmhResults;
 
@@ -11,7 +12,6 @@ import java.nio.file.DirectoryStream;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
-import java.util.Arrays;
 import java.util.Comparator;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -76,12 +76,7 @@ public record Report(String name, Map<String, String> facts, List<JmhResult> res
      */
     static double[] forkLevels(final JmhResult.Metric m)
     {
-        final double[] levels = new double[m.forkCount()];
-        for (int f = 0; f < levels.length; f++)
-        {
-            levels[f] = median(m.fork(f));
-        }
-        return levels;
+        return Stats.forkMedians(m.samples());
     }
 
     /**
@@ -91,12 +86,16 @@ public record Report(String name, Map<String, String> facts, List<JmhResult> res
      */
     static boolean forksDisagree(final JmhResult r)
     {
-        final double[] levels = forkLevels(r.primary());
+        return disagree(forkLevels(r.primary()));
+    }
+
+    private static boolean disagree(final double[] levels)
+    {
         if (levels.length < 2)
         {
             return false;
         }
-        final double mid = median(levels);
+        final double mid = Stats.median(levels);
         for (final double v : levels)
         {
             if (!(Math.abs(v / mid - 1) <= FORK_TOLERANCE))
@@ -124,15 +123,7 @@ public record Report(String name, Map<String, String> facts, List<JmhResult> res
         {
             sb.append(sb.length() == 0 ? "" : " ").append(Units.number(v));
         }
-        return forksDisagree(r) ? sb.append(" !").toString() : sb.toString();
-    }
-
-    private static double median(final double[] values)
-    {
-        final double[] v = values.clone();
-        Arrays.sort(v);
-        final int n = v.length;
-        return n == 0 ? Double.NaN : n % 2 == 1 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
+        return disagree(levels) ? sb.append(" !").toString() : sb.toString();
     }
 
     /** @param r a result. @return its number of samples, as {@code 3} or {@code 8 x 10} (forks x iterations). */

@@ -131,6 +131,7 @@ public class RingCycleBenchmark
     final Object[] tokens = new Object[DESCRIPTORS];
     int cyclesSinceExtra;
     long plantedState = 1;
+    long relayouts;
 
     /** Outcomes, per iteration: chains completed and the bytes the device reported. */
     @AuxCounters(AuxCounters.Type.EVENTS)
@@ -164,8 +165,6 @@ public class RingCycleBenchmark
             build((int)((relayouts * 0x9E3779B97F4A7C15L) >>> 60));
         }
     }
-
-    private long relayouts;
 
     private void build(final int pagesBefore)
     {
