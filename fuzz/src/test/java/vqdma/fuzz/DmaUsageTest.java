@@ -1,5 +1,7 @@
 package vqdma.fuzz;
 
+import org.agrona.concurrent.UnsafeBuffer;
+import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.EnumSource;
 import vqdma.dma.DeviceView;
@@ -7,6 +9,11 @@ import vqdma.dma.DmaDirection;
 import vqdma.dma.DmaOps;
 import vqdma.dma.DmaProfile;
 import vqdma.dma.GuestMemory;
+import vqdma.dma.IommuPageTable;
+
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Random;
 
 import static org.junit.jupiter.api.Assertions.*;
 
@@ -137,5 +144,52 @@ class DmaUsageTest
         }
         DmaUsage.settle(real);
         DmaUsage.of(real).checkBackTo(baseline, profile.id());
+    }
+
+    /** The harness's own walk counts what the table's statistic counts, over random maps and unmaps across leaves. */
+    @Test
+    void presentLeavesAgreesWithTheTable()
+    {
+        final IommuPageTable table = new IommuPageTable(64);
+        final Random random = new Random(42);
+        final List<long[]> live = new ArrayList<>();
+        long most = 0;
+        for (int step = 0; step < 2000; step++)
+        {
+            if (live.isEmpty() || random.nextInt(3) != 0)
+            {
+                // Spread over several leaves and upper-level tables: pfns up to 2^28 (four 2 MiB leaves per 1 GiB).
+                final long pfn = (long)random.nextInt(4) << 26 | (long)random.nextInt(2048) << 9;
+                final long pages = 1 + random.nextInt(600);
+                if (live.stream().noneMatch(m -> pfn < m[0] + m[1] && m[0] < pfn + pages) &&
+                    table.map(pfn, 7, pages, IommuPageTable.PTE_READ))
+                {
+                    live.add(new long[] {pfn, pages});
+                }
+            }
+            else
+            {
+                final long[] m = live.remove(random.nextInt(live.size()));
+                table.unmap(m[0], m[1]);
+            }
+            final long present = DmaUsage.presentLeaves(table.tables());
+            assertEquals(table.presentPtes(), present, "step " + step);
+            most = Math.max(most, present);
+        }
+        assertTrue(most > 1000 && table.tablesInUse() > 8, "the walk saw a full table over many leaves: " + most +
+            " present PTEs at most, " + table.tablesInUse() + " tables");
+    }
+
+    /** A corrupt non-leaf entry (pointing past the pool) is a finding, not an out-of-bounds read. */
+    @Test
+    void presentLeavesRefusesAnEntryOutsideThePool()
+    {
+        final IommuPageTable table = new IommuPageTable(8);
+        assertTrue(table.map(0, 1, 1, IommuPageTable.PTE_READ));
+        final UnsafeBuffer corrupt = new UnsafeBuffer(new byte[table.maxTables() * IommuPageTable.TABLE_SIZE]);
+        corrupt.putBytes(0, table.tables(), 0, corrupt.capacity());
+        corrupt.putLong(0, corrupt.getLong(0) | (long)table.maxTables() * IommuPageTable.TABLE_SIZE);
+        final Invariant e = assertThrows(Invariant.class, () -> DmaUsage.presentLeaves(corrupt));
+        assertTrue(e.getMessage().contains("points outside the tables"), e.getMessage());
     }
 }
