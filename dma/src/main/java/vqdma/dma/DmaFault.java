@@ -60,12 +60,24 @@ public final class DmaFault extends RuntimeException
      */
     public DmaFault(final long address, final long length, final boolean write, final Reason reason)
     {
-        super(String.format("DMA fault: device %s of %d bytes at bus address 0x%x: %s",
-            write ? "write" : "read", length, address, reason.text()));
         this.address = address;
         this.length = length;
         this.write = write;
         this.reason = reason;
+    }
+
+    /**
+     * Formatted when asked for, not when thrown: a device facing a hostile driver refuses accesses as a matter of
+     * course (as vhost returns {@code -EFAULT}), and most faults are caught and counted without anyone reading the
+     * text.
+     *
+     * @return "DMA fault: device read|write of N bytes at bus address 0x...: reason".
+     */
+    @Override
+    public String getMessage()
+    {
+        return String.format("DMA fault: device %s of %d bytes at bus address 0x%x: %s", write ? "write" : "read",
+            length, address, reason.text());
     }
 
     /** @return the bus address of the refused access. */

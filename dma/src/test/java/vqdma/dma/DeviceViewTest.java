@@ -65,6 +65,9 @@ class DeviceViewTest
         final DmaFault fault = assertThrows(DmaFault.class,
             () -> view.translateContiguous(0, 8192, DeviceView.READ));
         assertEquals(DmaFault.Reason.DISCONTIGUOUS, fault.reason());
+        assertEquals("DMA fault: device read of 8192 bytes at bus address 0x0: range is not contiguous in guest " +
+            "memory", fault.getMessage());
+        assertEquals(DmaFault.class.getName() + ": " + fault.getMessage(), fault.toString());
     }
 
     @Test

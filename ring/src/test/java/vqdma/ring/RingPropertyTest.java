@@ -19,19 +19,24 @@ import static vqdma.ring.Vring.*;
  * the device serves a random number of them and completes them in random order, writing a pattern that depends on
  * the head; the driver checks every byte and the invariants after every step: descriptors free + descriptors in
  * flight = queue size, live DMA mappings = buffers (and tables) of the requests in flight, tokens come back exactly
- * once. Each run passes more than 65,536 requests, so every u16 index wraps.
+ * once. Each run passes more than 65,536 requests, so every u16 index of the split ring wraps and the packed ring's
+ * wrap counters flip many times; both layouts run the same traffic, the packed one also with a queue size that is not
+ * a power of two (which only it allows).
  */
 class RingPropertyTest
 {
     static Stream<Arguments> cases()
     {
         final List<Arguments> cases = new ArrayList<>();
-        long seed = 11;
-        for (final int num : new int[] {1, 2, 256, 32768})
+        for (final boolean packed : new boolean[] {false, true})
         {
-            for (final boolean indirect : new boolean[] {false, true})
+            long seed = 11;
+            for (final int num : packed ? new int[] {1, 3, 256, 32768} : new int[] {1, 2, 256, 32768})
             {
-                cases.add(Arguments.of(num, indirect, seed++));
+                for (final boolean indirect : new boolean[] {false, true})
+                {
+                    cases.add(Arguments.of(packed ? "packed" : "split", num, indirect, seed++));
+                }
             }
         }
         return cases.stream();
@@ -56,19 +61,24 @@ class RingPropertyTest
         }
     }
 
-    @ParameterizedTest(name = "num={0} indirect={1} seed={2}")
+    @ParameterizedTest(name = "{0} num={1} indirect={2} seed={3}")
     @MethodSource("cases")
-    void randomTrafficKeepsEveryInvariant(final int num, final boolean indirect, final long seed)
+    void randomTrafficKeepsEveryInvariant(final String layout, final int num, final boolean indirect, final long seed)
     {
         final SplittableRandom random = new SplittableRandom(seed);
         final GuestMemory memory = GuestMemory.allocate(16L << 20, false);
         final TrackingDma dma = new TrackingDma(memory);
         long features = feature(VIRTIO_F_VERSION_1) | feature(VIRTIO_F_ACCESS_PLATFORM);
+        if (layout.equals("packed"))
+        {
+            features |= feature(VIRTIO_F_RING_PACKED);
+        }
         if (indirect)
         {
             features |= feature(VIRTIO_RING_F_INDIRECT_DESC);
         }
         final Virtqueue vq = Virtqueue.builder(memory, num).features(features).dma(dma).callbacks(false).build();
+        assertEquals(layout.equals("packed"), vq instanceof PackedVirtqueue, layout);
         final VhostVirtqueue device = vq.deviceBuilder().build();
         final DescriptorChain chain = device.newChain();
         final int maxBuffers = Math.min(num, 6);
@@ -92,7 +102,7 @@ class RingPropertyTest
         while (completed < target)
         {
             step++;
-            final String at = "seed " + seed + " step " + step;
+            final String at = layout + " seed " + seed + " step " + step;
             // Driver: add a few random chains.
             for (int k = random.nextInt(1 + Math.min(num, 8)); k > 0 && issued < target && !freeSlots.isEmpty(); k--)
             {
