@@ -520,8 +520,8 @@ public final class IommuPageTable
     /**
      * The tables' memory, read-only, for checkers that walk the table with code of their own, as the IOMMU's hardware
      * walker would: the root at offset 0, tables of {@link #ENTRIES} entries (in the machine's byte order) laid out as
-     * the class comment shows, a non-leaf entry's output address being the next table's offset in this buffer. Read with plain
-     * loads; what a reader sees is exact only when no mapping runs meanwhile.
+     * the class comment shows, a non-leaf entry's output address being the next table's offset in this buffer. Read
+     * with plain loads; what a reader sees is exact only when no mapping runs meanwhile.
      *
      * @return a view of the pool (not a copy).
      */
