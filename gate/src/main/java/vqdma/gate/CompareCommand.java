@@ -43,7 +43,8 @@ final class CompareCommand implements Callable<Integer>
     double thresholdPercent;
 
     @Option(names = "--alpha", defaultValue = "0.05",
-        description = "Family-wise significance level, Holm-Bonferroni over the benchmarks (default: ${DEFAULT-VALUE}).")
+        description = "Family-wise significance level of each one-sided question (slower, faster), Holm-Bonferroni " +
+            "over the benchmarks (default: ${DEFAULT-VALUE}).")
     double alpha;
 
     @Option(names = "--confidence", defaultValue = "0.95",
@@ -101,7 +102,8 @@ final class CompareCommand implements Callable<Integer>
 
     @Option(names = "--verdicts", paramLabel = "FILE",
         description = "Also write one line per benchmark to FILE, tab-separated, for scripts: verdict, benchmark " +
-            "(name{params}), mode, speed ratio, interval low, interval high, Holm-adjusted p (a header line first).")
+            "(name{params}), mode, speed ratio, interval low, interval high, Holm-adjusted one-sided p in the direction " +
+            "the ratio leans (a header line first).")
     Path verdicts;
 
     @Override

@@ -16,8 +16,11 @@ package vqdma.gate;
  * @param ciLow          lower end of the bootstrap confidence interval of {@code ratio}.
  * @param ciHigh         upper end.
  * @param reference      the reference benchmark's key when normalized, else {@code null}.
- * @param p              the Mann-Whitney U p-value on the fork values; NaN when not tested.
- * @param pAdjusted      {@code p} after Holm-Bonferroni across the benchmarks tested; NaN when not tested.
+ * @param pSlower        the one-sided p-value of "the candidate is slower" (the test the options name, on the fork
+ *                       values); NaN when not tested.
+ * @param pFaster        the one-sided p-value of "the candidate is faster"; NaN when not tested.
+ * @param pAdjusted      the p-value of the direction the ratio leans (below 1: {@code pSlower}, else {@code pFaster}),
+ *                       after Holm-Bonferroni across the benchmarks tested in that direction; NaN when not tested.
  * @param verdict        the verdict.
  * @param note           why the verdict is what it is, when that is not obvious; empty otherwise.
  */
@@ -34,7 +37,8 @@ public record Comparison(
     double ciLow,
     double ciHigh,
     String reference,
-    double p,
+    double pSlower,
+    double pFaster,
     double pAdjusted,
     Verdict verdict,
     String note)
@@ -48,6 +52,12 @@ public record Comparison(
     Comparison with(final Verdict verdict, final String note, final double pAdjusted)
     {
         return new Comparison(key, mode, unit, baselineLevel, candidateLevel, baselineForks, candidateForks, rawRatio,
-            ratio, ciLow, ciHigh, reference, p, pAdjusted, verdict, note);
+            ratio, ciLow, ciHigh, reference, pSlower, pFaster, pAdjusted, verdict, note);
+    }
+
+    /** @return whether the benchmark was tested (it has p-values). */
+    boolean tested()
+    {
+        return !Double.isNaN(pSlower);
     }
 }

@@ -24,8 +24,9 @@ public final class MarkdownReport
         sb.append("### ").append(title).append("\n\n");
         sb.append(String.format(Locale.ROOT, "Speed ratio = candidate speed / baseline speed: **above 1 the candidate " +
             "is faster** (thrpt: candidate/baseline score; avgt, sample, ss: baseline/candidate time). Levels are " +
-            "the %s over forks of each fork's %s. %d%% bootstrap interval over forks then iterations; p: " +
-            "%s on the fork values, Holm-adjusted over %d benchmarks; threshold %s, alpha %s.%n%n",
+            "the %s over forks of each fork's %s. %d%% bootstrap interval over forks then iterations; p: one-sided " +
+            "%s on the fork values in the direction the ratio leans (slower below 1, faster above), Holm-adjusted " +
+            "over the %d benchmarks for that direction; threshold %s, alpha %s.%n%n",
             o.level() == Stats.Level.MEDIAN ? "median" : "fast quartile",
             o.forkStatistic() == Stats.ForkStatistic.MIN ? "fastest iteration" : "median iteration",
             Math.round(o.confidence() * 100),

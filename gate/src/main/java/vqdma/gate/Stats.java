@@ -19,7 +19,8 @@ import java.util.SplittableRandom;
  *   independent and give intervals far too narrow.</li>
  *   <li>{@link #mannWhitneyP}: commons-math3's Mann-Whitney U test on the fork values (not on the iterations, for the
  *   same reason). Its p-value is the normal approximation without continuity correction; for 5 to 8 forks a side it
- *   is larger (more cautious) than the exact p-value in the tail that matters here.</li>
+ *   is larger (more cautious) than the exact p-value in the tail that matters here. One-sided on request
+ *   ({@link Tail}), as is {@link #permutationP}.</li>
  *   <li>{@link #holm}: Holm-Bonferroni adjusted p-values across the benchmarks of one comparison.</li>
  * </ul>
  */
@@ -95,14 +96,31 @@ public final class Stats
     }
 
     /**
-     * A two-sided permutation test of the ratio of levels: how often relabelling the pooled fork values at random
-     * gives a ratio at least as far from 1 (in log) as the observed one.
+     * Which way a test looks. The gate fails only on "slower", so it asks each question one-sided: "is the candidate
+     * slower?" for the regressed verdict and "is it faster?" for the improved one, each under its own Holm correction.
+     * A one-sided p-value is half the two-sided one in the direction the data lean, so this doubles the gate's power
+     * for the same chance of a false "regressed" (at most alpha).
+     */
+    public enum Tail
+    {
+        /** Away from 1 either way. */
+        TWO_SIDED,
+        /** The candidate (second sample) slower than the baseline. */
+        SLOWER,
+        /** The candidate faster. */
+        FASTER
+    }
+
+    /**
+     * A permutation test of the ratio of levels: how often relabelling the pooled fork values at random gives a ratio
+     * at least as extreme (in log) as the observed one, in the direction {@code tail} names.
      *
-     * @param x            fork values of one side (speeds), at least one.
-     * @param y            fork values of the other side.
+     * @param x            fork values of the baseline (speeds), at least one.
+     * @param y            fork values of the candidate.
      * @param level        the statistic.
      * @param permutations random relabellings (e.g. 10000).
      * @param seed         the random seed.
+     * @param tail         which way.
      * @return the p-value, (count + 1) / (permutations + 1), so never 0.
      */
     public static double permutationP(
@@ -110,9 +128,10 @@ public final class Stats
         final double[] y,
         final Level level,
         final int permutations,
-        final long seed)
+        final long seed,
+        final Tail tail)
     {
-        final double observed = Math.abs(Math.log(level(y, level) / level(x, level)));
+        final double observed = Math.log(level(y, level) / level(x, level));
         final double[] pooled = new double[x.length + y.length];
         System.arraycopy(x, 0, pooled, 0, x.length);
         System.arraycopy(y, 0, pooled, x.length, y.length);
@@ -131,12 +150,46 @@ public final class Stats
             }
             System.arraycopy(pooled, 0, a, 0, a.length);
             System.arraycopy(pooled, a.length, b, 0, b.length);
-            if (Math.abs(Math.log(level(b, level) / level(a, level))) >= observed - 1e-12)
+            final double shuffled = Math.log(level(b, level) / level(a, level));
+            final boolean asExtreme;
+            switch (tail)
+            {
+                case SLOWER:
+                    asExtreme = shuffled <= observed + 1e-12;
+                    break;
+                case FASTER:
+                    asExtreme = shuffled >= observed - 1e-12;
+                    break;
+                default:
+                    asExtreme = Math.abs(shuffled) >= Math.abs(observed) - 1e-12;
+                    break;
+            }
+            if (asExtreme)
             {
                 atLeast++;
             }
         }
         return (atLeast + 1.0) / (permutations + 1.0);
+    }
+
+    /**
+     * The two-sided {@link #permutationP(double[], double[], Level, int, long, Tail)}.
+     *
+     * @param x            fork values of one side (speeds), at least one.
+     * @param y            fork values of the other side.
+     * @param level        the statistic.
+     * @param permutations random relabellings (e.g. 10000).
+     * @param seed         the random seed.
+     * @return the p-value, never 0.
+     */
+    public static double permutationP(
+        final double[] x,
+        final double[] y,
+        final Level level,
+        final int permutations,
+        final long seed)
+    {
+        return permutationP(x, y, level, permutations, seed, Tail.TWO_SIDED);
     }
 
     /**
@@ -358,6 +411,41 @@ public final class Stats
     {
         final double p = new MannWhitneyUTest().mannWhitneyUTest(x, y);
         return Double.isNaN(p) ? 1.0 : Math.min(1.0, p);
+    }
+
+    /**
+     * The one-sided Mann-Whitney U p-value from the same normal approximation: half the two-sided value when y's
+     * ranks lean the way {@code tail} names, one minus that half otherwise.
+     *
+     * @param x    fork values of the baseline (speeds).
+     * @param y    fork values of the candidate.
+     * @param tail which way ({@link Tail#TWO_SIDED}: {@link #mannWhitneyP}).
+     * @return the p-value; 1 when the test is undefined.
+     */
+    public static double mannWhitneyP(final double[] x, final double[] y, final Tail tail)
+    {
+        final double twoSided = mannWhitneyP(x, y);
+        if (tail == Tail.TWO_SIDED)
+        {
+            return twoSided;
+        }
+        // U of y: how many (x, y) pairs have y above x (ties count a half).
+        double u = 0;
+        for (final double yi : y)
+        {
+            for (final double xi : x)
+            {
+                u += yi > xi ? 1 : yi == xi ? 0.5 : 0;
+            }
+        }
+        final double centre = x.length * (double)y.length / 2;
+        final boolean leansSlower = u < centre;
+        if (u == centre)
+        {
+            return Math.min(1.0, 0.5 + twoSided / 2);
+        }
+        final boolean withTail = (tail == Tail.SLOWER) == leansSlower;
+        return withTail ? twoSided / 2 : 1 - twoSided / 2;
     }
 
     /**

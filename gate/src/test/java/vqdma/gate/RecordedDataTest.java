@@ -116,12 +116,14 @@ class RecordedDataTest
     }
 
     /**
-     * The wall-clock score on this shared machine: normalization is what keeps A/A quiet at all (without it, 1 to 4
-     * of the 10 A/A runs alarm, depending on the statistic); with it, the median of each fork's fastest iteration
-     * raises none. The fast quartile on wall-clock raises one, which is why the project gates on CPU time.
+     * The wall-clock score on this shared machine cannot be gated: its runs drift more than their forks scatter, so
+     * the fork-level tests see changes in runs of the same code. With the one-sided tests the gate uses, 5 of the 10
+     * A/A runs alarm with normalization by the compute reference and 3 without (the two-sided tests of the first
+     * gate, half as sensitive, raised none normalized). CPU time, which a neighbour's share of the core does not
+     * inflate, raises none ({@link #aaRunsRaiseNoAlarmOnCpuTime}): that is why the gate measures it.
      */
     @Test
-    void aaRunsOnWallClockNeedNormalization()
+    void aaRunsOnWallClockAlarm()
     {
         final GateConfig medianOfFastest = GateConfig.parse(String.join("\n",
             "normalize vqdma\\.bench\\.ring\\. by vqdma\\.bench\\.ref\\.ReferenceBenchmark\\.compute",
@@ -139,8 +141,8 @@ class RecordedDataTest
             final Gate.Report r = Gate.compare(base, cand, options.rules(NormalizationRules.NONE));
             raw += r.count(Verdict.REGRESSED) + r.count(Verdict.IMPROVED) > 0 ? 1 : 0;
         }
-        assertEquals(0, normalized, "wall clock, normalized");
-        assertTrue(raw > 0, "wall clock without normalization alarms on this machine's drift");
+        assertEquals(5, normalized, "A/A runs alarming on wall clock, normalized (raw: " + raw + ")");
+        assertEquals(3, raw, "A/A runs alarming on wall clock without normalization");
     }
 
     /** The gate's configuration (CPU time, fastest iteration, fast quartile, normalized): 9 of 10 detected. */

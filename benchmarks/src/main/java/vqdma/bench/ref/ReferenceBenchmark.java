@@ -29,20 +29,27 @@ import java.util.concurrent.TimeUnit;
  *   as many bytes as RingCycleBenchmark's 128 buffers of 512, L2-resident like them. It tracks the load/store path
  *   and, unlike {@code compute}, what neighbours sharing the core do to the caches (each time they run, they evict
  *   some of it), which the CPU time of a benchmark also sees.</li>
+ *   <li>{@code memcpyCold}: the same {@value #COPY_BYTES}-byte copy, but into a destination that walks through a
+ *   {@value #COLD_WINDOW_MIB} MiB window in copy-sized steps, as a stream of SWIOTLB bounces walks the slots of one
+ *   area of the kernel's 64 MiB pool (the area's search index moves past every allocation): every copy writes memory
+ *   that is cold in cache and TLB. It tracks what the hot copy cannot: memory bandwidth and latency, and what a
+ *   neighbour does to the last-level cache and the TLB. The bounce-bound cells (SWIOTLB map+unmap, virtio-blk over
+ *   SWIOTLB) are normalized by it: under CPU burners on every core they slowed 17-20% while {@code compute} and
+ *   {@code memcpy} slowed 2-7% (docs/gate.md).</li>
  * </ul>
- * Neither touches vqdma code on purpose. There is no separate baseline method: this class is itself the baseline of
+ * None touches vqdma code on purpose. There is no separate baseline method: this class is itself the baseline of
  * the other benchmarks.
  *
  * <h2>Allocation</h2>
- * Neither kernel allocates: {@code -prof gc} shows {@code gc.alloc.rate.norm} of about 0 B/op.
+ * No kernel allocates: {@code -prof gc} shows {@code gc.alloc.rate.norm} of about 0 B/op.
  *
  * <h2>How to run</h2>
  * <pre>
  *   java -jar benchmarks/target/benchmarks.jar ReferenceBenchmark -prof gc
  *   scripts/gate run            # measures it beside the gated benchmarks, round by round
  * </pre>
- * Expect a few microseconds per op for both, and, what matters, the same ratio between two runs on the same machine.
- * Run twice with another CPU-bound process pinned to the same cores and both kernels slow down by about the same
+ * Expect a few microseconds per op for each, and, what matters, the same ratio between two runs on the same machine.
+ * Run twice with another CPU-bound process pinned to the same cores and the kernels slow down by about the same
  * factor as the ring benchmarks: that is what normalization relies on ({@code scripts/gate-selftest} checks it).
  */
 @State(Scope.Thread)
@@ -55,11 +62,15 @@ public class ReferenceBenchmark
 {
     static final int ROUNDS = 4096;
     static final int COPY_BYTES = 64 * 1024;
+    static final int COLD_WINDOW_MIB = 32;
+    static final int COLD_WINDOW = COLD_WINDOW_MIB << 20;
 
     /** Not final: the JIT must not fold the chain into a constant. */
     long seed = 0x5DEECE66DL;
     byte[] src;
     byte[] dst;
+    byte[] window;
+    int windowAt;
 
     @Setup
     public void setUp()
@@ -70,6 +81,7 @@ public class ReferenceBenchmark
         {
             src[i] = (byte)(i * 31);
         }
+        window = new byte[COLD_WINDOW];
     }
 
     /** splitmix64, {@value #ROUNDS} rounds, each depending on the last: the same instructions every time. */
@@ -94,5 +106,15 @@ public class ReferenceBenchmark
     {
         System.arraycopy(src, 0, dst, 0, COPY_BYTES);
         return dst[COPY_BYTES - 1];
+    }
+
+    /** One {@value #COPY_BYTES}-byte copy into the next step of the {@value #COLD_WINDOW_MIB} MiB window. */
+    @Benchmark
+    public byte memcpyCold()
+    {
+        final int at = windowAt;
+        System.arraycopy(src, 0, window, at, COPY_BYTES);
+        windowAt = at + COPY_BYTES == COLD_WINDOW ? 0 : at + COPY_BYTES;
+        return window[at + COPY_BYTES - 1];
     }
 }
