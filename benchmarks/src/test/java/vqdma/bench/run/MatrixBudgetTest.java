@@ -41,7 +41,7 @@ class MatrixBudgetTest
      *   <li>blk: BlkBenchmark dma 5 x clamp 2 x size {4 KiB, 64 KiB, 256 KiB, 1 MiB} x layout {split, packed} =
      *   80 runs at depth 32 (depth 1 by -p) and 500 ms iterations (3 + 5), one device shape ({@code device=inline};
      *   {@code thread} by -p), and the BlkMemcpyBenchmark baseline, 4 runs of 2 + 3 (about 8:51).</li>
-     *   <li>ref: the gate's ReferenceBenchmark, 2 runs.</li>
+     *   <li>ref: the gate's ReferenceBenchmark, 3 runs.</li>
      *   <li>other: anything outside the groups, and slack for forks slower than estimated.</li>
      * </ul>
      */
