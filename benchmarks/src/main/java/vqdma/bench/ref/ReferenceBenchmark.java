@@ -34,8 +34,8 @@ import java.util.concurrent.TimeUnit;
  *   area of the kernel's 64 MiB pool (the area's search index moves past every allocation): every copy writes memory
  *   that is cold in cache and TLB. It tracks what the hot copy cannot: memory bandwidth and latency, and what a
  *   neighbour does to the last-level cache and the TLB. The bounce-bound cells (SWIOTLB map+unmap, virtio-blk over
- *   SWIOTLB) are normalized by it: under CPU burners on every core they slowed 17-20% while {@code compute} and
- *   {@code memcpy} slowed 2-7% (docs/gate.md).</li>
+ *   SWIOTLB) are normalized by it: under CPU burners on both cores (6 forks a side, interleaved) the SWIOTLB
+ *   map+unmap cells slowed 14-17%, {@code memcpyCold} 24%, {@code compute} and {@code memcpy} 1-2% (docs/gate.md).</li>
  * </ul>
  * None touches vqdma code on purpose. There is no separate baseline method: this class is itself the baseline of
  * the other benchmarks.
