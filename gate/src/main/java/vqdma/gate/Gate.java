@@ -464,9 +464,10 @@ public final class Gate
             }
             else
             {
-                // The same relabellings for both questions (same seed), as one two-tailed count would use.
-                pSlower = Stats.permutationP(baseForks, candForks, level, options.replicates, seed, Stats.Tail.SLOWER);
-                pFaster = Stats.permutationP(baseForks, candForks, level, options.replicates, seed, Stats.Tail.FASTER);
+                // Both questions from the same relabellings, counted once.
+                final double[] ps = Stats.permutationPs(baseForks, candForks, level, options.replicates, seed);
+                pSlower = ps[Stats.Tail.SLOWER.ordinal()];
+                pFaster = ps[Stats.Tail.FASTER.ordinal()];
             }
         }
         final Verdict verdict = isReference ? Verdict.REFERENCE : Verdict.INCONCLUSIVE;

@@ -131,6 +131,27 @@ public final class Stats
         final long seed,
         final Tail tail)
     {
+        return permutationPs(x, y, level, permutations, seed)[tail.ordinal()];
+    }
+
+    /**
+     * {@link #permutationP(double[], double[], Level, int, long, Tail)} for every {@link Tail} from the same
+     * relabellings, counted in one pass (the gate asks both one-sided questions of every benchmark).
+     *
+     * @param x            fork values of the baseline (speeds), at least one.
+     * @param y            fork values of the candidate.
+     * @param level        the statistic.
+     * @param permutations random relabellings (e.g. 10000).
+     * @param seed         the random seed.
+     * @return the p-values, indexed by {@link Tail#ordinal()}.
+     */
+    public static double[] permutationPs(
+        final double[] x,
+        final double[] y,
+        final Level level,
+        final int permutations,
+        final long seed)
+    {
         final double observed = Math.log(level(y, level) / level(x, level));
         final double[] pooled = new double[x.length + y.length];
         System.arraycopy(x, 0, pooled, 0, x.length);
@@ -138,7 +159,7 @@ public final class Stats
         final double[] a = new double[x.length];
         final double[] b = new double[y.length];
         final SplittableRandom random = new SplittableRandom(seed);
-        int atLeast = 0;
+        final int[] atLeast = new int[Tail.values().length];
         for (int p = 0; p < permutations; p++)
         {
             for (int i = pooled.length - 1; i > 0; i--)
@@ -151,25 +172,25 @@ public final class Stats
             System.arraycopy(pooled, 0, a, 0, a.length);
             System.arraycopy(pooled, a.length, b, 0, b.length);
             final double shuffled = Math.log(level(b, level) / level(a, level));
-            final boolean asExtreme;
-            switch (tail)
+            if (Math.abs(shuffled) >= Math.abs(observed) - 1e-12)
             {
-                case SLOWER:
-                    asExtreme = shuffled <= observed + 1e-12;
-                    break;
-                case FASTER:
-                    asExtreme = shuffled >= observed - 1e-12;
-                    break;
-                default:
-                    asExtreme = Math.abs(shuffled) >= Math.abs(observed) - 1e-12;
-                    break;
+                atLeast[Tail.TWO_SIDED.ordinal()]++;
             }
-            if (asExtreme)
+            if (shuffled <= observed + 1e-12)
             {
-                atLeast++;
+                atLeast[Tail.SLOWER.ordinal()]++;
+            }
+            if (shuffled >= observed - 1e-12)
+            {
+                atLeast[Tail.FASTER.ordinal()]++;
             }
         }
-        return (atLeast + 1.0) / (permutations + 1.0);
+        final double[] p = new double[atLeast.length];
+        for (int t = 0; t < p.length; t++)
+        {
+            p[t] = (atLeast[t] + 1.0) / (permutations + 1.0);
+        }
+        return p;
     }
 
     /**
