@@ -83,8 +83,9 @@ final class CompareCommand implements Callable<Integer>
 
     @Option(names = "--level", paramLabel = "median|fast-quartile",
         description = "A side's level: its median fork (tested with Mann-Whitney U) or its fast quartile (tested " +
-            "with a permutation test), for benchmarks whose forks fall into slower modes. Default: the config's " +
-            "'level' line, else median.")
+            "with a permutation test), for benchmarks whose forks fall into slower modes; a normalized benchmark is " +
+            "always tested by permutation, its reference's forks relabelled too. Default: the config's 'level' " +
+            "line, else median.")
     String level;
 
     @Option(names = "--no-normalize", description = "Ignore every normalization rule.")

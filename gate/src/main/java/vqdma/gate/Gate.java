@@ -27,8 +27,10 @@ import java.util.stream.Collectors;
  *   of the reference benchmark when a normalization rule applies;</li>
  *   <li>its confidence interval is the percentile interval of a two-stage bootstrap (forks, then iterations), the
  *   reference resampled too;</li>
- *   <li>significance is a Mann-Whitney U test on the fork values (each side's divided by its own run's reference
- *   level when normalized), or, with {@link Stats.Level#FAST_QUARTILE}, a permutation test of the fast quartile. Each
+ *   <li>significance is a Mann-Whitney U test on the fork values, or, with {@link Stats.Level#FAST_QUARTILE}, a
+ *   permutation test of the fast quartile; a normalized benchmark is always tested by permutation of its normalized
+ *   forks, with the reference's forks (centred on their side's level) relabelled too, so that the test, like the
+ *   interval, carries the reference level's own uncertainty ({@link Stats#permutationPs(double[], double[], double[], double[], Stats.Level, int, long)}). Each
  *   is asked two one-sided questions ({@link Stats.Tail}): "is the candidate slower?" and "is it faster?"; the
  *   p-values of each question are adjusted with Holm-Bonferroni across all the benchmarks compared.</li>
  * </ol>
@@ -453,11 +455,19 @@ public final class Gate
         }
         else
         {
-            final double[] baseForks = scale(Stats.forkValues(baseSpeeds, stat), refBase == null ? 1.0 :
-                1.0 / Stats.level(refBaseSpeeds, stat));
-            final double[] candForks = scale(Stats.forkValues(candSpeeds, stat), refCand == null ? 1.0 :
-                1.0 / Stats.level(refCandSpeeds, stat));
-            if (level == Stats.Level.MEDIAN)
+            final double[] baseForks = Stats.forkValues(baseSpeeds, stat);
+            final double[] candForks = Stats.forkValues(candSpeeds, stat);
+            if (refBase != null)
+            {
+                // The reference's centred forks are relabelled too: the test carries the reference level's
+                // uncertainty (Stats.permutationPs). Mann-Whitney cannot, so a normalized cell is tested this way
+                // at any level.
+                final double[] ps = Stats.permutationPs(baseForks, candForks, Stats.forkValues(refBaseSpeeds, stat),
+                    Stats.forkValues(refCandSpeeds, stat), level, options.replicates, seed);
+                pSlower = ps[Stats.Tail.SLOWER.ordinal()];
+                pFaster = ps[Stats.Tail.FASTER.ordinal()];
+            }
+            else if (level == Stats.Level.MEDIAN)
             {
                 pSlower = Stats.mannWhitneyP(baseForks, candForks, Stats.Tail.SLOWER);
                 pFaster = Stats.mannWhitneyP(baseForks, candForks, Stats.Tail.FASTER);
@@ -513,16 +523,6 @@ public final class Gate
             note = "interval wider than the threshold";
         }
         return row.with(Verdict.INCONCLUSIVE, note, pAdjusted);
-    }
-
-    private static double[] scale(final double[] values, final double factor)
-    {
-        final double[] out = new double[values.length];
-        for (int i = 0; i < values.length; i++)
-        {
-            out[i] = values[i] * factor;
-        }
-        return out;
     }
 
 }

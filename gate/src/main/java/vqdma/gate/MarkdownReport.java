@@ -25,7 +25,8 @@ public final class MarkdownReport
         sb.append(String.format(Locale.ROOT, "Speed ratio = candidate speed / baseline speed: **above 1 the candidate " +
             "is faster** (thrpt: candidate/baseline score; avgt, sample, ss: baseline/candidate time). Levels are " +
             "the %s over forks of each fork's %s. %d%% bootstrap interval over forks then iterations; p: one-sided " +
-            "%s on the fork values in the direction the ratio leans (slower below 1, faster above), Holm-adjusted " +
+            "%s on the fork values in the direction the ratio leans (slower below 1, faster above; a normalized " +
+            "benchmark's test relabels its reference's forks too), Holm-adjusted " +
             "over the %d benchmarks for that direction; threshold %s, alpha %s.%n%n",
             o.level() == Stats.Level.MEDIAN ? "median" : "fast quartile",
             o.forkStatistic() == Stats.ForkStatistic.MIN ? "fastest iteration" : "median iteration",

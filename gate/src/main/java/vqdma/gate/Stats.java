@@ -152,26 +152,78 @@ public final class Stats
         final int permutations,
         final long seed)
     {
-        final double observed = Math.log(level(y, level) / level(x, level));
-        final double[] pooled = new double[x.length + y.length];
-        System.arraycopy(x, 0, pooled, 0, x.length);
-        System.arraycopy(y, 0, pooled, x.length, y.length);
+        return permutationPs(x, y, null, null, level, permutations, seed);
+    }
+
+    /**
+     * The permutation test of a normalized ratio, carrying the reference's own uncertainty. Each side's fork values
+     * are divided by that side's reference level (its median fork), as the ratio is; so are the reference's own forks,
+     * which centres them on 1 on both sides. The statistic is the log ratio of the normalized levels; every
+     * relabelling shuffles the normalized cell forks between the sides and, independently, the centred reference
+     * forks, and subtracts the log ratio of the relabelled reference medians: the spread a reference level of that
+     * many forks has by itself. Testing the normalized forks alone, as the gate did before, treats the reference level
+     * as exact: with a reference noisier than the cell (memcpyCold's forks spread 5-9% against a SWIOTLB cell's 3%) a
+     * side's reference level is an offset shared by all its forks, which the test took for a change of the code
+     * (false "slower" in about a quarter of A/A trials at alpha 0.05, see StatsTest).
+     * <p>
+     * Centred, not raw: relabelling the raw forks of cell and reference would test "nothing changed" instead of
+     * "the cell changed as much as the reference", and a machine uniformly slower on one side (what normalization is
+     * for) would then hide any real change. Independently, not fork with fork of the same round: in the recorded gate
+     * runs a reference fork's deviation did not predict that of the cell's fork in the same round (correlations
+     * within a run from -0.7 to +0.9, no consistent sign), so pairing them would only add the reference's fork noise
+     * to every cell fork.
+     * <p>
+     * Without a reference ({@code refX == null}) this is the plain test of {@link #permutationPs(double[], double[],
+     * Level, int, long)}, with the same relabellings.
+     *
+     * @param x            fork values of the baseline (speeds, not normalized), at least one.
+     * @param y            fork values of the candidate.
+     * @param refX         fork values of the reference in the baseline, or null.
+     * @param refY         fork values of the reference in the candidate (null when refX is).
+     * @param level        the statistic of the cell (the reference's is always its median fork, as in
+     *                     {@link #bootstrapRatios}).
+     * @param permutations random relabellings (e.g. 10000).
+     * @param seed         the random seed.
+     * @return the p-values, indexed by {@link Tail#ordinal()}.
+     */
+    public static double[] permutationPs(
+        final double[] x,
+        final double[] y,
+        final double[] refX,
+        final double[] refY,
+        final Level level,
+        final int permutations,
+        final long seed)
+    {
+        if ((refX == null) != (refY == null))
+        {
+            throw new IllegalArgumentException("a reference needs both its baseline and its candidate fork values");
+        }
+        final boolean normalized = refX != null;
+        final double refLevelX = normalized ? median(refX) : 1.0;
+        final double refLevelY = normalized ? median(refY) : 1.0;
+        final double[] pooled = concat(divide(x, refLevelX), divide(y, refLevelY));
+        final double[] refPooled = normalized ? concat(divide(refX, refLevelX), divide(refY, refLevelY)) : null;
+        final double observed = Math.log(level(y, level) / refLevelY / (level(x, level) / refLevelX));
         final double[] a = new double[x.length];
         final double[] b = new double[y.length];
+        final double[] ra = normalized ? new double[refX.length] : null;
+        final double[] rb = normalized ? new double[refY.length] : null;
         final SplittableRandom random = new SplittableRandom(seed);
         final int[] atLeast = new int[Tail.values().length];
         for (int p = 0; p < permutations; p++)
         {
-            for (int i = pooled.length - 1; i > 0; i--)
-            {
-                final int j = random.nextInt(i + 1);
-                final double t = pooled[i];
-                pooled[i] = pooled[j];
-                pooled[j] = t;
-            }
+            shuffle(pooled, random);
             System.arraycopy(pooled, 0, a, 0, a.length);
             System.arraycopy(pooled, a.length, b, 0, b.length);
-            final double shuffled = Math.log(level(b, level) / level(a, level));
+            double shuffled = Math.log(level(b, level) / level(a, level));
+            if (normalized)
+            {
+                shuffle(refPooled, random);
+                System.arraycopy(refPooled, 0, ra, 0, ra.length);
+                System.arraycopy(refPooled, ra.length, rb, 0, rb.length);
+                shuffled -= Math.log(median(rb) / median(ra));
+            }
             if (Math.abs(shuffled) >= Math.abs(observed) - 1e-12)
             {
                 atLeast[Tail.TWO_SIDED.ordinal()]++;
@@ -191,6 +243,34 @@ public final class Stats
             p[t] = (atLeast[t] + 1.0) / (permutations + 1.0);
         }
         return p;
+    }
+
+    private static double[] divide(final double[] values, final double by)
+    {
+        final double[] out = new double[values.length];
+        for (int i = 0; i < values.length; i++)
+        {
+            out[i] = values[i] / by;
+        }
+        return out;
+    }
+
+    private static double[] concat(final double[] x, final double[] y)
+    {
+        final double[] out = Arrays.copyOf(x, x.length + y.length);
+        System.arraycopy(y, 0, out, x.length, y.length);
+        return out;
+    }
+
+    private static void shuffle(final double[] values, final SplittableRandom random)
+    {
+        for (int i = values.length - 1; i > 0; i--)
+        {
+            final int j = random.nextInt(i + 1);
+            final double t = values[i];
+            values[i] = values[j];
+            values[j] = t;
+        }
     }
 
     /**
