@@ -245,7 +245,12 @@ public final class Stats
         return p;
     }
 
-    private static double[] divide(final double[] values, final double by)
+    /**
+     * @param values values.
+     * @param by     the divisor.
+     * @return each value divided by it (a new array).
+     */
+    static double[] divide(final double[] values, final double by)
     {
         final double[] out = new double[values.length];
         for (int i = 0; i < values.length; i++)

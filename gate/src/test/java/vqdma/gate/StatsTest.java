@@ -176,8 +176,8 @@ class StatsTest
             final double[] refMachine = noisy(random, 0.8, 0.08, 8);
             final double[] slowerOnSlowerMachine = noisy(random, 0.9 * 0.8, 0.03, 8);
             final double[] refSlowerMachine = noisy(random, 0.8, 0.08, 8);
-            final double[] quotientBase = divide(base, Stats.median(refBase));
-            final double[] quotientSame = divide(same, Stats.median(refSame));
+            final double[] quotientBase = Stats.divide(base, Stats.median(refBase));
+            final double[] quotientSame = Stats.divide(same, Stats.median(refSame));
             if (Stats.permutationP(quotientBase, quotientSame, Stats.Level.FAST_QUARTILE, 1000, seed,
                 Stats.Tail.SLOWER) < 0.05)
             {
@@ -230,16 +230,6 @@ class StatsTest
         for (int i = 0; i < forks; i++)
         {
             out[i] = speed * (1 + spread * random.nextGaussian());
-        }
-        return out;
-    }
-
-    private static double[] divide(final double[] values, final double by)
-    {
-        final double[] out = new double[values.length];
-        for (int i = 0; i < values.length; i++)
-        {
-            out[i] = values[i] / by;
         }
         return out;
     }
