@@ -30,7 +30,8 @@ import java.util.stream.Collectors;
  *   <li>significance is a Mann-Whitney U test on the fork values, or, with {@link Stats.Level#FAST_QUARTILE}, a
  *   permutation test of the fast quartile; a normalized benchmark is always tested by permutation of its normalized
  *   forks, with the reference's forks (centred on their side's level) relabelled too, so that the test, like the
- *   interval, carries the reference level's own uncertainty ({@link Stats#permutationPs(double[], double[], double[], double[], Stats.Level, int, long)}). Each
+ *   interval, carries the reference level's own uncertainty
+ *   ({@link Stats#permutationPs(double[], double[], double[], double[], Stats.Level, int, long)}). Each
  *   is asked two one-sided questions ({@link Stats.Tail}): "is the candidate slower?" and "is it faster?"; the
  *   p-values of each question are adjusted with Holm-Bonferroni across all the benchmarks compared.</li>
  * </ol>
