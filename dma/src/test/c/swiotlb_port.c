@@ -21,7 +21,7 @@
  *                       < trace
  *   swiotlb_port bench  --size S [--dir to|from|bidi] [--pool BYTES]
  *                       [--nareas A] [--iterations N] [--warmup W]
- *                       [--rounds R]
+ *                       [--rounds R] [--copy memcpy|movsb|vector]
  *
  * replay reads one command a line and answers on stdout:
  *   p SLABS NAREAS START     a new pool (the old one is dropped)
@@ -43,7 +43,9 @@
  * 64 MiB pool, the kernel's default) and prints one line per round:
  * "ns_per_op=X cpu_ns_per_op=Y" after --warmup untimed pairs, timed over
  * --iterations pairs in wall-clock time and in the thread's CPU time (which
- * does not count the time other processes hold the CPU).
+ * does not count the time other processes hold the CPU). --copy picks the
+ * bounce's copy (memcpy, the default; rep movsb; a 16-byte vector loop) to
+ * separate the copy instruction's cost from the allocator's.
  *
  * Build: gcc -O2 -std=gnu11 -Wall -Wextra -Werror -o swiotlb_port swiotlb_port.c
  * Exit status: 0 ok, 1 bad trace or internal error, 2 usage.
@@ -198,6 +200,69 @@ static void pool_init(struct pool *p, unsigned long nslabs, unsigned int nareas,
 	p->used_hiwater = 0;
 }
 
+/*
+ * How the bounce copies (bench --copy): the kernel's memcpy() is the default, glibc's here, which on x86-64 copies
+ * a few KiB and more with "rep movsb" (ERMS/FSRM), as the kernel's memcpy does on CPUs with FSRM. "vector" copies
+ * with the widest vector loads and stores the CPU has (64, 32 or 16 bytes) in a loop, the shape of the JVM's copy
+ * stubs (vqdma's bounce is Unsafe.copyMemory), to tell the allocator's cost from the copy instruction's when the
+ * port is compared with the Java model.
+ */
+enum copy_kind { COPY_MEMCPY, COPY_MOVSB, COPY_VECTOR };
+static enum copy_kind copy_kind = COPY_MEMCPY;
+
+/* One loop per vector width; the widest the CPU has is picked at run time, as the JVM picks its copy stubs. */
+#define COPY_LOOP(name, width, target)                                                                  \
+	__attribute__((optimize("no-tree-loop-distribute-patterns"))) target                            \
+	static void name(unsigned char *dst, const unsigned char *src, size_t n)                        \
+	{                                                                                               \
+		typedef unsigned char v __attribute__((vector_size(width), aligned(1)));                \
+		size_t i = 0;                                                                           \
+													\
+		for (; i + (width) <= n; i += (width))                                                  \
+			*(v *)(dst + i) = *(const v *)(src + i);                                        \
+		for (; i < n; i++)                                                                      \
+			dst[i] = src[i];                                                                \
+	}
+COPY_LOOP(copy_vector16, 16, )
+#if defined(__x86_64__)
+COPY_LOOP(copy_vector32, 32, __attribute__((target("avx2"))))
+COPY_LOOP(copy_vector64, 64, __attribute__((target("avx512f"))))
+#endif
+
+static void copy_vector(unsigned char *dst, const unsigned char *src, size_t n)
+{
+#if defined(__x86_64__)
+	static int width;
+
+	if (!width)
+		width = __builtin_cpu_supports("avx512f") ? 64 : __builtin_cpu_supports("avx2") ? 32 : 16;
+	if (width == 64)
+		copy_vector64(dst, src, n);
+	else if (width == 32)
+		copy_vector32(dst, src, n);
+	else
+#endif
+		copy_vector16(dst, src, n);
+}
+
+static void bounce_copy(unsigned char *dst, const unsigned char *src, size_t n)
+{
+	switch (copy_kind) {
+	case COPY_MOVSB:
+#if defined(__x86_64__)
+		__asm__ volatile("rep movsb" : "+D"(dst), "+S"(src), "+c"(n) : : "memory");
+		return;
+#endif
+		/* fall through: rep movsb is x86's */
+	case COPY_MEMCPY:
+		memcpy(dst, src, n);
+		return;
+	case COPY_VECTOR:
+		copy_vector(dst, src, n);
+		return;
+	}
+}
+
 /* swiotlb_bounce(): copy between a bounce buffer and its original, from any address inside a mapping. */
 static void swiotlb_bounce(struct pool *p, uint64_t tlb_addr, size_t size, enum dir dir)
 {
@@ -216,9 +281,9 @@ static void swiotlb_bounce(struct pool *p, uint64_t tlb_addr, size_t size, enum 
 	if (size > alloc_size)
 		size = alloc_size; /* "Buffer overflow detected" */
 	if (dir == DIR_TO_DEVICE)
-		memcpy(vaddr, p->memory + orig_addr, size);
+		bounce_copy(vaddr, p->memory + orig_addr, size);
 	else
-		memcpy(p->memory + orig_addr, vaddr, size);
+		bounce_copy(p->memory + orig_addr, vaddr, size);
 }
 
 /* swiotlb_search_pool_area(): find and take nr_slots(alloc_size) slots in one area, or -1. */
@@ -490,7 +555,8 @@ static int usage(void)
 {
 	fputs("usage: swiotlb_port replay --memory B --start GPA --slabs N --nareas A < trace\n"
 	      "       swiotlb_port bench --size S [--dir to|from|bidi] [--pool BYTES] [--nareas A]\n"
-	      "                          [--iterations N] [--warmup W] [--rounds R] [--area I]\n", stderr);
+	      "                          [--iterations N] [--warmup W] [--rounds R] [--area I]\n"
+	      "                          [--copy memcpy|movsb|vector]\n", stderr);
 	return 2;
 }
 
@@ -531,6 +597,9 @@ int main(int argc, char **argv)
 			rounds = (int)num(v);
 		else if (!strcmp(o, "--area"))
 			area = (unsigned int)num(v);
+		else if (!strcmp(o, "--copy"))
+			copy_kind = !strcmp(v, "memcpy") ? COPY_MEMCPY : !strcmp(v, "movsb") ? COPY_MOVSB :
+				    !strcmp(v, "vector") ? COPY_VECTOR : (enum copy_kind)-1;
 		else if (!strcmp(o, "--dir"))
 			dir = !strcmp(v, "to") ? DIR_TO_DEVICE : !strcmp(v, "from") ? DIR_FROM_DEVICE :
 			      !strcmp(v, "bidi") ? DIR_BIDIRECTIONAL : (enum dir)-1;
@@ -541,7 +610,8 @@ int main(int argc, char **argv)
 		if (!memory)
 			return usage();
 	} else if (!strcmp(argv[1], "bench")) {
-		if (!size || size > IO_TLB_SEGSIZE * IO_TLB_SIZE || (int)dir < 0 || !iterations || rounds < 1)
+		if (!size || size > IO_TLB_SEGSIZE * IO_TLB_SIZE || (int)dir < 0 || (int)copy_kind < 0 || !iterations ||
+		    rounds < 1)
 			return usage();
 		start = PAGE_SIZE; /* GPA 0 stays unused, as in the Java benchmark's guest memory */
 		slabs = pool_bytes >> IO_TLB_SHIFT;

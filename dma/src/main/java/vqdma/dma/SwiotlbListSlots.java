@@ -42,11 +42,7 @@ final class SwiotlbListSlots extends SwiotlbSlots
         {
             list[i] = 0;
         }
-        int count = 0;
-        for (int i = slot - 1; ioTlbOffset(i) != IO_TLB_SEGSIZE - 1 && list[i] != 0; i--)
-        {
-            list[i] = ++count;
-        }
+        renumberFront(list, slot, 0);
     }
 
     /**
@@ -66,9 +62,27 @@ final class SwiotlbListSlots extends SwiotlbSlots
             list[i] = ++count;
         }
         // Step 2: merge with the free slots in front of them, back to the segment start.
-        for (int i = index - 1; ioTlbOffset(i) != IO_TLB_SEGSIZE - 1 && list[i] != 0; i--)
+        renumberFront(list, index, count);
+    }
+
+    /**
+     * The kernel's backward loop {@code for (i = slot - 1; io_tlb_offset(i) != IO_TLB_SEGSIZE - 1 && list[i]; i--)
+     * list[i] = ++count;} in two counted loops: find where the free run in front of {@code slot} starts (the segment
+     * start or the slot after an allocated one), then number it forwards. Same values; the one loop with its two exit
+     * tests cost about 2 ns a counter in Java, a third of a 512 B map+unmap, and this shape half of that (docs/dma.md).
+     */
+    private static void renumberFront(final int[] list, final int slot, final int count)
+    {
+        final int segmentStart = slot & -IO_TLB_SEGSIZE;
+        int first = slot;
+        while (first > segmentStart && list[first - 1] != 0)
         {
-            list[i] = ++count;
+            first--;
+        }
+        final int top = count + slot;
+        for (int i = first; i < slot; i++)
+        {
+            list[i] = top - i;
         }
     }
 
