@@ -85,11 +85,9 @@ vqdma_machine_facts() {
 
 # vqdma_fresh_copy BINARY DIR NAME: copies a C yardstick into DIR/NAME and prints that path. The compare scripts run
 # each round's C process from a fresh copy: on the project's VMs the speed of a C binary depends on the physical pages
-# its text landed on in the page cache (the same bytes, the same addresses: one file of swiotlb_port ran its 512 B
-# map+unmap at 147-246 ns run after run, its copies at about 105 ns, and the slow file turned fast once the page cache
-# was dropped; 7 of 24 fresh copies ran 1.3-2.7x slower than the rest). One file for every round would draw that
-# placement once and bias the whole C column; a copy per round draws it per round, as each JVM fork draws its code
-# cache's pages.
+# its code landed on in the page cache (the measurements: docs/dma.md, "The kernel's SWIOTLB in C"). One file for
+# every round would draw that placement once for the whole C column; a copy per round draws it per round, as each
+# JVM fork draws its code cache's pages.
 vqdma_fresh_copy() {
     cp "$1" "$2/$3"
     echo "$2/$3"
