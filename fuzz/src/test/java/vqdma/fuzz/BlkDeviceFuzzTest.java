@@ -9,6 +9,7 @@ import vqdma.blk.RamBackend;
 import vqdma.dma.DeviceView;
 import vqdma.dma.DmaDirection;
 import vqdma.dma.DmaProfile;
+import vqdma.ring.DescriptorChain;
 import vqdma.ring.SplitRingDescriptor;
 import vqdma.ring.VhostVirtqueue;
 
@@ -32,8 +33,9 @@ import static vqdma.ring.Vring.*;
  *   per request in order with the model's {@code used.len}, the model's status byte, IN data equal to the model's
  *   disk, GET_ID data equal to the serial, and the backend equal to the model's disk at the end;</li>
  *   <li><b>raw</b>: arbitrary descriptor tables and available rings as in {@link VhostVirtqueueFuzzTest}, where
- *   {@code serve} must return -1 exactly when the queue is broken (with a reason), count one request per chain it
- *   executed, count no more faults than bad chains, and write nothing outside the granted buffers.</li>
+ *   {@code serve(1)}, taken in its public steps so that the grants are read as pop left the ring, must return -1
+ *   exactly when the queue is broken (with a reason), count one request per chain it executed, count no more faults
+ *   than bad chains, and write nothing outside the granted buffers.</li>
  * </ul>
  * In both modes: no byte of guest memory changes outside the used ring, the device-writable grants and the bounce
  * copy back, and every mapping is released to the baseline.
@@ -123,15 +125,25 @@ class BlkDeviceFuzzTest
         final long faultsBefore = view.faults();
 
         final RingGrants grants = driver.grants;
+        final DescriptorChain chain = vq.newChain();
         final int steps = shaped ? num + 2 : data.consumeInt(1, 2 * num + 4);
         for (int step = 0; step < steps; step++)
         {
-            // One chain per call, so that the grants are up to date before every chain the device executes.
-            if (grants.update(driver.busMap, driver.ringGpa, num))
+            // One chain per step, so that the grants are up to date for every chain the device executes.
+            final int served;
+            if (shaped)
             {
-                guard.allowAll(grants.writes());
+                // Well-formed chains: none is completed inside pop, so the ring is walked as it is now.
+                if (grants.update(driver.busMap, driver.ringGpa, num))
+                {
+                    guard.allowAll(grants.writes());
+                }
+                served = device.serve(1);
             }
-            final int served = device.serve(1);
+            else
+            {
+                served = serveOne(vq, device, chain, driver, guard);
+            }
             Invariant.check((served == -1) == vq.isBroken() && served >= -1 && served <= 1,
                 "%s step %d: serve returned %d, broken=%b", context, step, served, vq.isBroken());
             if (vq.isBroken())
@@ -165,6 +177,35 @@ class BlkDeviceFuzzTest
             checkShapedData(context, driver, requests, backend, disk, flush);
         }
         guard.check(context);
+    }
+
+    /**
+     * {@link BlkDevice#serve serve(1)} in its public steps (pop, handle, addUsed, flushUsed), with the grants read
+     * between pop and handle: under COMPLETE, pop may complete bad chains first, writing used elements a hostile
+     * driver can lay an indirect table over, so only the ring as pop left it holds the chain's grants
+     * ({@link RingGrantsTest}).
+     *
+     * @return what serve(1) returns: 1, 0 (nothing available) or -1 (broken).
+     */
+    private static int serveOne(final VhostVirtqueue vq, final BlkDevice device, final DescriptorChain chain,
+        final HostileDriver driver, final MemoryGuard guard)
+    {
+        final int head = vq.pop(chain);
+        if (driver.grants.update(driver.busMap, driver.ringGpa, driver.num))
+        {
+            guard.allowAll(driver.grants.writes());
+        }
+        if (head == VhostVirtqueue.BROKEN)
+        {
+            return -1;
+        }
+        if (head == VhostVirtqueue.EMPTY)
+        {
+            return 0;
+        }
+        vq.addUsed(head, device.handle(chain));
+        vq.flushUsed();
+        return 1;
     }
 
     /** Builds well-formed requests with arbitrary headers, each on its own descriptors and buffers. */

@@ -18,10 +18,11 @@ import static vqdma.ring.Vring.*;
  * packed ring ({@link #collectPacked}, {@link #updatePacked}), whose descriptors hold the flags at another offset
  * ({@link PackedRingDescriptor#DESC_FLAGS_OFFSET}) and whose AVAIL/USED bits the oracle ignores.
  * <p>
- * A target asks before every chain the device pops ({@link #update}), since the device may write into the tables
- * (a driver can grant them writable). The grants are a function of the bytes they were read from (the descriptor
- * table and the indirect entries), the bus map, the queue size and the layout alone, so an instance keeps a copy of
- * those bytes and reads the tables again only when one of them changed: the same grants, at the cost of a comparison.
+ * A target asks after every pop ({@link #update}), since the device may write into the tables (a driver can grant
+ * them writable, or lay them over the used ring, which pop itself writes when it completes a bad chain). The grants
+ * are a function of the bytes they were read from (the descriptor table and the indirect entries), the bus map, the
+ * queue size and the layout alone, so an instance keeps a copy of those bytes and reads the tables again only when
+ * one of them changed: the same grants, at the cost of a comparison.
  */
 final class RingGrants
 {

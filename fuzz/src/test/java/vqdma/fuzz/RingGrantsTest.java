@@ -1,10 +1,15 @@
 package vqdma.fuzz;
 
 import org.junit.jupiter.api.Test;
+import vqdma.dma.DeviceView;
+import vqdma.dma.DirectDma;
 import vqdma.dma.GuestMemory;
+import vqdma.ring.DescriptorChain;
+import vqdma.ring.PackedRing;
 import vqdma.ring.PackedRingDescriptor;
 import vqdma.ring.SplitRing;
 import vqdma.ring.SplitRingDescriptor;
+import vqdma.ring.VhostVirtqueue;
 
 import java.nio.ByteOrder;
 
@@ -155,5 +160,61 @@ class RingGrantsTest
         assertFalse(grants.updatePacked(map, ring, N));
         assertTrue(grants.update(map, ring, N), "the same bytes read as a split ring are other grants: read again");
         assertTrue(grants.updatePacked(map, ring, N));
+    }
+
+    /**
+     * Why the device targets read the grants after {@code pop}, not before: under COMPLETE, {@code pop} completes a
+     * bad chain (writing its used descriptor) and goes on to the next chain in the same call, and a hostile driver
+     * can lay that chain's indirect table over the used descriptor. Here the table starts at byte 15 of descriptor 0,
+     * so its entry's address begins with the high byte of descriptor 0's flags, which the used write turns from 0x00
+     * into 0x80 (USED in wrap 1): the device walks an entry 0x80 bytes further on than the one in memory before the
+     * call. Nothing is written between the returned chain's walk and the return, so the grants read after pop are
+     * exactly the ones it was walked in (CI found this as a packed-device finding on 2026-12-06).
+     */
+    @Test
+    void aChainIsWalkedInTheRingAsPopLeftIt()
+    {
+        final int num = 4;
+        final GuestMemory memory = GuestMemory.allocate(1 << 24, false);
+        final long ring = memory.allocateShared(PackedRingDescriptor.ringSize(num));
+        final org.agrona.concurrent.UnsafeBuffer mem = memory.buffer();
+        final PackedRing raw = new PackedRing(num,
+            new org.agrona.concurrent.UnsafeBuffer(mem, (int)ring, PackedRingDescriptor.descRingSize(num)),
+            new org.agrona.concurrent.UnsafeBuffer(mem, (int)ring + PackedRingDescriptor.driverEventOffset(num),
+                PackedRingDescriptor.EVENT_SIZE),
+            new org.agrona.concurrent.UnsafeBuffer(mem, (int)ring + PackedRingDescriptor.deviceEventOffset(num),
+                PackedRingDescriptor.EVENT_SIZE));
+        final int avail = PackedRingDescriptor.availFlags(1);
+        // Chain 0: a buffer past the end of memory (a translation failure, completed with 0 bytes).
+        raw.spDesc(0, memory.size() + 4096, 16, 0, avail);
+        // Chain 1: one indirect entry at ring + 15; its length is read from bytes 23-26, 16 << 8 = 4096.
+        final long table = ring + 15;
+        raw.spDesc(1, table, DESC_SIZE, 1, avail | VRING_DESC_F_INDIRECT);
+        final long before = table << 8;
+        final long after = before | 0x80;
+        assertTrue(after + 4096 <= memory.size(), "the entry lies in guest memory");
+
+        final RingGrants grants = new RingGrants(memory);
+        final BusMap map = BusMap.identity(memory.size());
+        grants.updatePacked(map, ring, num);
+        assertTrue(grants.reads().covers(before, before + 4096), "the entry as the driver wrote it");
+        assertFalse(grants.reads().covers(after, after + 4096));
+
+        final DeviceView view = new DirectDma(memory).deviceView();
+        final long features = feature(VIRTIO_F_VERSION_1) | feature(VIRTIO_F_RING_PACKED) |
+            feature(VIRTIO_RING_F_INDIRECT_DESC);
+        final VhostVirtqueue vq = VhostVirtqueue.builder(view, num, features, ring,
+            ring + PackedRingDescriptor.driverEventOffset(num), ring + PackedRingDescriptor.deviceEventOffset(num))
+            .badChainPolicy(VhostVirtqueue.BadChainPolicy.COMPLETE).build();
+        final DescriptorChain chain = vq.newChain();
+        assertEquals(1, vq.pop(chain), "chain 0 completed inside pop, chain 1 returned");
+        assertEquals(1, vq.badChains());
+        assertEquals(1, chain.outRuns());
+        assertEquals(after, chain.runGpa(0), "walked as the used write left the table");
+        assertEquals(4096, chain.runLen(0));
+
+        assertTrue(grants.updatePacked(map, ring, num), "pop wrote bytes the grants came from");
+        assertTrue(grants.reads().covers(after, after + 4096), "the grants after pop hold the chain as walked");
+        VhostVirtqueueFuzzTest.checkChain("test", chain, 1, grants.reads(), grants.writes());
     }
 }
