@@ -124,7 +124,6 @@ class BlkDeviceFuzzTest
             new BlkConfig(CAPACITY_SECTORS, 0, 0, flush, SERIAL));
         final long faultsBefore = view.faults();
 
-        final RingGrants grants = driver.grants;
         final DescriptorChain chain = vq.newChain();
         final int steps = shaped ? num + 2 : data.consumeInt(1, 2 * num + 4);
         for (int step = 0; step < steps; step++)
@@ -134,15 +133,12 @@ class BlkDeviceFuzzTest
             if (shaped)
             {
                 // Well-formed chains: none is completed inside pop, so the ring is walked as it is now.
-                if (grants.update(driver.busMap, driver.ringGpa, num))
-                {
-                    guard.allowAll(grants.writes());
-                }
+                driver.readGrants();
                 served = device.serve(1);
             }
             else
             {
-                served = serveOne(vq, device, chain, driver, guard);
+                served = serveOne(vq, device, chain, driver);
             }
             Invariant.check((served == -1) == vq.isBroken() && served >= -1 && served <= 1,
                 "%s step %d: serve returned %d, broken=%b", context, step, served, vq.isBroken());
@@ -188,13 +184,10 @@ class BlkDeviceFuzzTest
      * @return what serve(1) returns: 1, 0 (nothing available) or -1 (broken).
      */
     private static int serveOne(final VhostVirtqueue vq, final BlkDevice device, final DescriptorChain chain,
-        final HostileDriver driver, final MemoryGuard guard)
+        final HostileDriver driver)
     {
         final int head = vq.pop(chain);
-        if (driver.grants.update(driver.busMap, driver.ringGpa, driver.num))
-        {
-            guard.allowAll(driver.grants.writes());
-        }
+        driver.readGrants();
         if (head == VhostVirtqueue.BROKEN)
         {
             return -1;

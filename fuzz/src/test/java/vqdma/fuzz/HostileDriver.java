@@ -203,6 +203,23 @@ final class HostileDriver
         return ringGpa + usedOffset(num, LEGACY_ALIGN);
     }
 
+    /**
+     * Reads the grants of the ring as it is in memory now ({@link RingGrants}, in this driver's layout) and allows
+     * the device to write every writable one. The device targets call it after each pop: pop may have completed bad
+     * chains before the one it returns, writing used entries a hostile driver can lay an indirect table over, and
+     * nothing is written between the returned chain's walk and the return, so these are the grants it was walked in
+     * ({@code RingGrantsTest.aChainIsWalkedInTheRingAsPopLeftIt}).
+     */
+    void readGrants()
+    {
+        final boolean changed = packedLayout ? grants.updatePacked(busMap, ringGpa, num) :
+            grants.update(busMap, ringGpa, num);
+        if (changed)
+        {
+            guard.allowAll(grants.writes());
+        }
+    }
+
     /** Shares a few data pages chosen by the input (a confidential guest's device reaches only those directly). */
     void sharePages(final FuzzedDataProvider data)
     {
