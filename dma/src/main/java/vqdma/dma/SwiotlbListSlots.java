@@ -73,7 +73,7 @@ final class SwiotlbListSlots extends SwiotlbSlots
      */
     private static void renumberFront(final int[] list, final int slot, final int count)
     {
-        final int segmentStart = slot & -IO_TLB_SEGSIZE;
+        final int segmentStart = slot - ioTlbOffset(slot);
         int first = slot;
         while (first > segmentStart && list[first - 1] != 0)
         {
