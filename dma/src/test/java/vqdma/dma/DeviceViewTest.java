@@ -68,6 +68,12 @@ class DeviceViewTest
         assertEquals("DMA fault: device read of 8192 bytes at bus address 0x0: range is not contiguous in guest " +
             "memory", fault.getMessage());
         assertEquals(DmaFault.class.getName() + ": " + fault.getMessage(), fault.toString());
+        // Refusing a bad address costs no walk of the stack (unless -Dvqdma.dma.faultStackTraces=true).
+        assertEquals(Boolean.getBoolean("vqdma.dma.faultStackTraces"),
+            fault.getStackTrace().length > 0, "a stack trace captured");
+        final IllegalStateException cause = new IllegalStateException("suppressed");
+        fault.addSuppressed(cause);
+        assertSame(cause, fault.getSuppressed()[0]);
     }
 
     @Test
