@@ -118,6 +118,7 @@ final class CompareCommand implements Callable<Integer>
         String chosenMetric = null;
         Stats.ForkStatistic statistic = Stats.ForkStatistic.MEDIAN;
         List<Pattern> references = List.of();
+        List<Pattern> slowerOnly = List.of();
         Stats.Level chosenLevel = Stats.Level.MEDIAN;
         if (config != null)
         {
@@ -128,6 +129,7 @@ final class CompareCommand implements Callable<Integer>
             }
             rules = rules.and(file.rules());
             references = file.references();
+            slowerOnly = file.slowerOnly();
             chosenMetric = file.metric();
             if (file.forkStatistic() != null)
             {
@@ -166,6 +168,7 @@ final class CompareCommand implements Callable<Integer>
             .minForks(minForks)
             .forkStatistic(statistic)
             .references(references)
+            .slowerOnly(slowerOnly)
             .level(chosenLevel)
             .rules(rules);
         final Map<String, JmhResult> base = GateInput.read(baseline, chosenMetric);

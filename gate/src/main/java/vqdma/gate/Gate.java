@@ -3,6 +3,7 @@ package vqdma.gate;
 import vqdma.results.JmhResult;
 
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.Collections;
 import java.util.LinkedHashSet;
 import java.util.List;
@@ -72,6 +73,7 @@ public final class Gate
         Stats.ForkStatistic forkStatistic = Stats.ForkStatistic.MEDIAN;
         NormalizationRules rules = NormalizationRules.NONE;
         List<Pattern> references = List.of();
+        List<Pattern> slowerOnly = List.of();
         Stats.Level level = Stats.Level.MEDIAN;
 
         /**
@@ -99,6 +101,28 @@ public final class Gate
         {
             this.references = List.copyOf(references);
             return this;
+        }
+
+        /**
+         * @param slowerOnly regexes of benchmarks (searched in the key with parameters) that are asked only "is the
+         *                   candidate slower?": they never get {@link Verdict#IMPROVED} and stay out of the "faster"
+         *                   question's Holm correction. For a metric that a busy machine can lower but not raise, so
+         *                   that a lower value is no evidence of faster code (gate.conf says which, and why).
+         * @return this.
+         */
+        public Options slowerOnly(final List<Pattern> slowerOnly)
+        {
+            this.slowerOnly = List.copyOf(slowerOnly);
+            return this;
+        }
+
+        /**
+         * @param key a benchmark's key with parameters.
+         * @return whether it is asked "slower?" only.
+         */
+        boolean isSlowerOnly(final String key)
+        {
+            return slowerOnly.stream().anyMatch(p -> p.matcher(key).find());
         }
 
         /**
@@ -354,16 +378,32 @@ public final class Gate
             index++;
         }
 
-        // Holm across the benchmarks that were tested, each direction on its own, then the verdicts.
+        // Holm across the benchmarks that were tested, each direction on its own (a slower-only benchmark is not
+        // asked the other one), then the verdicts.
         final double[] slower = new double[testedRows.size()];
-        final double[] faster = new double[testedRows.size()];
+        final List<Integer> askedFaster = new ArrayList<>();
         for (int i = 0; i < slower.length; i++)
         {
-            slower[i] = rows.get(testedRows.get(i)).pSlower();
-            faster[i] = rows.get(testedRows.get(i)).pFaster();
+            final Comparison row = rows.get(testedRows.get(i));
+            slower[i] = row.pSlower();
+            if (!options.isSlowerOnly(row.key()))
+            {
+                askedFaster.add(i);
+            }
+        }
+        final double[] faster = new double[askedFaster.size()];
+        for (int j = 0; j < faster.length; j++)
+        {
+            faster[j] = rows.get(testedRows.get(askedFaster.get(j))).pFaster();
         }
         final double[] slowerAdjusted = Stats.holm(slower);
-        final double[] fasterAdjusted = Stats.holm(faster);
+        final double[] fasterAdjustedAsked = Stats.holm(faster);
+        final double[] fasterAdjusted = new double[slower.length];
+        Arrays.fill(fasterAdjusted, Double.NaN);
+        for (int j = 0; j < faster.length; j++)
+        {
+            fasterAdjusted[askedFaster.get(j)] = fasterAdjustedAsked[j];
+        }
         for (int i = 0; i < slower.length; i++)
         {
             final int row = testedRows.get(i);
@@ -494,6 +534,12 @@ public final class Gate
         final Options options)
     {
         final double t = options.threshold;
+        if (row.ratio() >= 1 && Double.isNaN(fasterAdjusted))
+        {
+            // A slower-only benchmark leaning faster: not asked, so never improved.
+            return row.ciLow() >= 1 - t && row.ciHigh() <= 1 + t ? row.with(Verdict.UNCHANGED, "", Double.NaN) :
+                row.with(Verdict.INCONCLUSIVE, "faster, not judged: slower-only (gate.conf)", Double.NaN);
+        }
         // The question the data lean towards; the other one's p-value is at least about 0.5.
         final double pAdjusted = row.ratio() < 1 ? slowerAdjusted : fasterAdjusted;
         final boolean significant = pAdjusted < options.alpha;

@@ -27,6 +27,8 @@ import java.util.regex.Pattern;
  *                                               normalize line uses them
  *   level median|fast-quartile                  a side's level: its median fork (Mann-Whitney U) or its fast
  *                                               quartile (permutation test)
+ *   slower-only REGEX                           benchmarks asked only "is the candidate slower?": never called
+ *                                               improved (for a metric that contention can lower but not raise)
  * </pre>
  *
  * @param rules         the normalization rules, in file order.
@@ -35,9 +37,10 @@ import java.util.regex.Pattern;
  * @param references    regexes of benchmarks declared references.
  * @param level         how a side's fork values become its level; {@code null} when the file does not say.
  * @param selections    the {@code run} lines: what {@code scripts/gate run} measures, the gating subset.
+ * @param slowerOnly    regexes of benchmarks tested for "slower" only ({@link Gate.Options#slowerOnly}).
  */
 public record GateConfig(NormalizationRules rules, String metric, Stats.ForkStatistic forkStatistic,
-    List<Pattern> references, Stats.Level level, List<Selection> selections)
+    List<Pattern> references, Stats.Level level, List<Selection> selections, List<Pattern> slowerOnly)
 {
     /**
      * A {@code run} line as a filter of results: JMH's benchmark regex (searched in the name, as JMH does) and its
@@ -118,6 +121,7 @@ public record GateConfig(NormalizationRules rules, String metric, Stats.ForkStat
         final List<Pattern> references = new ArrayList<>();
         Stats.Level level = null;
         final List<Selection> selections = new ArrayList<>();
+        final List<Pattern> slowerOnly = new ArrayList<>();
         final String[] lines = text.split("\n", -1);
         for (int i = 0; i < lines.length; i++)
         {
@@ -174,13 +178,21 @@ public record GateConfig(NormalizationRules rules, String metric, Stats.ForkStat
                 case "level":
                     level = parseLevel(words.length == 2 ? words[1] : "", where + ": 'level'");
                     break;
+                case "slower-only":
+                    if (words.length != 2)
+                    {
+                        throw new IllegalArgumentException(where + ": expected 'slower-only REGEX', found '" +
+                            line.trim() + "'");
+                    }
+                    slowerOnly.add(NormalizationRules.compile(words[1], where));
+                    break;
                 default:
                     throw new IllegalArgumentException(where + ": unknown directive '" + words[0] +
-                        "' (expected run, normalize, metric, fork-statistic, reference or level)");
+                        "' (expected run, normalize, metric, fork-statistic, reference, level or slower-only)");
             }
         }
         return new GateConfig(new NormalizationRules(rules), metric, forkStatistic, List.copyOf(references), level,
-            List.copyOf(selections));
+            List.copyOf(selections), List.copyOf(slowerOnly));
     }
 
     private static Selection selection(final String[] words, final String where)

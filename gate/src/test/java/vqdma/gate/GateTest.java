@@ -91,6 +91,29 @@ class GateTest
         assertFalse(report.regressed());
     }
 
+    /**
+     * A slower-only benchmark (a metric that contention lowers) is never called improved and leaves the "faster"
+     * question's Holm correction to the others; its slowdowns are still regressions.
+     */
+    @Test
+    void aSlowerOnlyBenchmarkIsNeverImprovedButStillRegresses()
+    {
+        final Gate.Options options = new Gate.Options().replicates(2000).rules(RULES)
+            .slowerOnly(List.of(java.util.regex.Pattern.compile("shape=chain128")));
+        final Gate.Report faster = Gate.compare(run(1, 1000, 500, "avgt"), run(2, 850, 500, "avgt"), options);
+        final Comparison chain = row(faster, "chain128");
+        assertEquals(Verdict.INCONCLUSIVE, chain.verdict(), MarkdownReport.render(faster, "slower-only"));
+        assertEquals("faster, not judged: slower-only (gate.conf)", chain.note());
+        assertTrue(chain.ratio() > 1.1 && chain.ciLow() > 1, "the data do say faster");
+        assertEquals(Verdict.IMPROVED, row(faster, "single128").verdict(), "the other benchmark is still asked");
+        final Gate.Report same = Gate.compare(run(1, 1000, 500, "avgt"), run(2, 1000, 500, "avgt"), options);
+        assertTrue(row(same, "chain128").verdict() == Verdict.UNCHANGED ||
+            row(same, "chain128").verdict() == Verdict.INCONCLUSIVE, MarkdownReport.render(same, "A/A"));
+        final Gate.Report slower = Gate.compare(run(1, 1000, 500, "avgt"), run(2, 1100, 500, "avgt"), options);
+        assertEquals(Verdict.REGRESSED, row(slower, "chain128").verdict(), MarkdownReport.render(slower, "slow"));
+        assertTrue(slower.regressed());
+    }
+
     @Test
     void aSignificantChangeSmallerThanTheThresholdIsUnchanged()
     {
@@ -235,7 +258,9 @@ class GateTest
         final IllegalArgumentException unknown = assertThrows(IllegalArgumentException.class,
             () -> NormalizationRules.parse("\nnormalise a by b", "f"));
         assertTrue(unknown.getMessage().startsWith("f:2: unknown directive 'normalise' (expected run, normalize, " +
-            "metric, fork-statistic, reference or level)"), unknown.getMessage());
+            "metric, fork-statistic, reference, level or slower-only)"), unknown.getMessage());
+        assertEquals("RoundTrip", GateConfig.parse("slower-only RoundTrip\n", "f").slowerOnly().get(0).pattern());
+        assertThrows(IllegalArgumentException.class, () -> GateConfig.parse("slower-only\n", "f"));
         assertEquals("Ref\\.memcpy",
             GateConfig.parse("reference Ref\\.memcpy\n", "f").references().get(0).pattern());
         assertEquals(Stats.ForkStatistic.MIN, GateConfig.parse("fork-statistic min\n", "f").forkStatistic());
