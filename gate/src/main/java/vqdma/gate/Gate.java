@@ -538,7 +538,8 @@ public final class Gate
         {
             // A slower-only benchmark leaning faster: not asked, so never improved.
             return row.ciLow() >= 1 - t && row.ciHigh() <= 1 + t ? row.with(Verdict.UNCHANGED, "", Double.NaN) :
-                row.with(Verdict.INCONCLUSIVE, "faster, not judged: slower-only (gate.conf)", Double.NaN);
+                row.with(Verdict.INCONCLUSIVE, "not slower; faster is not asked of a slower-only cell (gate.conf)",
+                    Double.NaN);
         }
         // The question the data lean towards; the other one's p-value is at least about 0.5.
         final double pAdjusted = row.ratio() < 1 ? slowerAdjusted : fasterAdjusted;
