@@ -3,7 +3,6 @@ package vqdma.gate;
 import vqdma.results.JmhResult;
 
 import java.util.ArrayList;
-import java.util.Arrays;
 import java.util.Collections;
 import java.util.LinkedHashSet;
 import java.util.List;
@@ -379,31 +378,17 @@ public final class Gate
         }
 
         // Holm across the benchmarks that were tested, each direction on its own (a slower-only benchmark is not
-        // asked the other one), then the verdicts.
+        // asked the other one: NaN, outside that family), then the verdicts.
         final double[] slower = new double[testedRows.size()];
-        final List<Integer> askedFaster = new ArrayList<>();
+        final double[] faster = new double[testedRows.size()];
         for (int i = 0; i < slower.length; i++)
         {
             final Comparison row = rows.get(testedRows.get(i));
             slower[i] = row.pSlower();
-            if (!options.isSlowerOnly(row.key()))
-            {
-                askedFaster.add(i);
-            }
-        }
-        final double[] faster = new double[askedFaster.size()];
-        for (int j = 0; j < faster.length; j++)
-        {
-            faster[j] = rows.get(testedRows.get(askedFaster.get(j))).pFaster();
+            faster[i] = options.isSlowerOnly(row.key()) ? Double.NaN : row.pFaster();
         }
         final double[] slowerAdjusted = Stats.holm(slower);
-        final double[] fasterAdjustedAsked = Stats.holm(faster);
-        final double[] fasterAdjusted = new double[slower.length];
-        Arrays.fill(fasterAdjusted, Double.NaN);
-        for (int j = 0; j < faster.length; j++)
-        {
-            fasterAdjusted[askedFaster.get(j)] = fasterAdjustedAsked[j];
-        }
+        final double[] fasterAdjusted = Stats.holm(faster);
         for (int i = 0; i < slower.length; i++)
         {
             final int row = testedRows.get(i);

@@ -580,21 +580,25 @@ public final class Stats
     /**
      * Holm-Bonferroni step-down adjusted p-values: sort ascending, multiply the i-th smallest (from 0) by
      * {@code m - i}, keep the sequence non-decreasing, cap at 1. Rejecting where the adjusted value is below alpha
-     * keeps the chance of any false rejection among the m tests at most alpha, whatever their dependence.
+     * keeps the chance of any false rejection among the m tests at most alpha, whatever their dependence. A NaN is a
+     * question not asked: it stays NaN and is not one of the m.
      *
-     * @param p raw p-values, in any order.
+     * @param p raw p-values, in any order; NaN where not tested.
      * @return adjusted p-values, in the same order.
      */
     public static double[] holm(final double[] p)
     {
-        final int m = p.length;
-        final Integer[] order = new Integer[m];
-        for (int i = 0; i < m; i++)
+        final Integer[] order = new Integer[p.length];
+        int m = 0;
+        for (int i = 0; i < p.length; i++)
         {
             order[i] = i;
+            m += Double.isNaN(p[i]) ? 0 : 1;
         }
+        // NaN sorts last (Double.compare), after the m p-values that count.
         Arrays.sort(order, Comparator.comparingDouble(i -> p[i]));
-        final double[] adjusted = new double[m];
+        final double[] adjusted = new double[p.length];
+        Arrays.fill(adjusted, Double.NaN);
         double running = 0;
         for (int rank = 0; rank < m; rank++)
         {

@@ -288,6 +288,9 @@ class StatsTest
             Stats.holm(new double[] {0.01, 0.04, 0.03, 0.005}), 1e-12);
         assertArrayEquals(new double[] {1.0, 1.0}, Stats.holm(new double[] {0.6, 0.9}), 1e-12, "capped at 1");
         assertArrayEquals(new double[0], Stats.holm(new double[0]));
+        // A NaN is a question not asked: it stays NaN and the others are adjusted as a family of three.
+        assertArrayEquals(new double[] {0.03, Double.NaN, 0.04, 0.04},
+            Stats.holm(new double[] {0.01, Double.NaN, 0.03, 0.02}), 1e-12);
     }
 
     static LongStream seeds()
