@@ -298,9 +298,8 @@ public final class IommuDma implements DmaOps
     {
         if (len <= 0 || !memory.contains(gpa, len))
         {
-            throw new IllegalArgumentException(String.format(
-                "map of gpa=0x%x len=%d: the buffer must be non-empty and inside guest memory of %d bytes",
-                gpa, len, memory.size()));
+            throw new IllegalArgumentException("map of gpa=0x" + Long.toHexString(gpa) + " len=" + len +
+                ": the buffer must be non-empty and inside guest memory of " + memory.size() + " bytes");
         }
         if (InjectedSlowdown.IOMMU_EVERY > 0 && ++sinceSlowdown >= InjectedSlowdown.IOMMU_EVERY)
         {
@@ -340,7 +339,8 @@ public final class IommuDma implements DmaOps
     {
         if (len <= 0)
         {
-            throw new IllegalArgumentException(String.format("unmap of dma=0x%x len=%d: len must be > 0", dma, len));
+            throw new IllegalArgumentException("unmap of dma=0x" + Long.toHexString(dma) + " len=" + len +
+                ": len must be > 0");
         }
         final long iovaPfn = dma >>> IovaDomain.IOVA_SHIFT;
         final long pages = pages(dma, len);
@@ -366,8 +366,9 @@ public final class IommuDma implements DmaOps
     private String misuse(
         final long dma, final long len, final DmaDirection dir, final long iovaPfn, final long pages, final long bad)
     {
-        final String what = String.format("unmap of dma=0x%x len=%d %s (%d IOVA pages from pfn 0x%x)",
-            dma, len, dir, pages, iovaPfn);
+        // Concatenated, not formatted (Swiotlb#misuse says why).
+        final String what = "unmap of dma=0x" + Long.toHexString(dma) + " len=" + len + " " + dir + " (" + pages +
+            " IOVA pages from pfn 0x" + Long.toHexString(iovaPfn) + ")";
         if (bad == pages)
         {
             return what + ": the mapping there continues past " + pages + " pages (wrong size)";

@@ -295,10 +295,10 @@ public final class Swiotlb
         if (mappingSize <= 0 || !memory.contains(origAddr, mappingSize) || minAlignMask < 0 || allocAlignMask < 0 ||
             (allocAlignMask & (allocAlignMask + 1)) != 0 || startArea < 0 || startArea >= nareas)
         {
-            throw new IllegalArgumentException(String.format(
-                "swiotlb map of orig=0x%x len=%d allocAlignMask=0x%x minAlignMask=0x%x area=%d: the buffer must be " +
-                "non-empty and inside guest memory of %d bytes, the masks 2^k-1 and >= 0, the area < %d",
-                origAddr, mappingSize, allocAlignMask, minAlignMask, startArea, memory.size(), nareas));
+            throw new IllegalArgumentException("swiotlb map of orig=0x" + Long.toHexString(origAddr) + " len=" +
+                mappingSize + " allocAlignMask=0x" + Integer.toHexString(allocAlignMask) + " minAlignMask=0x" +
+                Integer.toHexString(minAlignMask) + " area=" + startArea + ": the buffer must be non-empty and " +
+                "inside guest memory of " + memory.size() + " bytes, the masks 2^k-1 and >= 0, the area < " + nareas);
         }
         final int offset = alignOffset(minAlignMask, allocAlignMask, origAddr);
         final long size = alignUp(mappingSize + offset, allocAlignMask + 1L);
@@ -575,9 +575,9 @@ public final class Swiotlb
         // vqdma's own validation: whatever the metadata says, never an out-of-bounds access of guest memory.
         if (length <= 0 || !memory.contains(origAddr, length) || tlbAddr + length > end)
         {
-            throw new IllegalStateException(String.format(
-                "swiotlb bounce of dma=0x%x len=%d: slot %d metadata (orig=0x%x alloc_size=%d) is inconsistent",
-                tlbAddr, size, index, lpOrigAddr(index), lpAllocSize(index)));
+            throw new IllegalStateException("swiotlb bounce of dma=0x" + Long.toHexString(tlbAddr) + " len=" + size +
+                ": slot " + index + " metadata (orig=0x" + Long.toHexString(lpOrigAddr(index)) + " alloc_size=" +
+                lpAllocSize(index) + ") is inconsistent");
         }
         if (toDevice)
         {
@@ -601,8 +601,7 @@ public final class Swiotlb
     {
         if (!isSwiotlbBuffer(tlbAddr))
         {
-            throw misuse("unmap", tlbAddr, size, dir, String.format(
-                "not mapped: not an address of the bounce pool [0x%x, 0x%x)", start, end));
+            throw misuse("unmap", tlbAddr, size, dir, notInPool());
         }
         final int slot = slotIndex(tlbAddr);
         final int state = laState(slot);
@@ -623,9 +622,9 @@ public final class Swiotlb
                 checkSizeAndDirection("unmap", tlbAddr, size, dir, slot);
                 if (alignOffset(minAlignMask, 0, tlbAddr) != lpTlbOffset(slot))
                 {
-                    throw misuse("unmap", tlbAddr, size, dir, String.format(
-                        "min_align_mask 0x%x does not give the slot offset %d the mapping was made with",
-                        minAlignMask, lpTlbOffset(slot)));
+                    throw misuse("unmap", tlbAddr, size, dir, "min_align_mask 0x" +
+                        Integer.toHexString(minAlignMask) + " does not give the slot offset " + lpTlbOffset(slot) +
+                        " the mapping was made with");
                 }
                 if (!casState(slot, SLOT_HEAD, SLOT_UNMAPPING))
                 {
@@ -636,9 +635,8 @@ public final class Swiotlb
             case SLOT_FREED:
                 if (atHead)
                 {
-                    throw misuse("unmap", tlbAddr, size, dir, String.format(
-                        "double unmap: already unmapped (it was mapped with len=%d %s)",
-                        lpMappingSize(slot), direction(lpDir(slot))));
+                    throw misuse("unmap", tlbAddr, size, dir, "double unmap: already unmapped (it was mapped " +
+                        "with len=" + lpMappingSize(slot) + " " + direction(lpDir(slot)) + ")");
                 }
                 throw misuse("unmap", tlbAddr, size, dir, "not mapped: slot " + slot + " is free");
             case SLOT_FREE:
@@ -656,8 +654,7 @@ public final class Swiotlb
     {
         if (!isSwiotlbBuffer(tlbAddr))
         {
-            throw misuse(op, tlbAddr, size, dir, String.format(
-                "not mapped: not an address of the bounce pool [0x%x, 0x%x)", start, end));
+            throw misuse(op, tlbAddr, size, dir, notInPool());
         }
         final int slot = slotIndex(tlbAddr);
         final int head = findHead(slot);
@@ -669,14 +666,13 @@ public final class Swiotlb
         final int mapped = lpMappingSize(head);
         if (size <= 0 || tlbAddr < headAddr || size > headAddr + mapped - tlbAddr)
         {
-            throw misuse(op, tlbAddr, size, dir, String.format(
-                "outside the mapping at dma=0x%x len=%d %s", headAddr, mapped, direction(lpDir(head))));
+            throw misuse(op, tlbAddr, size, dir, "outside the mapping at dma=0x" + Long.toHexString(headAddr) +
+                " len=" + mapped + " " + direction(lpDir(head)));
         }
         if (dir.ordinal() != lpDir(head))
         {
-            throw misuse(op, tlbAddr, size, dir, String.format(
-                "direction differs from the mapping at dma=0x%x len=%d, which was mapped %s",
-                headAddr, mapped, direction(lpDir(head))));
+            throw misuse(op, tlbAddr, size, dir, "direction differs from the mapping at dma=0x" +
+                Long.toHexString(headAddr) + " len=" + mapped + ", which was mapped " + direction(lpDir(head)));
         }
     }
 
@@ -685,8 +681,8 @@ public final class Swiotlb
     {
         if (size != lpMappingSize(head))
         {
-            throw misuse(op, tlbAddr, size, dir, String.format(
-                "size differs from the mapping, which was mapped with len=%d", lpMappingSize(head)));
+            throw misuse(op, tlbAddr, size, dir, "size differs from the mapping, which was mapped with len=" +
+                lpMappingSize(head));
         }
         if (dir.ordinal() != lpDir(head))
         {
@@ -724,16 +720,26 @@ public final class Swiotlb
         final String op, final long tlbAddr, final long size, final DmaDirection dir, final int slot, final int head)
     {
         final long headAddr = slotAddr(start, head) + lpTlbOffset(head);
-        return misuse(op, tlbAddr, size, dir, String.format(
-            "not the start of a mapping: slot %d belongs to the mapping at dma=0x%x len=%d %s",
-            slot, headAddr, lpMappingSize(head), direction(lpDir(head))));
+        return misuse(op, tlbAddr, size, dir, "not the start of a mapping: slot " + slot + " belongs to the " +
+            "mapping at dma=0x" + Long.toHexString(headAddr) + " len=" + lpMappingSize(head) + " " +
+            direction(lpDir(head)));
     }
 
+    private String notInPool()
+    {
+        return "not mapped: not an address of the bounce pool [0x" + Long.toHexString(start) + ", 0x" +
+            Long.toHexString(end) + ")";
+    }
+
+    /**
+     * A refused call's exception. Its message is built by concatenation, not {@link String#format}: misuse is an
+     * ordinary outcome for a fuzzer (and for a model facing a buggy driver), and a formatter costs microseconds.
+     */
     private static IllegalStateException misuse(
         final String op, final long tlbAddr, final long size, final DmaDirection dir, final String why)
     {
-        return new IllegalStateException(String.format("swiotlb %s of dma=0x%x len=%d %s: %s",
-            op, tlbAddr, size, dir, why));
+        return new IllegalStateException("swiotlb " + op + " of dma=0x" + Long.toHexString(tlbAddr) + " len=" + size +
+            " " + dir + ": " + why);
     }
 
     private static String direction(final int ordinal)

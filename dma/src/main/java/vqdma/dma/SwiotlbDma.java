@@ -113,18 +113,17 @@ public final class SwiotlbDma implements DmaOps
     {
         if (len <= 0 || !memory.contains(gpa, len))
         {
-            throw new IllegalArgumentException(String.format(
-                "%s of gpa=0x%x len=%d: the buffer must be non-empty and inside guest memory of %d bytes",
-                op, gpa, len, memory.size()));
+            throw new IllegalArgumentException(op + " of gpa=0x" + Long.toHexString(gpa) + " len=" + len +
+                ": the buffer must be non-empty and inside guest memory of " + memory.size() + " bytes");
         }
         // The pool is the bounce buffers' memory, never a buffer itself (the kernel reserves it at boot). A buffer
         // there would be "mapped" at its own GPA, which is_swiotlb_buffer() then takes for a bounce slot: the device
         // could not reach it (no live mapping owns the slot) and the unmap would be refused as not mapped.
         if (gpa < pool.end() && gpa + len > pool.start())
         {
-            throw new IllegalArgumentException(String.format(
-                "%s of gpa=0x%x len=%d: the buffer overlaps the SWIOTLB pool [0x%x, 0x%x)",
-                op, gpa, len, pool.start(), pool.end()));
+            throw new IllegalArgumentException(op + " of gpa=0x" + Long.toHexString(gpa) + " len=" + len +
+                ": the buffer overlaps the SWIOTLB pool [0x" + Long.toHexString(pool.start()) + ", 0x" +
+                Long.toHexString(pool.end()) + ")");
         }
     }
 
@@ -218,8 +217,8 @@ public final class SwiotlbDma implements DmaOps
         {
             return; // a direct mapping: nothing to do, and nothing recorded to check it against
         }
-        throw new IllegalStateException(String.format("%s %s of dma=0x%x len=%d %s: not mapped: %s",
-            name(), op, dma, len, dir, why));
+        throw new IllegalStateException(name() + " " + op + " of dma=0x" + Long.toHexString(dma) + " len=" + len + " " +
+            dir + ": not mapped: " + why);
     }
 
     /**
@@ -253,9 +252,8 @@ public final class SwiotlbDma implements DmaOps
     {
         if (len <= 0 || !memory.contains(dma, len) || !memory.hostAccessible(dma, len))
         {
-            throw new IllegalStateException(String.format(
-                "%s unmapCoherent of dma=0x%x len=%d: not a coherent mapping (outside guest memory or private)",
-                name(), dma, len));
+            throw new IllegalStateException(name() + " unmapCoherent of dma=0x" + Long.toHexString(dma) + " len=" +
+                len + ": not a coherent mapping (outside guest memory or private)");
         }
     }
 
