@@ -33,7 +33,8 @@ class FuzzRigTest
             d -> d.rig),
         PACKED_DRIVER(data -> new PackedVirtqueueFuzzTest().driver(data), PackedVirtqueueFuzzTest.RIGS, r -> r),
         BLK(data -> new BlkDeviceFuzzTest().serve(data), BlkDeviceFuzzTest.DRIVERS, d -> d.rig),
-        DMA(data -> new DmaOpsFuzzTest().ops(data), DmaOpsFuzzTest.RIGS, r -> r);
+        DMA(data -> new DmaOpsFuzzTest().ops(data), DmaOpsFuzzTest.RIGS, r -> r),
+        DMA_WIDE_AREA(data -> new DmaOpsFuzzTest().opsWideArea(data), DmaOpsFuzzTest.WIDE_RIGS, r -> r);
 
         final Consumer<FuzzedDataProvider> input;
         final FuzzProfiles.PerProfile<?> rigs;
