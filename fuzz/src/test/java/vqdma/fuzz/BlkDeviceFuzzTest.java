@@ -1,6 +1,5 @@
 package vqdma.fuzz;
 
-import com.code_intelligence.jazzer.api.FuzzedDataProvider;
 import com.code_intelligence.jazzer.junit.FuzzTest;
 import org.agrona.concurrent.UnsafeBuffer;
 import vqdma.blk.BlkConfig;
@@ -76,8 +75,15 @@ class BlkDeviceFuzzTest
         byte[] expectedData;
     }
 
+    /** The fuzz target: one libFuzzer input, decoded as Jazzer's provider decodes it ({@link FuzzBytes}). */
     @FuzzTest(maxDuration = "60s")
-    void serve(final FuzzedDataProvider data)
+    void serve(final byte[] input)
+    {
+        serve(new FuzzBytes(input));
+    }
+
+    /** One input. @param data its values. */
+    void serve(final FuzzData data)
     {
         final DmaProfile profile = FuzzProfiles.pick(data);
         final int num = 1 << data.consumeInt(1, 5);
@@ -202,7 +208,7 @@ class BlkDeviceFuzzTest
     }
 
     /** Builds well-formed requests with arbitrary headers, each on its own descriptors and buffers. */
-    private static List<Request> shapeRequests(final FuzzedDataProvider data, final HostileDriver driver)
+    private static List<Request> shapeRequests(final FuzzData data, final HostileDriver driver)
     {
         final UnsafeBuffer mem = driver.memory.buffer();
         final int num = driver.num;

@@ -1,6 +1,5 @@
 package vqdma.fuzz;
 
-import com.code_intelligence.jazzer.api.FuzzedDataProvider;
 import com.code_intelligence.jazzer.junit.FuzzTest;
 import org.agrona.concurrent.UnsafeBuffer;
 import vqdma.dma.DeviceView;
@@ -136,8 +135,15 @@ class DmaOpsFuzzTest
         }
     }
 
+    /** The fuzz target: one libFuzzer input, decoded as Jazzer's provider decodes it ({@link FuzzBytes}). */
     @FuzzTest(maxDuration = "60s")
-    void ops(final FuzzedDataProvider data)
+    void ops(final byte[] input)
+    {
+        ops(new FuzzBytes(input));
+    }
+
+    /** One input. @param data its values. */
+    void ops(final FuzzData data)
     {
         run(data, RIGS, DATA_BYTES);
     }
@@ -148,12 +154,18 @@ class DmaOpsFuzzTest
      * within its size). {@code ./mvnw verify} replays them here; {@code scripts/fuzz} fuzzes {@link #ops}.
      */
     @FuzzTest(maxDuration = "60s")
-    void opsWideArea(final FuzzedDataProvider data)
+    void opsWideArea(final byte[] input)
+    {
+        opsWideArea(new FuzzBytes(input));
+    }
+
+    /** One input of {@link #opsWideArea(byte[])}. @param data its values. */
+    void opsWideArea(final FuzzData data)
     {
         run(data, WIDE_RIGS, WIDE_DATA_BYTES);
     }
 
-    private static void run(final FuzzedDataProvider data, final FuzzProfiles.PerProfile<FuzzRig> rigs,
+    private static void run(final FuzzData data, final FuzzProfiles.PerProfile<FuzzRig> rigs,
         final int dataBytes)
     {
         final DmaProfile profile = FuzzProfiles.pick(data);
@@ -255,7 +267,7 @@ class DmaOpsFuzzTest
         }
     }
 
-    private static long nextLen(final FuzzedDataProvider data, final int dataBytes)
+    private static long nextLen(final FuzzData data, final int dataBytes)
     {
         switch (data.consumeInt(0, 7))
         {
@@ -274,7 +286,7 @@ class DmaOpsFuzzTest
         }
     }
 
-    private static long nextGpa(final FuzzedDataProvider data, final GuestMemory memory, final long dataGpa,
+    private static long nextGpa(final FuzzData data, final GuestMemory memory, final long dataGpa,
         final int dataBytes)
     {
         switch (data.consumeInt(0, 5))
@@ -289,7 +301,7 @@ class DmaOpsFuzzTest
     }
 
     private static void map(
-        final Object at, final FuzzedDataProvider data, final DmaOps ops, final DmaUsage.Tracker usage,
+        final Object at, final FuzzData data, final DmaOps ops, final DmaUsage.Tracker usage,
         final GuestMemory memory, final long dataGpa, final int dataBytes, final Swiotlb pool,
         final List<Mapping> live, final MemoryGuard guard)
     {
@@ -451,7 +463,7 @@ class DmaOpsFuzzTest
     }
 
     private static void misuse(
-        final Object at, final FuzzedDataProvider data, final DmaOps ops, final DmaUsage.Tracker usage,
+        final Object at, final FuzzData data, final DmaOps ops, final DmaUsage.Tracker usage,
         final GuestMemory memory, final Swiotlb pool, final List<Mapping> live, final List<Mapping> dead)
     {
         long dma;
@@ -505,13 +517,13 @@ class DmaOpsFuzzTest
         usage.checkUnchanged(before, Invariant.lazy("%s: misused %s", at, what));
     }
 
-    private static Mapping pick(final FuzzedDataProvider data, final List<Mapping> from)
+    private static Mapping pick(final FuzzData data, final List<Mapping> from)
     {
         return from.isEmpty() ? null : from.get(data.consumeInt(0, from.size() - 1));
     }
 
     private static void sync(
-        final Object at, final FuzzedDataProvider data, final DmaOps ops, final DmaUsage.Tracker usage,
+        final Object at, final FuzzData data, final DmaOps ops, final DmaUsage.Tracker usage,
         final UnsafeBuffer mem, final Swiotlb pool, final List<Mapping> live)
     {
         final boolean forCpu = data.consumeBoolean();
@@ -607,7 +619,7 @@ class DmaOpsFuzzTest
     }
 
     private static void deviceAccess(
-        final Object at, final FuzzedDataProvider data, final DmaOps ops, final DeviceView view,
+        final Object at, final FuzzData data, final DmaOps ops, final DeviceView view,
         final GuestMemory memory, final Swiotlb pool, final boolean strict, final List<Mapping> live,
         final List<Mapping> dead, final MemoryGuard guard)
     {

@@ -1,6 +1,5 @@
 package vqdma.fuzz;
 
-import com.code_intelligence.jazzer.api.FuzzedDataProvider;
 import org.agrona.concurrent.NanoClock;
 import vqdma.dma.DirectDma;
 import vqdma.dma.DmaOps;
@@ -68,7 +67,7 @@ final class FuzzProfiles
      * @param data the input.
      * @return the profile it picks.
      */
-    static DmaProfile pick(final FuzzedDataProvider data)
+    static DmaProfile pick(final FuzzData data)
     {
         return ORDER[data.consumeInt(0, ORDER.length - 1)];
     }

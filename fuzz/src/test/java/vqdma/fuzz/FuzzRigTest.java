@@ -1,6 +1,5 @@
 package vqdma.fuzz;
 
-import com.code_intelligence.jazzer.api.FuzzedDataProvider;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.EnumSource;
 import vqdma.dma.DmaDirection;
@@ -36,12 +35,12 @@ class FuzzRigTest
         DMA(data -> new DmaOpsFuzzTest().ops(data), DmaOpsFuzzTest.RIGS, r -> r),
         DMA_WIDE_AREA(data -> new DmaOpsFuzzTest().opsWideArea(data), DmaOpsFuzzTest.WIDE_RIGS, r -> r);
 
-        final Consumer<FuzzedDataProvider> input;
+        final Consumer<FuzzData> input;
         final FuzzProfiles.PerProfile<?> rigs;
         final Function<Object, FuzzRig> rigOf;
 
         @SuppressWarnings("unchecked")
-        <T> Target(final Consumer<FuzzedDataProvider> input, final FuzzProfiles.PerProfile<T> rigs,
+        <T> Target(final Consumer<FuzzData> input, final FuzzProfiles.PerProfile<T> rigs,
             final Function<T, FuzzRig> rigOf)
         {
             this.input = input;

@@ -1,6 +1,5 @@
 package vqdma.fuzz;
 
-import com.code_intelligence.jazzer.api.FuzzedDataProvider;
 import org.agrona.concurrent.UnsafeBuffer;
 import vqdma.dma.DmaDirection;
 import vqdma.dma.DmaOps;
@@ -221,7 +220,7 @@ final class HostileDriver
     }
 
     /** Shares a few data pages chosen by the input (a confidential guest's device reaches only those directly). */
-    void sharePages(final FuzzedDataProvider data)
+    void sharePages(final FuzzData data)
     {
         if (memory.isConfidential())
         {
@@ -271,7 +270,7 @@ final class HostileDriver
     }
 
     /** Maps a few data buffers chosen by the input. */
-    void mapBuffers(final FuzzedDataProvider data)
+    void mapBuffers(final FuzzData data)
     {
         final int count = data.consumeInt(0, 6);
         for (int i = 0; i < count; i++)
@@ -283,7 +282,7 @@ final class HostileDriver
     }
 
     /** Fills the indirect tables from the input, then maps them (a bounce copies them at map time). */
-    void fillAndMapTables(final FuzzedDataProvider data)
+    void fillAndMapTables(final FuzzData data)
     {
         final UnsafeBuffer mem = memory.buffer();
         for (int t = 0; t < TABLES; t++)
@@ -311,7 +310,7 @@ final class HostileDriver
     }
 
     /** Fills the descriptor table from the input. */
-    void fillDescriptors(final FuzzedDataProvider data)
+    void fillDescriptors(final FuzzData data)
     {
         for (int i = 0; i < num; i++)
         {
@@ -320,7 +319,7 @@ final class HostileDriver
     }
 
     /** @return a descriptor address: mostly a mapped buffer or a table, sometimes anything. */
-    long nextAddr(final FuzzedDataProvider data)
+    long nextAddr(final FuzzData data)
     {
         switch (data.consumeInt(0, 9))
         {
@@ -350,7 +349,7 @@ final class HostileDriver
     }
 
     /** @return a descriptor length (a u32 as an int): mostly small, sometimes table-shaped or anything. */
-    int nextLen(final FuzzedDataProvider data)
+    int nextLen(final FuzzData data)
     {
         switch (data.consumeInt(0, 3))
         {
@@ -366,19 +365,19 @@ final class HostileDriver
     }
 
     /** @return descriptor flags: mostly the three defined ones, sometimes any u16. */
-    int nextFlags(final FuzzedDataProvider data)
+    int nextFlags(final FuzzData data)
     {
         return data.consumeBoolean() ? data.consumeInt(0, 7) : data.consumeInt(0, 0xFFFF);
     }
 
     /** @return a next index: mostly in range (or just past it), sometimes any u16. */
-    int nextNext(final FuzzedDataProvider data)
+    int nextNext(final FuzzData data)
     {
         return data.consumeBoolean() ? data.consumeInt(0, num) : data.consumeInt(0, 0xFFFF);
     }
 
     /** @return a head for the avail ring: mostly in range, sometimes any u16. */
-    int nextHead(final FuzzedDataProvider data)
+    int nextHead(final FuzzData data)
     {
         return data.consumeInt(0, 7) != 0 ? data.consumeInt(0, num - 1) : data.consumeInt(0, 0xFFFF);
     }

@@ -1,6 +1,5 @@
 package vqdma.fuzz;
 
-import com.code_intelligence.jazzer.api.FuzzedDataProvider;
 import com.code_intelligence.jazzer.junit.FuzzTest;
 import org.agrona.concurrent.UnsafeBuffer;
 import vqdma.dma.DeviceView;
@@ -62,8 +61,15 @@ class PackedVhostVirtqueueFuzzTest
         int wrap = 1;
     }
 
+    /** The fuzz target: one libFuzzer input, decoded as Jazzer's provider decodes it ({@link FuzzBytes}). */
     @FuzzTest(maxDuration = "60s")
-    void device(final FuzzedDataProvider data)
+    void device(final byte[] input)
+    {
+        device(new FuzzBytes(input));
+    }
+
+    /** One input. @param data its values. */
+    void device(final FuzzData data)
     {
         final DmaProfile profile = FuzzProfiles.pick(data);
         final int num = data.consumeInt(1, HostileDriver.MAX_PACKED_NUM);
@@ -217,7 +223,7 @@ class PackedVhostVirtqueueFuzzTest
      * The hostile driver writes {@code count} descriptors at its position: mostly available in its lap, with small
      * flags and ids below the queue size; sometimes any flags or any id.
      */
-    private static void publish(final FuzzedDataProvider data, final HostileDriver driver, final Lap lap,
+    private static void publish(final FuzzData data, final HostileDriver driver, final Lap lap,
         final int count)
     {
         final int num = driver.num;

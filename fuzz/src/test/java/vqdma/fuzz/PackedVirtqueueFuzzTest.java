@@ -1,6 +1,5 @@
 package vqdma.fuzz;
 
-import com.code_intelligence.jazzer.api.FuzzedDataProvider;
 import com.code_intelligence.jazzer.junit.FuzzTest;
 import org.agrona.concurrent.UnsafeBuffer;
 import vqdma.dma.DmaOps;
@@ -114,8 +113,15 @@ class PackedVirtqueueFuzzTest
         }
     }
 
+    /** The fuzz target: one libFuzzer input, decoded as Jazzer's provider decodes it ({@link FuzzBytes}). */
     @FuzzTest(maxDuration = "60s")
-    void driver(final FuzzedDataProvider data)
+    void driver(final byte[] input)
+    {
+        driver(new FuzzBytes(input));
+    }
+
+    /** One input. @param data its values. */
+    void driver(final FuzzData data)
     {
         final DmaProfile profile = FuzzProfiles.pick(data);
         final int num = data.consumeInt(1, HostileDriver.MAX_PACKED_NUM);
@@ -253,7 +259,7 @@ class PackedVirtqueueFuzzTest
     }
 
     private static Request add(
-        final Object at, final FuzzedDataProvider data, final Virtqueue vq, final LeakCheckingDma dma,
+        final Object at, final FuzzData data, final Virtqueue vq, final LeakCheckingDma dma,
         final PackedRing raw, final SgList sg, final long dataGpa, final int seq, final Map<Object, Request> inFlight)
     {
         final int num = vq.num();
@@ -373,7 +379,7 @@ class PackedVirtqueueFuzzTest
         }
     }
 
-    private static void notifications(final FuzzedDataProvider data, final Virtqueue vq, final PackedRing raw)
+    private static void notifications(final FuzzData data, final Virtqueue vq, final PackedRing raw)
     {
         switch (data.consumeInt(0, 7))
         {

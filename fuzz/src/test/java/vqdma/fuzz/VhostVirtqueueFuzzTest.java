@@ -1,6 +1,5 @@
 package vqdma.fuzz;
 
-import com.code_intelligence.jazzer.api.FuzzedDataProvider;
 import com.code_intelligence.jazzer.junit.FuzzTest;
 import org.agrona.concurrent.UnsafeBuffer;
 import vqdma.dma.DeviceView;
@@ -53,8 +52,15 @@ class VhostVirtqueueFuzzTest
         return b;
     }
 
+    /** The fuzz target: one libFuzzer input, decoded as Jazzer's provider decodes it ({@link FuzzBytes}). */
     @FuzzTest(maxDuration = "60s")
-    void device(final FuzzedDataProvider data)
+    void device(final byte[] input)
+    {
+        device(new FuzzBytes(input));
+    }
+
+    /** One input. @param data its values. */
+    void device(final FuzzData data)
     {
         final DmaProfile profile = FuzzProfiles.pick(data);
         final int num = 1 << data.consumeInt(0, 5);

@@ -1,6 +1,5 @@
 package vqdma.fuzz;
 
-import com.code_intelligence.jazzer.api.FuzzedDataProvider;
 import com.code_intelligence.jazzer.junit.FuzzTest;
 import org.agrona.concurrent.UnsafeBuffer;
 import vqdma.dma.DmaOps;
@@ -95,8 +94,15 @@ class VirtqueueFuzzTest
         }
     }
 
+    /** The fuzz target: one libFuzzer input, decoded as Jazzer's provider decodes it ({@link FuzzBytes}). */
     @FuzzTest(maxDuration = "60s")
-    void driver(final FuzzedDataProvider data)
+    void driver(final byte[] input)
+    {
+        driver(new FuzzBytes(input));
+    }
+
+    /** One input. @param data its values. */
+    void driver(final FuzzData data)
     {
         final DmaProfile profile = FuzzProfiles.pick(data);
         final int num = 1 << data.consumeInt(0, 5);
@@ -229,7 +235,7 @@ class VirtqueueFuzzTest
     }
 
     private static Request add(
-        final Object at, final FuzzedDataProvider data, final Virtqueue vq, final LeakCheckingDma dma,
+        final Object at, final FuzzData data, final Virtqueue vq, final LeakCheckingDma dma,
         final SplitRing raw, final SgList sg, final long dataGpa, final int id, final Map<Object, Request> inFlight)
     {
         final int num = vq.num();
@@ -344,7 +350,7 @@ class VirtqueueFuzzTest
         }
     }
 
-    private static void notifications(final FuzzedDataProvider data, final Virtqueue vq, final SplitRing raw)
+    private static void notifications(final FuzzData data, final Virtqueue vq, final SplitRing raw)
     {
         switch (data.consumeInt(0, 7))
         {
