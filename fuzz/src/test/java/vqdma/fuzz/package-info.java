@@ -23,8 +23,12 @@
  *   ({@link vqdma.fuzz.RingGrants}, {@link vqdma.fuzz.BusMap}, {@link vqdma.fuzz.DmaUsage}, the targets' models)
  *   read guest memory and the ops' statistics themselves and never trust the code under test; where one would
  *   rescan everything at every step, it keeps what it read and rescans only when those bytes changed.</li>
+ *   <li><b>Take bytes, decode in Java.</b> The {@code @FuzzTest} method takes the raw {@code byte[]} and hands a
+ *   {@link vqdma.fuzz.FuzzBytes} (Jazzer's decoding, without its JNI call per value) to a method taking
+ *   {@link vqdma.fuzz.FuzzData}, which the plain JUnit tests call with {@link vqdma.fuzz.RandomData}.</li>
  *   <li><b>Keep the decoding.</b> Committed inputs replay through the same {@code consume*} calls in the same
- *   order: changing a range or the order changes what every committed input means. Add choices at the end.</li>
+ *   order: changing a range or the order changes what every committed input means. Add choices at the end; when a
+ *   range must change, keep the old target for the old inputs (as {@code DmaOpsFuzzTest#opsWideArea}).</li>
  *   <li><b>Prove the reset.</b> {@link vqdma.fuzz.FuzzRigTest} runs hundreds of random inputs through every target
  *   ({@link vqdma.fuzz.RandomData}) and requires each rig, reset, to equal a new one: a new target adds itself to
  *   its {@code Target} list. Messages are formatted only when an invariant breaks
