@@ -77,10 +77,7 @@ final class FuzzBytes implements FuzzData
     @Override
     public int consumeInt(final int min, final int max)
     {
-        if (min > max)
-        {
-            throw new IllegalArgumentException("min must be <= max (got min: " + min + ", max: " + max + ")");
-        }
+        FuzzData.requireOrdered(min, max);
         final long range = (long)max - min;
         long result = raw(range, Integer.SIZE);
         if (range != Integer.MAX_VALUE)
@@ -99,10 +96,7 @@ final class FuzzBytes implements FuzzData
     @Override
     public long consumeLong(final long min, final long max)
     {
-        if (min > max)
-        {
-            throw new IllegalArgumentException("min must be <= max (got min: " + min + ", max: " + max + ")");
-        }
+        FuzzData.requireOrdered(min, max);
         final long range = max - min;
         long result = raw(range, Long.SIZE);
         if (range != Long.MAX_VALUE && range != -1L)

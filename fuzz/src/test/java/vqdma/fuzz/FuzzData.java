@@ -33,4 +33,19 @@ interface FuzzData
      * @return a value in {@code [min, max]}.
      */
     long consumeLong(long min, long max);
+
+    /**
+     * The bounds check of every {@code consume*(min, max)}, with Jazzer's message.
+     *
+     * @param min the smallest value asked for.
+     * @param max the largest value asked for.
+     * @throws IllegalArgumentException if {@code min > max}.
+     */
+    static void requireOrdered(final long min, final long max)
+    {
+        if (min > max)
+        {
+            throw new IllegalArgumentException("min must be <= max (got min: " + min + ", max: " + max + ")");
+        }
+    }
 }

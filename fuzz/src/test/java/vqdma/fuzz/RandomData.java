@@ -60,10 +60,7 @@ final class RandomData implements FuzzData
     /** @return a value in {@code [min, max]}, every one possible (also for the whole range of a long). */
     private long between(final long min, final long max)
     {
-        if (min > max)
-        {
-            throw new IllegalArgumentException("min must be <= max (got min: " + min + ", max: " + max + ")");
-        }
+        FuzzData.requireOrdered(min, max);
         final long span = max - min + 1;
         return span == 0 ? random.nextLong() : min + Long.remainderUnsigned(random.nextLong(), span);
     }
