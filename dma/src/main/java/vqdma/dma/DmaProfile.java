@@ -10,9 +10,10 @@ package vqdma.dma;
  *   <li>{@code swiotlb-force}: a normal guest booted with {@code swiotlb=force}: every buffer bounces, the way the
  *   2019 thread reproduced the bug without SEV hardware.</li>
  *   <li>{@code swiotlb-bitmap}, {@code swiotlb-hot}: {@code swiotlb-force} with the allocators of the 2022 RFC
- *   "swiotlb performance optimizations" ({@link SwiotlbAllocator#BITMAP}, {@link SwiotlbAllocator#HOT}) in place of
- *   the kernel's: the same pool, segment limit and alignment rules, another way of finding free slots. The RFC was
- *   measured in a normal VM booted with {@code swiotlb=force}, so these are too.</li>
+ *   "swiotlb performance optimizations" ({@link SwiotlbAllocator#BITMAP}, and {@link SwiotlbAllocator#HOT}: the RFC's
+ *   cache-friendly allocator with vqdma's placement rule, {@link SwiotlbAllocator#LIFO} being the RFC's as posted) in
+ *   place of the kernel's: the same pool, segment limit and alignment rules, another way of finding free slots. The
+ *   RFC was measured in a normal VM booted with {@code swiotlb=force}, so these are too.</li>
  *   <li>{@code iommu-strict}, {@code iommu-lazy}: dma-iommu with strict or lazy (flush queue) invalidation.</li>
  * </ul>
  */
@@ -26,7 +27,10 @@ public enum DmaProfile
     SWIOTLB_FORCE("swiotlb-force", false),
     /** {@code swiotlb-force} with the RFC's bitmap allocator (the kernel's slot on every call, less bookkeeping). */
     SWIOTLB_BITMAP("swiotlb-bitmap", false),
-    /** {@code swiotlb-force} with the RFC's bitmap and cache-friendly (LIFO) allocator. */
+    /**
+     * {@code swiotlb-force} with the RFC's bitmap and cache-friendly (LIFO) allocator, placed as
+     * {@link SwiotlbAllocator#HOT} says.
+     */
     SWIOTLB_HOT("swiotlb-hot", false),
     /** IOMMU, strict invalidation. */
     IOMMU_STRICT("iommu-strict", false),

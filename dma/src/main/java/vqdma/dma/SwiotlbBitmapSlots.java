@@ -16,7 +16,7 @@ import static vqdma.dma.Swiotlb.IO_TLB_SEGSIZE;
 class SwiotlbBitmapSlots extends SwiotlbSlots
 {
     /** Bit {@code slot & 63} of word {@code slot >>> 6}: 1 = free. */
-    private final long[] bits;
+    final long[] bits;
 
     SwiotlbBitmapSlots(final int nslabs, final int areaNslabs)
     {

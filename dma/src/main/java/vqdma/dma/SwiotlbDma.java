@@ -271,8 +271,8 @@ public final class SwiotlbDma implements DmaOps
 
     /**
      * @return the {@link DmaProfile} name: {@code swiotlb-force} when every mapping bounces, else {@code swiotlb};
-     * with an RFC allocator {@code swiotlb-bitmap} or {@code swiotlb-hot} (plus {@code -private} when only the private
-     * memory of a confidential guest bounces).
+     * with another allocator {@code swiotlb-} and its {@link SwiotlbAllocator#id()} (plus {@code -private} when only
+     * the private memory of a confidential guest bounces).
      */
     @Override
     public String name()

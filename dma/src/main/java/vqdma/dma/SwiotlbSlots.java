@@ -34,8 +34,10 @@ abstract class SwiotlbSlots
                 return new SwiotlbListSlots(nslabs, areaNslabs);
             case BITMAP:
                 return new SwiotlbBitmapSlots(nslabs, areaNslabs);
+            case LIFO:
+                return new SwiotlbHotSlots(nslabs, areaNslabs, false);
             case HOT:
-                return new SwiotlbHotSlots(nslabs, areaNslabs);
+                return new SwiotlbHotSlots(nslabs, areaNslabs, true);
             default:
                 throw new AssertionError(allocator);
         }

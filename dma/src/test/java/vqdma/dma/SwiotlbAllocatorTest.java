@@ -13,9 +13,9 @@ import static vqdma.dma.DmaDirection.*;
 
 /**
  * The 2022 RFC's allocators against the kernel's: {@link SwiotlbAllocator#BITMAP} must take the kernel's slot on every
- * call (a differential test on seeded random traces, two pools side by side), {@link SwiotlbAllocator#HOT} must reuse
- * the slots freed last and keep every rule the kernel's keeps. ({@link SwiotlbPropertyTest} runs all three against the
- * reference model as well.)
+ * call (a differential test on seeded random traces, two pools side by side), {@link SwiotlbAllocator#LIFO} must reuse
+ * the slots freed last and keep every rule the kernel's keeps, {@link SwiotlbAllocator#HOT} must also place as its
+ * rules say. ({@link SwiotlbPropertyTest} runs all four against the reference model as well.)
  */
 class SwiotlbAllocatorTest
 {
@@ -111,10 +111,10 @@ class SwiotlbAllocatorTest
     }
 
     @Test
-    void hotReusesTheSlotsFreedLast()
+    void lifoReusesTheSlotsFreedLast()
     {
         final GuestMemory memory = GuestMemory.allocate(8L << 20, false);
-        final Swiotlb hot = new Swiotlb(memory, 1 << 20, 1, SwiotlbAllocator.HOT);
+        final Swiotlb hot = new Swiotlb(memory, 1 << 20, 1, SwiotlbAllocator.LIFO);
         final Swiotlb kernel = new Swiotlb(memory, 1 << 20, 1, SwiotlbAllocator.KERNEL);
         final long orig = SwiotlbTest.buffer(memory, 64 * KIB, 3);
         for (final Swiotlb pool : new Swiotlb[] {hot, kernel})
@@ -144,10 +144,10 @@ class SwiotlbAllocatorTest
     }
 
     @Test
-    void hotSkipsMisalignedFreeSlotsAndNeverCrossesASegment()
+    void lifoSkipsMisalignedFreeSlotsAndNeverCrossesASegment()
     {
         final GuestMemory memory = GuestMemory.allocate(8L << 20, false);
-        final Swiotlb hot = new Swiotlb(memory, 1 << 20, 1, SwiotlbAllocator.HOT); // 4 segments at GPA 0
+        final Swiotlb hot = new Swiotlb(memory, 1 << 20, 1, SwiotlbAllocator.LIFO); // 4 segments at GPA 0
         final long orig = SwiotlbTest.buffer(memory, 256 * KIB, 4);
         // Free slot 1 last: the head of the list is an odd slot, which a page-sized mapping must skip.
         final long one = hot.tblMapSingle(orig, 2048, 0, 0, TO_DEVICE, 0); // slot 0
@@ -163,7 +163,7 @@ class SwiotlbAllocatorTest
 
         // Slots 100..127, the end of segment 0, freed last: a 32-slot request from any of them would cross into
         // segment 1, so the walk passes them all and takes slot 128.
-        final Swiotlb fresh = new Swiotlb(memory, 1 << 20, 1, SwiotlbAllocator.HOT);
+        final Swiotlb fresh = new Swiotlb(memory, 1 << 20, 1, SwiotlbAllocator.LIFO);
         final long filler = fresh.tblMapSingle(orig, 100 * 2048, 0, 0, TO_DEVICE, 0);
         final long tail = fresh.tblMapSingle(orig, 28 * 2048, 0, 0, TO_DEVICE, 0);
         assertEquals(0, SwiotlbTest.slot(fresh, filler));
@@ -177,6 +177,96 @@ class SwiotlbAllocatorTest
         fresh.tblUnmapSingle(big, 64 * KIB, TO_DEVICE, 0);
         fresh.tblUnmapSingle(filler, 100 * 2048, TO_DEVICE, 0);
         SwiotlbModel.assertPristine(fresh, "released");
+    }
+
+    @Test
+    void hotReusesItsSegmentAndSparesWholeFreeSegments()
+    {
+        final GuestMemory memory = GuestMemory.allocate(8L << 20, false);
+        final long orig = SwiotlbTest.buffer(memory, 256 * KIB, 6);
+        final Swiotlb hot = new Swiotlb(memory, 1 << 20, 1, SwiotlbAllocator.HOT); // 4 segments at GPA 0
+        final Swiotlb lifo = new Swiotlb(memory, 1 << 20, 1, SwiotlbAllocator.LIFO);
+        for (final Swiotlb pool : new Swiotlb[] {hot, lifo})
+        {
+            // Segment 0 half used (slots 0..63), segments 1, 2 and 3 wholly used; then segment 1 freed: its first
+            // slot is the head of the list, and the segment allocated from last (3) is full.
+            final long low = pool.tblMapSingle(orig, 64 * 2048, 0, 0, TO_DEVICE, 0);
+            final long[] whole = new long[3];
+            for (int i = 0; i < 3; i++)
+            {
+                whole[i] = pool.tblMapSingle(orig, 256 * KIB, 0, 0, TO_DEVICE, 0);
+                assertEquals(128 * (i + 1), SwiotlbTest.slot(pool, whole[i]));
+            }
+            assertEquals(0, SwiotlbTest.slot(pool, low));
+            pool.tblUnmapSingle(whole[0], 256 * KIB, TO_DEVICE, 0);
+            final long header = pool.tblMapSingle(orig, 16, 0, 0, TO_DEVICE, 0);
+            final long again = pool.tblMapSingle(orig, 256 * KIB, 0, 0, TO_DEVICE, 0);
+            if (pool == lifo)
+            {
+                assertEquals(128, SwiotlbTest.slot(pool, header), "lifo: the head of the list, a whole segment broken");
+                assertTrue(DmaOps.isMappingError(again), "lifo: no whole segment left for 256 KiB");
+                assertEquals(1, pool.fullFailures());
+            }
+            else
+            {
+                assertEquals(64, SwiotlbTest.slot(pool, header), "hot: a partly used segment, not the whole one");
+                assertEquals(128, SwiotlbTest.slot(pool, again), "hot: the whole segment kept for 256 KiB");
+                assertEquals(0, pool.fullFailures());
+                pool.tblUnmapSingle(again, 256 * KIB, TO_DEVICE, 0);
+            }
+            pool.tblUnmapSingle(header, 16, TO_DEVICE, 0);
+            pool.tblUnmapSingle(low, 64 * 2048, TO_DEVICE, 0);
+            pool.tblUnmapSingle(whole[1], 256 * KIB, TO_DEVICE, 0);
+            pool.tblUnmapSingle(whole[2], 256 * KIB, TO_DEVICE, 0);
+            SwiotlbModel.assertPristine(pool, pool.allocator() + " released");
+        }
+
+        // A stream of one size reuses the same slots, as the RFC's rule does: map, unmap, map again.
+        final Swiotlb fresh = new Swiotlb(memory, 1 << 20, 1, SwiotlbAllocator.HOT);
+        final long first = fresh.tblMapSingle(orig, 4096, 0, 0, FROM_DEVICE, 0);
+        for (int i = 0; i < 10; i++)
+        {
+            fresh.tblUnmapSingle(first, 4096, FROM_DEVICE, 0);
+            assertEquals(first, fresh.tblMapSingle(orig, 4096, 0, 0, FROM_DEVICE, 0), "round " + i);
+        }
+        fresh.tblUnmapSingle(first, 4096, FROM_DEVICE, 0);
+        SwiotlbModel.assertPristine(fresh, "stream released");
+    }
+
+    @Test
+    void hotFindsItsSegmentsRunsWithTheirAlignment()
+    {
+        final GuestMemory memory = GuestMemory.allocate(8L << 20, false);
+        final long orig = SwiotlbTest.buffer(memory, 256 * KIB, 7);
+        final Swiotlb pool = new Swiotlb(memory, 1 << 20, 1, SwiotlbAllocator.HOT); // 4 segments at GPA 0
+        // Segment 0: slots 0..2 used, 3 free, 4..69 used (a 64-slot run's neighbours), the rest free.
+        final long a = pool.tblMapSingle(orig, 3 * 2048, 0, 0, TO_DEVICE, 0);
+        final long b = pool.tblMapSingle(orig, 2048, 0, 0, TO_DEVICE, 0);
+        final long c = pool.tblMapSingle(orig, 66 * 2048, 0, 0, TO_DEVICE, 0);
+        assertEquals(3, SwiotlbTest.slot(pool, b));
+        assertEquals(4, SwiotlbTest.slot(pool, c));
+        pool.tblUnmapSingle(b, 2048, TO_DEVICE, 0);
+        // One slot: the hole at 3. A page (two slots, page aligned): not at 3, the first even free slot, 70.
+        final long one = pool.tblMapSingle(orig, 100, 0, 0, TO_DEVICE, 0);
+        assertEquals(3, SwiotlbTest.slot(pool, one));
+        final long page = pool.tblMapSingle(orig, 4096, 0, 0, TO_DEVICE, 0);
+        assertEquals(70, SwiotlbTest.slot(pool, page));
+        // 56 slots free at 72..127: a run of 56 fits exactly, one of 57 does not and goes to another segment.
+        final long tail = pool.tblMapSingle(orig, 56 * 2048, 0, 0, TO_DEVICE, 0);
+        assertEquals(72, SwiotlbTest.slot(pool, tail));
+        pool.tblUnmapSingle(tail, 56 * 2048, TO_DEVICE, 0);
+        final long over = pool.tblMapSingle(orig, 57 * 2048, 0, 0, TO_DEVICE, 0);
+        assertTrue(SwiotlbTest.slot(pool, over) >= 128, "a run never crosses into segment 1");
+        // min_align_mask: the original's low 16 address bits kept, found in the segment allocated from last.
+        final long aligned = pool.tblMapSingle(orig + 0x2800, 2048, 0, 0xFFFF, TO_DEVICE, 0);
+        assertEquals((orig + 0x2800) & 0xFFFF, aligned & 0xFFFF, "the min_align_mask bits of the original");
+        assertEquals(SwiotlbTest.slot(pool, over) / 128, SwiotlbTest.slot(pool, aligned) / 128, "the hot segment");
+        for (final long[] m : new long[][] {{a, 3 * 2048}, {c, 66 * 2048}, {one, 100}, {page, 4096},
+            {over, 57 * 2048}, {aligned, 2048}})
+        {
+            pool.tblUnmapSingle(m[0], m[1], TO_DEVICE, 0);
+        }
+        SwiotlbModel.assertPristine(pool, "released");
     }
 
     @ParameterizedTest

@@ -13,9 +13,9 @@ import static org.junit.jupiter.api.Assertions.*;
  * bitmap implies, which {@link #assertMatches} checks slot by slot.
  * <p>
  * The kernel's order is that of {@link SwiotlbAllocator#KERNEL} and {@link SwiotlbAllocator#BITMAP}. For
- * {@link SwiotlbAllocator#HOT}, whose order is its free lists', {@link #follow} checks the pool's choice instead: a
- * legal run (free, aligned as the kernel's rules ask, inside one segment, in the start area if one is free there),
- * and a failure only when no area holds a legal run.
+ * {@link SwiotlbAllocator#LIFO} and {@link SwiotlbAllocator#HOT}, whose order is their free lists', {@link #follow}
+ * checks the pool's choice instead: a legal run (free, aligned as the kernel's rules ask, inside one segment, in the
+ * start area if one is free there), and a failure only when no area holds a legal run.
  */
 final class SwiotlbModel
 {
@@ -114,9 +114,9 @@ final class SwiotlbModel
     }
 
     /**
-     * For {@link SwiotlbAllocator#HOT}: checks the pool's answer to a mapping call and applies it. A bus address must
-     * be that of a legal run in the first area (from {@code startArea} on) that has one; a failure must be an oversize
-     * request or one no area has a legal run for.
+     * For {@link SwiotlbAllocator#LIFO} and {@link SwiotlbAllocator#HOT}: checks the pool's answer to a mapping call
+     * and applies it. A bus address must be that of a legal run in the first area (from {@code startArea} on) that has
+     * one; a failure must be an oversize request or one no area has a legal run for.
      *
      * @return the prediction filled in from the pool's choice.
      */
@@ -266,7 +266,7 @@ final class SwiotlbModel
 
     /**
      * Compares the pool with the model: every counter, every slot's free/used state, every area's used and index (but
-     * for {@link SwiotlbAllocator#HOT}, which has no index).
+     * for the allocators that do not use it, {@link SwiotlbAllocator#usesIndex()}).
      */
     void assertMatches(final Swiotlb pool, final String where)
     {
@@ -279,7 +279,7 @@ final class SwiotlbModel
         for (int a = 0; a < nareas; a++)
         {
             assertEquals(areaUsed[a], pool.areaUsed(a), where + ": used of area " + a);
-            if (pool.allocator() != SwiotlbAllocator.HOT)
+            if (pool.allocator().usesIndex())
             {
                 assertEquals(index[a], pool.areaIndex(a), where + ": index of area " + a);
             }

@@ -25,8 +25,8 @@ import static org.junit.jupiter.api.Assertions.*;
  * the pool must be back to its initial state.
  * <p>
  * Every allocator runs the same traces: {@link SwiotlbAllocator#KERNEL} and {@link SwiotlbAllocator#BITMAP} must take
- * exactly the model's slot, {@link SwiotlbAllocator#HOT} a legal one, failing only when no area has one
- * ({@link SwiotlbModel#follow}).
+ * exactly the model's slot, {@link SwiotlbAllocator#LIFO} and {@link SwiotlbAllocator#HOT} a legal one, failing only
+ * when no area has one ({@link SwiotlbModel#follow}).
  */
 class SwiotlbPropertyTest
 {
@@ -44,7 +44,7 @@ class SwiotlbPropertyTest
     static Stream<Arguments> allocatorsAndSeeds()
     {
         return Stream.of(SwiotlbAllocator.values())
-            .flatMap(a -> seeds().limit(a == SwiotlbAllocator.HOT ? 20 : a == SwiotlbAllocator.KERNEL ? 40 : 10)
+            .flatMap(a -> seeds().limit(!a.usesIndex() ? 20 : a == SwiotlbAllocator.KERNEL ? 40 : 10)
                 .mapToObj(seed -> Arguments.of(a, seed)));
     }
 
@@ -100,7 +100,7 @@ class SwiotlbPropertyTest
                     " minAlign=0x" + Integer.toHexString(m.minAlignMask) + " allocAlign=0x" +
                     Integer.toHexString(allocAlignMask) + " area=" + area;
                 final SwiotlbModel.Prediction p;
-                if (allocator == SwiotlbAllocator.HOT)
+                if (!allocator.usesIndex())
                 {
                     m.dma = pool.tblMapSingle(m.orig, m.len, allocAlignMask, m.minAlignMask, m.dir, area);
                     p = model.follow(m.orig, m.len, allocAlignMask, m.minAlignMask, area, m.dma, what);

@@ -200,7 +200,8 @@ final class Charts
         return List.of(sizeSweep("swiotlb-allocators", "SWIOTLB allocators: the kernel's vs the 2022 RFC's (TO_DEVICE)",
             "One map + unmap + bounce per size through the kernel's allocator (swiotlb-force), the RFC's bitmap " +
                 "(swiotlb-bitmap: the kernel's slots, cheaper bookkeeping) and the RFC's bitmap with LIFO free lists " +
-                "(swiotlb-hot: the slots freed last are reused, so the bounce buffer stays in cache), next to memcpy " +
+                "(swiotlb-hot: the slots freed last are reused, so the bounce buffer stays in cache, placed so as " +
+                "not to fragment the pool), next to memcpy " +
                 "(the copy into one hot destination) and memcpyPoolWalk (into memory as cold as the kernel's " +
                 "rotating 64 MiB pool). Higher is better.",
             cells, r -> r.param("ops") != null ? r.param("ops") : r.method(), r -> r.bytesPerSecond() / 1e9,

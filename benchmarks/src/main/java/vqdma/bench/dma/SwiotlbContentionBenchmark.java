@@ -78,7 +78,8 @@ public class SwiotlbContentionBenchmark
 
     /**
      * The SWIOTLB profile: {@code swiotlb-force} (the kernel's allocator) or {@code swiotlb-hot} (the 2022 RFC's
-     * bitmap and LIFO free lists); {@code -p ops=swiotlb-bitmap} for the RFC's bitmap alone.
+     * bitmap and LIFO free lists, placed so as not to fragment the pool); {@code -p ops=swiotlb-bitmap} for the RFC's
+     * bitmap alone.
      */
     @Param({"swiotlb-force", "swiotlb-hot"})
     String ops;

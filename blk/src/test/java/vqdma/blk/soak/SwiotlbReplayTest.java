@@ -32,4 +32,18 @@ class SwiotlbReplayTest
         }
         assertEquals(results, SwiotlbReplay.run(42, 4L << 20, 2, 8, 1000), "deterministic");
     }
+
+    @Test
+    void theHotPlacementFailsLessThanTheRfcsLifoAndNoMoreThanTheKernel()
+    {
+        // 16 MiB for 2 CPUs x 16 requests: the pool runs full now and then, as in scripts/soak --compare-allocators.
+        final List<SwiotlbReplay.Result> results = SwiotlbReplay.run(1, 16L << 20, 2, 16, 5000);
+        final SwiotlbReplay.Result kernel = results.get(SwiotlbAllocator.KERNEL.ordinal());
+        final SwiotlbReplay.Result lifo = results.get(SwiotlbAllocator.LIFO.ordinal());
+        final SwiotlbReplay.Result hot = results.get(SwiotlbAllocator.HOT.ordinal());
+        assertEquals(SwiotlbAllocator.HOT, hot.allocator());
+        assertTrue(kernel.fullFailures() > 0, kernel.toString());
+        assertTrue(lifo.fullFailures() > kernel.fullFailures(), "the RFC's rule fragments the pool: " + lifo);
+        assertTrue(hot.fullFailures() <= kernel.fullFailures(), "whole segments kept for 256 KiB: " + hot);
+    }
 }
