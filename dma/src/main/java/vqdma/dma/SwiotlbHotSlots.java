@@ -29,10 +29,10 @@ import static vqdma.dma.Swiotlb.IO_TLB_SHIFT;
  *   <li>Else the LIFO walk, but a mapping shorter than a segment passes over slots of wholly free segments (two
  *   all-ones words) while a partly used segment further down the list can take it: it remembers the first such slot
  *   and takes it if, within {@link #SPARE_WALK} more list entries, no slot of a partly used segment fits. Whole free
- *   segments are kept for the mappings that need one. The area counts its partly used segments (from the bitmap's
- *   population counts around every take and give); when the hot segment was the only one, nothing is spared and the
- *   walk takes the first fit, as the posted rule does: a stream of requests that has filled its segment while the
- *   older ones emptied theirs (virtio-blk completing in order) opens the next segment without a vain walk.</li>
+ *   segments are kept for the mappings that need one. Before passing over the first such slot it scans the area's
+ *   bitmap for a partly used segment other than the hot one; if there is none, it takes that slot, the first fit, as
+ *   the posted rule does: a stream of requests that has filled its segment while the older ones emptied theirs
+ *   (virtio-blk completing in order) opens the next segment without a vain walk.</li>
  * </ol>
  * The lists are two {@code int[]} of links, one node per slot plus one head sentinel per area (index
  * {@code nslabs + area}).
@@ -50,8 +50,6 @@ final class SwiotlbHotSlots extends SwiotlbBitmapSlots
     private final int[] prev;
     /** Per area: first slot of its hot segment, -1 before the area's first allocation. */
     private final int[] hotSegment;
-    /** Per area: segments partly used (some slots free, some not). */
-    private final int[] partlyUsed;
 
     /**
      * @param placement {@code true} for {@link SwiotlbAllocator#HOT} (the hot segment and whole segments spared),
@@ -66,7 +64,6 @@ final class SwiotlbHotSlots extends SwiotlbBitmapSlots
         this.prev = new int[nslabs + nareas];
         this.hotSegment = new int[nareas];
         java.util.Arrays.fill(hotSegment, -1);
-        this.partlyUsed = new int[nareas];
         for (int a = 0; a < nareas; a++)
         {
             final int head = nslabs + a;
@@ -105,10 +102,7 @@ final class SwiotlbHotSlots extends SwiotlbBitmapSlots
         }
         final int[] next = this.next;
         final int head = nslabs + areaIndex;
-        // Worth sparing whole segments only if a partly used one other than the hot segment (which has just failed)
-        // exists: when the hot segment fills and the rest are free or full, the walk would be in vain.
-        final boolean spareWholeSegments = placement && nslots < IO_TLB_SEGSIZE &&
-            partlyUsed[areaIndex] > (hotSegment[areaIndex] >= 0 && partly(hotSegment[areaIndex]) ? 1 : 0);
+        final boolean spareWholeSegments = placement && nslots < IO_TLB_SEGSIZE;
         int spare = -1;
         int budget = SPARE_WALK;
         for (int slot = next[head]; slot != head; slot = next[slot])
@@ -124,11 +118,17 @@ final class SwiotlbHotSlots extends SwiotlbBitmapSlots
             }
             if (spareWholeSegments && segmentFree(slot))
             {
-                if (spare < 0)
+                if (spare >= 0)
+                {
+                    continue;
+                }
+                // Worth passing it over only if a partly used segment other than the hot one (which has just failed)
+                // exists: when the hot segment fills while the others are free or full, the walk would be in vain.
+                if (otherSegmentPartlyUsed(areaIndex))
                 {
                     spare = slot;
+                    continue;
                 }
-                continue;
             }
             return takeFound(areaIndex, slot, nslots);
         }
@@ -142,28 +142,26 @@ final class SwiotlbHotSlots extends SwiotlbBitmapSlots
         return slot;
     }
 
-    /** @return the free slots of {@code slot}'s segment (the ones of its two bitmap words). */
-    private int segmentFreeSlots(final int slot)
+    /**
+     * @return true if a segment of the area other than its hot one is partly used (neither wholly free nor full):
+     * a scan of two bitmap words per segment, made at most once per search and only when the hot segment had no room.
+     */
+    private boolean otherSegmentPartlyUsed(final int areaIndex)
     {
-        final int w = (slot >>> 6) & -2;
-        return Long.bitCount(bits[w]) + Long.bitCount(bits[w + 1]);
-    }
-
-    /** @return true if {@code slot}'s segment is partly used: neither wholly free nor full. */
-    private boolean partly(final int slot)
-    {
-        final int free = segmentFreeSlots(slot);
-        return free != 0 && free != IO_TLB_SEGSIZE;
-    }
-
-    /** Counts a segment's change between partly used and not, around a take or give of a run inside it. */
-    private void countPartly(final int slot, final boolean before)
-    {
-        final boolean after = partly(slot);
-        if (after != before)
+        final long[] bits = this.bits;
+        final int hotWord = hotSegment[areaIndex] >>> 6;
+        final int from = areaIndex * areaNslabs >>> 6;
+        final int to = from + (areaNslabs >>> 6);
+        for (int w = from; w < to; w += 2)
         {
-            partlyUsed[slot / areaNslabs] += after ? 1 : -1;
+            final long a = bits[w];
+            final long b = bits[w + 1];
+            if ((a & b) != -1L && (a | b) != 0L && w != hotWord)
+            {
+                return true;
+            }
         }
+        return false;
     }
 
     /** @return true if every slot of {@code slot}'s segment is free (its two bitmap words are all ones). */
@@ -219,16 +217,7 @@ final class SwiotlbHotSlots extends SwiotlbBitmapSlots
     @Override
     void take(final int slot, final int nslots)
     {
-        if (placement)
-        {
-            final boolean before = partly(slot);
-            super.take(slot, nslots);
-            countPartly(slot, before);
-        }
-        else
-        {
-            super.take(slot, nslots);
-        }
+        super.take(slot, nslots);
         final int[] next = this.next;
         final int[] prev = this.prev;
         final int last = slot + nslots - 1;
@@ -264,16 +253,7 @@ final class SwiotlbHotSlots extends SwiotlbBitmapSlots
     @Override
     void give(final int index, final int nslots)
     {
-        if (placement)
-        {
-            final boolean before = partly(index);
-            super.give(index, nslots);
-            countPartly(index, before);
-        }
-        else
-        {
-            super.give(index, nslots);
-        }
+        super.give(index, nslots);
         final int[] next = this.next;
         final int[] prev = this.prev;
         final int head = nslabs + index / areaNslabs;
