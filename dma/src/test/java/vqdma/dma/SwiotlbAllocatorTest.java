@@ -239,7 +239,7 @@ class SwiotlbAllocatorTest
         final GuestMemory memory = GuestMemory.allocate(8L << 20, false);
         final long orig = SwiotlbTest.buffer(memory, 256 * KIB, 7);
         final Swiotlb pool = new Swiotlb(memory, 1 << 20, 1, SwiotlbAllocator.HOT); // 4 segments at GPA 0
-        // Segment 0: slots 0..2 used, 3 free, 4..69 used (a 64-slot run's neighbours), the rest free.
+        // Segment 0: slots 0..2 used, 3 free, 4..69 used (one 66-slot mapping), the rest free.
         final long a = pool.tblMapSingle(orig, 3 * 2048, 0, 0, TO_DEVICE, 0);
         final long b = pool.tblMapSingle(orig, 2048, 0, 0, TO_DEVICE, 0);
         final long c = pool.tblMapSingle(orig, 66 * 2048, 0, 0, TO_DEVICE, 0);
