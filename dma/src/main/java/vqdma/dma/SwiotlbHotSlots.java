@@ -1,7 +1,6 @@
 package vqdma.dma;
 
 import static vqdma.dma.Swiotlb.IO_TLB_SEGSIZE;
-import static vqdma.dma.Swiotlb.IO_TLB_SHIFT;
 
 /**
  * {@link SwiotlbAllocator#LIFO} and {@link SwiotlbAllocator#HOT}: RFC patch 2 ("swiotlb: allocate memory in a
@@ -111,8 +110,7 @@ final class SwiotlbHotSlots extends SwiotlbBitmapSlots
             {
                 break;
             }
-            final long tlbAddr = start + ((long)slot << IO_TLB_SHIFT);
-            if ((tlbAddr & allocAlignMask) != 0 || (tlbAddr & iotlbAlignMask) != origBits || !fits(slot, nslots))
+            if (!aligned(start, slot, allocAlignMask, iotlbAlignMask, origBits) || !fits(slot, nslots))
             {
                 continue;
             }
@@ -204,8 +202,7 @@ final class SwiotlbHotSlots extends SwiotlbBitmapSlots
             for (long starts = half == 0 ? lo : hi; starts != 0; starts &= starts - 1)
             {
                 final int slot = first + (half << 6) + Long.numberOfTrailingZeros(starts);
-                final long tlbAddr = start + ((long)slot << IO_TLB_SHIFT);
-                if ((tlbAddr & allocAlignMask) == 0 && (tlbAddr & iotlbAlignMask) == origBits)
+                if (aligned(start, slot, allocAlignMask, iotlbAlignMask, origBits))
                 {
                     return slot;
                 }

@@ -66,8 +66,7 @@ abstract class SwiotlbSlots
         for (int slotsChecked = 0; slotsChecked < areaNslabs; )
         {
             final int slot = slotBase + index;
-            final long tlbAddr = start + ((long)slot << IO_TLB_SHIFT);
-            if ((tlbAddr & allocAlignMask) != 0 || (tlbAddr & iotlbAlignMask) != origBits)
+            if (!aligned(start, slot, allocAlignMask, iotlbAlignMask, origBits))
             {
                 index = index + 1 >= areaNslabs ? 0 : index + 1;
                 slotsChecked++;
@@ -101,6 +100,24 @@ abstract class SwiotlbSlots
      * allocated: the kernel's {@code list[slot]}, whatever the bookkeeping (for the tests and the C yardstick).
      */
     abstract int freeRun(int slot);
+
+    /**
+     * The kernel's alignment test of a candidate slot ({@code swiotlb_search_pool_area()}), whatever the order the
+     * candidates come in.
+     *
+     * @param start          GPA of slot 0 of the pool.
+     * @param slot           the candidate.
+     * @param allocAlignMask address bits that must be zero.
+     * @param iotlbAlignMask address bits that must equal the original's.
+     * @param origBits       the original's address masked with {@code iotlbAlignMask}.
+     * @return true if the slot's address satisfies both masks.
+     */
+    static boolean aligned(final long start, final int slot, final int allocAlignMask, final int iotlbAlignMask,
+        final long origBits)
+    {
+        final long tlbAddr = start + ((long)slot << IO_TLB_SHIFT);
+        return (tlbAddr & allocAlignMask) == 0 && (tlbAddr & iotlbAlignMask) == origBits;
+    }
 
     /** {@code io_tlb_offset()}: position of a slot in its segment ({@code -1} gives 127, as unsigned in C). */
     static int ioTlbOffset(final int slot)
