@@ -9,6 +9,7 @@ import org.junit.jupiter.params.provider.MethodSource;
 import vqdma.dma.GuestMemory;
 import vqdma.ring.peer.LoopbackDevice;
 import vqdma.ring.peer.LoopbackDriver;
+import vqdma.ring.peer.LoopbackLoop;
 import vqdma.ring.peer.PeerFailure;
 import vqdma.ring.peer.PeerResult;
 import vqdma.ring.peer.SharedRingFile;
@@ -248,6 +249,45 @@ class InteropTest
         assertEquals(requests, dev.requests());
         assertEquals(drv.bytes(), dev.bytes(), "both sides count the same bytes");
         assertTrue(drv.batches() >= 1 && drv.batches() <= requests, "driver reaps " + drv.batches());
+    }
+
+    /**
+     * The same seed makes the same requests in both languages: the drivers draw chain shapes, lengths and readable
+     * bytes from splitmix64 in the same order (readable bytes buffer by buffer). The peers' loop role (both roles in
+     * one thread, deterministic) then counts the same bytes and makes the same kick decisions in C and in Java; the
+     * claim of scripts/ring-compare that both pairs do the same work, request for request, rests on it.
+     */
+    @ParameterizedTest(name = "{0} indirect={1}")
+    @CsvSource({"SPLIT,false", "SPLIT,true", "PACKED,false", "PACKED,true"})
+    @Timeout(value = 120, unit = TimeUnit.SECONDS)
+    void bothDriversDrawTheSameRequestsFromTheSameSeed(final RingLayout layout, final boolean indirect)
+        throws Exception
+    {
+        final int num = 256;
+        final int requests = 20_000;
+        final Path cFile = dir.resolve("c-ring");
+        SharedRingFile.create(cFile, num, dataBytes(num), layout);
+        final List<String> command = new ArrayList<>();
+        command.add(CTools.program("vring_peer").toString());
+        command.addAll(args(layout, requests, "loop", cFile, num, indirect, false, "--reorder", "1"));
+        final CTools.Result c = CTools.start(command).await(TIMEOUT_S + 30);
+        assertEquals(0, c.exit(), "C loop: " + c.stderr());
+
+        final Path javaFile = dir.resolve("java-ring");
+        SharedRingFile.create(javaFile, num, dataBytes(num), layout);
+        final long features = features(layout, indirect, false);
+        final GuestMemory driverMemory = SharedRingFile.map(javaFile, num, dataBytes(num), layout);
+        final GuestMemory deviceMemory = SharedRingFile.map(javaFile, num, dataBytes(num), layout);
+        final long timeoutNs = TIMEOUT_S * 1_000_000_000L;
+        final String java = new LoopbackLoop(driverMemory, deviceMemory,
+            new LoopbackDriver(driverMemory, num, features, requests, timeoutNs, num * 31 + 7, MAX_BUFFERS,
+                MAX_BUFFERS, MAX_LEN),
+            new LoopbackDevice(deviceMemory, num, features, requests, timeoutNs, 1, num * 31 + 7)).run();
+
+        final String times = " (elapsed|cpu)_ns=\\d+";
+        assertTrue(java.contains("requests=" + requests + " bytes="), java);
+        assertEquals(c.stdout().trim().replaceAll(times, ""), java.trim().replaceAll(times, ""),
+            "C and Java loops with the same seed");
     }
 
     @ParameterizedTest(name = "C device fault {0} is reported by the Java driver as ''{1}''")

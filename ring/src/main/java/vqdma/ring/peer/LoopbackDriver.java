@@ -295,8 +295,9 @@ public final class LoopbackDriver
 
     /**
      * Draws a request's shape, fills its buffers and its scatter-gather list ({@code sg}, ready for the add). The
-     * buffers lie back to back in the request's slot, readable ones first, so the readable bytes are one span (filled
-     * and checksummed in one go), then the writable ones (poisoned in one go).
+     * buffers lie back to back in the request's slot, readable ones first, so the readable bytes are one span
+     * (checksummed in one go; filled buffer by buffer, as the C peer fills them), then the writable ones (poisoned in
+     * one go).
      */
     private Request prepare(final Request request)
     {
@@ -330,7 +331,12 @@ public final class LoopbackDriver
         request.readableBytes = readable;
         request.writableBytes = writable;
         final int start = (int)request.slotGpa;
-        fillRandom(start, (int)readable);
+        // Then the readable bytes, buffer by buffer (a buffer's last random number is not carried into the next),
+        // as the C peer fills each buffer when it adds the chain: the draws stay in step with it.
+        for (int i = 0; i < r; i++)
+        {
+            fillRandom((int)request.gpa[i], request.len[i]);
+        }
         crc.reset();
         if (readable > 0)
         {
