@@ -390,7 +390,10 @@ static uint64_t rng_next(uint64_t *s)
 /* uniform-ish value in [lo, hi] (modulo bias is irrelevant here) */
 static uint64_t rng_range(uint64_t *s, uint64_t lo, uint64_t hi)
 {
-	return lo + rng_next(s) % (hi - lo + 1);
+	uint64_t n = hi - lo + 1, x = rng_next(s);
+
+	/* a power-of-two width by its mask: the same value, no division */
+	return lo + ((n & (n - 1)) == 0 ? x & (n - 1) : x % n);
 }
 
 /* CRC32C (Castagnoli), reflected polynomial 0x82F63B78, table driven.

@@ -34,6 +34,9 @@ final class SplitMix64
      */
     int range(final int lo, final int hi)
     {
-        return lo + (int)Long.remainderUnsigned(next(), (long)hi - lo + 1);
+        final long n = (long)hi - lo + 1;
+        final long x = next();
+        // A power-of-two width by its mask: the same value as the modulo, without a division (as rng_range()).
+        return lo + (int)((n & (n - 1)) == 0 ? x & (n - 1) : Long.remainderUnsigned(x, n));
     }
 }
