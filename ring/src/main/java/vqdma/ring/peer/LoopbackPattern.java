@@ -124,6 +124,18 @@ final class LoopbackPattern
     static int poisonPrefix(final byte[] base, final long address, final int len, final byte poison)
     {
         final long eight = (poison & 0xFFL) * 0x0101010101010101L;
+        if (len < 8)
+        {
+            // Short runs as memcmp compares them: two overlapping loads that cover the run; bytes only on a mismatch.
+            if (len >= 4 ? UnsafeApi.getInt(base, address) == (int)eight &&
+                UnsafeApi.getInt(base, address + len - 4) == (int)eight :
+                len >= 2 ? UnsafeApi.getShort(base, address) == (short)eight &&
+                    UnsafeApi.getShort(base, address + len - 2) == (short)eight :
+                len == 0 || UnsafeApi.getByte(base, address) == poison)
+            {
+                return len;
+            }
+        }
         int j = 0;
         for (; j + 8 <= len; j += 8)
         {
@@ -150,19 +162,32 @@ final class LoopbackPattern
     static void fill(final byte[] base, final long address, final int len, final byte value)
     {
         final long eight = (value & 0xFFL) * 0x0101010101010101L;
-        int j = 0;
-        for (; j + 8 <= len; j += 8)
+        if (len >= 8)
         {
-            UnsafeApi.putLong(base, address + j, eight);
+            int j = 0;
+            for (; j + 8 <= len; j += 8)
+            {
+                UnsafeApi.putLong(base, address + j, eight);
+            }
+            if (j < len)
+            {
+                UnsafeApi.putLong(base, address + len - 8, eight); // the tail, overlapping
+            }
         }
-        if (j < len && len >= 8)
+        else if (len >= 4)
         {
-            UnsafeApi.putLong(base, address + len - 8, eight); // the tail, overlapping
-            return;
+            // Short runs as memset writes them: two overlapping stores that cover the run.
+            UnsafeApi.putInt(base, address, (int)eight);
+            UnsafeApi.putInt(base, address + len - 4, (int)eight);
         }
-        for (; j < len; j++)
+        else if (len >= 2)
         {
-            UnsafeApi.putByte(base, address + j, value);
+            UnsafeApi.putShort(base, address, (short)eight);
+            UnsafeApi.putShort(base, address + len - 2, (short)eight);
+        }
+        else if (len == 1)
+        {
+            UnsafeApi.putByte(base, address, value);
         }
     }
 
