@@ -358,11 +358,7 @@ public final class LoopbackDriver
         }
         if (b < len)
         {
-            long v = random.next();
-            for (; b < len; b++, v >>>= 8)
-            {
-                LoopbackPattern.putByte(memBase, memAddress + at + b, (byte)v);
-            }
+            LoopbackPattern.putLowBytes(memBase, memAddress + at + b, random.next(), len - b);
         }
     }
 

@@ -3,6 +3,8 @@ package vqdma.ring.peer;
 import org.agrona.UnsafeApi;
 import org.agrona.concurrent.UnsafeBuffer;
 
+import java.nio.ByteOrder;
+
 /**
  * The loopback device's output (protocol v1): the CRC32C of everything readable in the first four writable bytes,
  * little-endian, then byte {@code (head + p) & 0xFF} at every later writable position {@code p}. This class holds
@@ -24,6 +26,7 @@ final class LoopbackPattern
     private static final int CHUNK = 64 * 1024;
     private static final byte[] SEQUENCE = sequence();
     private static final long SEQUENCE_BASE = UnsafeApi.arrayBaseOffset(byte[].class);
+    private static final boolean LITTLE_ENDIAN = ByteOrder.nativeOrder() == ByteOrder.LITTLE_ENDIAN;
 
     private LoopbackPattern()
     {
@@ -195,6 +198,37 @@ final class LoopbackPattern
     static void putLong(final byte[] base, final long address, final long v)
     {
         UnsafeApi.putLong(base, address, v);
+    }
+
+    /**
+     * Stores the {@code n} (1..7) low-order bytes of {@code v}, lowest first, as {@code memcpy(p, &v, n)} does on a
+     * little-endian machine: with two overlapping stores (each byte of the overlap gets the same value from both),
+     * byte by byte on a big-endian one.
+     */
+    static void putLowBytes(final byte[] base, final long address, final long v, final int n)
+    {
+        if (!LITTLE_ENDIAN)
+        {
+            long w = v;
+            for (int i = 0; i < n; i++, w >>>= 8)
+            {
+                UnsafeApi.putByte(base, address + i, (byte)w);
+            }
+        }
+        else if (n >= 4)
+        {
+            UnsafeApi.putInt(base, address, (int)v);
+            UnsafeApi.putInt(base, address + n - 4, (int)(v >>> ((n - 4) * 8)));
+        }
+        else if (n >= 2)
+        {
+            UnsafeApi.putShort(base, address, (short)v);
+            UnsafeApi.putShort(base, address + n - 2, (short)(v >>> ((n - 2) * 8)));
+        }
+        else if (n == 1)
+        {
+            UnsafeApi.putByte(base, address, (byte)v);
+        }
     }
 
     /** Stores a byte at the address. */

@@ -42,4 +42,25 @@ class LoopbackPatternTest
             }
         }
     }
+
+    @Test
+    void putLowBytesWritesTheLowBytesLowestFirstAndNothingElse()
+    {
+        final long v = 0x8877665544332211L;
+        for (int n = 1; n <= 7; n++)
+        {
+            for (int offset = 0; offset < 8; offset++)
+            {
+                final byte[] bytes = new byte[24];
+                java.util.Arrays.fill(bytes, (byte)0x5A);
+                LoopbackPattern.putLowBytes(bytes, BASE + offset, v, n);
+                for (int i = 0; i < bytes.length; i++)
+                {
+                    final int k = i - offset;
+                    assertEquals(k >= 0 && k < n ? (byte)(v >>> (8 * k)) : (byte)0x5A, bytes[i],
+                        n + " bytes at " + offset + ": byte " + i);
+                }
+            }
+        }
+    }
 }
