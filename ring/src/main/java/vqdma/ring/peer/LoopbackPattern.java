@@ -177,20 +177,9 @@ final class LoopbackPattern
                 UnsafeApi.putLong(base, address + len - 8, eight); // the tail, overlapping
             }
         }
-        else if (len >= 4)
+        else
         {
-            // Short runs as memset writes them: two overlapping stores that cover the run.
-            UnsafeApi.putInt(base, address, (int)eight);
-            UnsafeApi.putInt(base, address + len - 4, (int)eight);
-        }
-        else if (len >= 2)
-        {
-            UnsafeApi.putShort(base, address, (short)eight);
-            UnsafeApi.putShort(base, address + len - 2, (short)eight);
-        }
-        else if (len == 1)
-        {
-            UnsafeApi.putByte(base, address, value);
+            putLowBytes(base, address, eight, len); // short runs as memset writes them: two overlapping stores
         }
     }
 
@@ -201,7 +190,7 @@ final class LoopbackPattern
     }
 
     /**
-     * Stores the {@code n} (1..7) low-order bytes of {@code v}, lowest first, as {@code memcpy(p, &v, n)} does on a
+     * Stores the {@code n} (0..7) low-order bytes of {@code v}, lowest first, as {@code memcpy(p, &v, n)} does on a
      * little-endian machine: with two overlapping stores (each byte of the overlap gets the same value from both),
      * byte by byte on a big-endian one.
      */
