@@ -80,6 +80,14 @@ public final class FlameDiff
     /** The share of a side's samples in the JIT compiler above which the summary warns of a short warm-up. */
     public static final double JIT_WARNING = 0.05;
 
+    /**
+     * Sampled time per operation below this share of the time per operation JMH's score says draws a warning: the
+     * profiler took far fewer samples than its interval asks (async-profiler's {@code itimer} uses
+     * {@code setitimer}, whose signals many kernels deliver at most once per tick: 250 a second where HZ is 250,
+     * whatever the interval), or the benchmark's threads slept most of the time.
+     */
+    public static final double COVERAGE_WARNING = 0.2;
+
     /** JMH's mode names in {@code jmh.json} and in the directory names of its profilers. */
     private static final Map<String, String> MODE_NAMES = Map.of(
         "thrpt", "Throughput", "avgt", "AverageTime", "sample", "SampleTime", "ss", "SingleShotTime");
@@ -505,6 +513,14 @@ public final class FlameDiff
             number(median(d.cand().scores())), d.base().unit(), d.base().forks().size(), d.cand().forks().size()));
         sb.append("  forks' sampled time per operation: baseline ").append(forkTotals(d.base())).append(" | candidate ")
             .append(forkTotals(d.cand())).append('\n');
+        final double coverage = Math.min(coverage(d.base()), coverage(d.cand()));
+        if (coverage < COVERAGE_WARNING)
+        {
+            sb.append(String.format(Locale.ROOT, "  WARNING: the samples account for %.1f%% of the time per operation " +
+                "JMH measured: the profiler sampled less often than its interval asks (itimer is bounded by the " +
+                "kernel's tick on many kernels: profile with --event cpu where perf_events work) or the threads " +
+                "slept; the shares of the frames hold, their times in ns are too low%n", 100 * coverage));
+        }
         final double baseJit = median(d.base().jitShares());
         final double candJit = median(d.cand().jitShares());
         if (baseJit > 0 || candJit > 0)
@@ -572,6 +588,42 @@ public final class FlameDiff
                 / 1000));
         }
         return String.join(", ", totals) + " ns";
+    }
+
+    /**
+     * @param side one side.
+     * @return its sampled time per operation over the time per operation of its median JMH score (both in the same
+     * unit), or infinity where the score's unit is not a time per operation or operations per time.
+     */
+    static double coverage(final Side side)
+    {
+        final double score = median(side.scores());
+        final String unit = side.unit();
+        final double secondsPerOp;
+        if (score <= 0 || unit == null)
+        {
+            return Double.POSITIVE_INFINITY;
+        }
+        try
+        {
+            if (unit.endsWith("/op"))
+            {
+                secondsPerOp = score * seconds(unit.substring(0, unit.length() - 3));
+            }
+            else if (unit.startsWith("ops/"))
+            {
+                secondsPerOp = seconds(unit.substring(4)) / score;
+            }
+            else
+            {
+                return Double.POSITIVE_INFINITY;
+            }
+        }
+        catch (final IllegalArgumentException ex)
+        {
+            return Double.POSITIVE_INFINITY; // not a unit of time (B/op, say)
+        }
+        return side.total() * 1e-12 / secondsPerOp;
     }
 
     private static String line(final Difference d, final Frame f, final double baseTotal)

@@ -75,32 +75,100 @@ final class FlameDiffCommand implements Callable<Integer>
     int top;
 
     /**
-     * Which candidate run each baseline run is compared with: the one of the same name (benchmark, mode, parameters),
-     * or, when each side has exactly one run and their names differ, that one. A benchmark that gained or lost a
-     * {@code @Param} between the two revisions (a new {@code layout}, say) is named differently on each side for the
-     * same selection, and is still the same benchmark.
+     * Which candidate run each baseline run is compared with: the one of the same name (benchmark, mode, parameters);
+     * failing that, the one left over whose benchmark and mode are the same and whose parameters agree on every
+     * parameter both runs have, when it is the only such run on its side and the baseline run the only such one on
+     * its own. A benchmark that gained or lost a {@code @Param} between the two revisions (a new {@code layout}, say)
+     * is named differently on each side for the same selection, and is still the same benchmark.
      */
     static Map<String, FlameDiff.Side> pairs(
         final Map<String, FlameDiff.Side> bases, final Map<String, FlameDiff.Side> cands, final PrintWriter err)
     {
         final Map<String, FlameDiff.Side> paired = new LinkedHashMap<>();
-        if (bases.size() == 1 && cands.size() == 1 && !bases.keySet().equals(cands.keySet()))
-        {
-            final String b = bases.keySet().iterator().next();
-            final String c = cands.keySet().iterator().next();
-            err.println("flame-diff: one run a side, named differently (parameters added or removed between the " +
-                "two): comparing " + b + " with " + c);
-            paired.put(b, cands.get(c));
-            return paired;
-        }
+        final List<String> leftBases = new ArrayList<>();
         for (final String id : bases.keySet())
         {
             if (cands.containsKey(id))
             {
                 paired.put(id, cands.get(id));
             }
+            else
+            {
+                leftBases.add(id);
+            }
+        }
+        final List<String> leftCands = new ArrayList<>();
+        for (final String id : cands.keySet())
+        {
+            if (!bases.containsKey(id))
+            {
+                leftCands.add(id);
+            }
+        }
+        for (final String b : leftBases)
+        {
+            final List<String> matches = compatible(bases.get(b), leftCands, cands);
+            if (matches.size() == 1 && compatible(cands.get(matches.get(0)), leftBases, bases).size() == 1)
+            {
+                err.println("flame-diff: named differently on the two sides (parameters added or removed between " +
+                    "them): comparing " + bases.get(b).key() + " with " + cands.get(matches.get(0)).key());
+                paired.put(b, cands.get(matches.get(0)));
+            }
         }
         return paired;
+    }
+
+    /** @return the ids among {@code ids} of {@code runs} that may be {@code run} under another name. */
+    private static List<String> compatible(
+        final FlameDiff.Side run, final List<String> ids, final Map<String, FlameDiff.Side> runs)
+    {
+        final List<String> matches = new ArrayList<>();
+        final Map<String, String> params = params(run.key());
+        for (final String id : ids)
+        {
+            final FlameDiff.Side other = runs.get(id);
+            if (!other.mode().equals(run.mode()) || !benchmark(other.key()).equals(benchmark(run.key())))
+            {
+                continue;
+            }
+            boolean agree = true;
+            for (final Map.Entry<String, String> p : params(other.key()).entrySet())
+            {
+                final String value = params.get(p.getKey());
+                agree &= value == null || value.equals(p.getValue());
+            }
+            if (agree)
+            {
+                matches.add(id);
+            }
+        }
+        return matches;
+    }
+
+    /** @return the benchmark of a key {@code name{k=v,...}}. */
+    private static String benchmark(final String key)
+    {
+        final int brace = key.indexOf('{');
+        return brace < 0 ? key : key.substring(0, brace);
+    }
+
+    /** @return the parameters of a key {@code name{k=v,...}} (JMH's parameter values have no commas here). */
+    private static Map<String, String> params(final String key)
+    {
+        final Map<String, String> params = new LinkedHashMap<>();
+        final int brace = key.indexOf('{');
+        if (brace >= 0 && key.endsWith("}"))
+        {
+            for (final String part : key.substring(brace + 1, key.length() - 1).split(","))
+            {
+                final int eq = part.indexOf('=');
+                if (eq > 0)
+                {
+                    params.put(part.substring(0, eq), part.substring(eq + 1));
+                }
+            }
+        }
+        return params;
     }
 
     @Override

@@ -138,6 +138,34 @@ class FlameDiffTest
     }
 
     @Test
+    void fewerSamplesThanTheIntervalAsksForAreFlagged()
+    {
+        // 25 ns of samples per operation against a score of 1000 ns/op: a profiler at a fortieth of its rate.
+        final FlameDiff.Side base = new FlameDiff.Side(RING, "avgt", "ns/op");
+        final FlameDiff.Side cand = new FlameDiff.Side(RING, "avgt", "ns/op");
+        for (int f = 0; f < 3; f++)
+        {
+            base.forks().add(Map.of("r;walk", 20_000.0, "r;add", 5_000.0));
+            base.scores().add(1000.0);
+            cand.forks().add(Map.of("r;walk", 20_000.0, "r;add", 6_000.0));
+            cand.scores().add(1040.0);
+        }
+        assertEquals(0.025, FlameDiff.coverage(base), 1e-9);
+        final String summary = FlameDiff.summary(FlameDiff.Difference.of(base, cand), 3);
+        assertTrue(summary.contains("WARNING: the samples account for 2.5% of the time per operation"), summary);
+
+        // Operations per time: 1e6 ops/s is 1000 ns/op, and 1000 ns of samples cover it; units not of time never warn.
+        final FlameDiff.Side thrpt = new FlameDiff.Side(RING, "thrpt", "ops/s");
+        thrpt.forks().add(Map.of("r;walk", 1_000_000.0));
+        thrpt.scores().add(1e6);
+        assertEquals(1.0, FlameDiff.coverage(thrpt), 1e-9);
+        final FlameDiff.Side bytes = new FlameDiff.Side(RING, "avgt", "B/op");
+        bytes.forks().add(Map.of("r;walk", 1.0));
+        bytes.scores().add(1e6);
+        assertEquals(Double.POSITIVE_INFINITY, FlameDiff.coverage(bytes));
+    }
+
+    @Test
     void theColourScaleIsRaisedToTheFloorButNeverLowered()
     {
         final String page = "a\n\tconst maxdiff = /*maxdiff:*/1234;\nb";
@@ -182,6 +210,7 @@ class FlameDiffTest
         assertTrue(summary.contains("left out: the JIT compiler's threads, 33.3% (baseline) and 0.0% (candidate)"),
             summary);
         assertTrue(summary.contains("WARNING: the JIT was still compiling"), summary);
+        assertFalse(summary.contains("the samples account for"), "every sample asked for was taken: " + summary);
         assertTrue(summary.contains("forks' sampled time per operation: baseline 1000, 1000, 1000 ns | candidate " +
             "1250, 1250, 1250 ns"), summary);
         final List<String> tsv = Files.readAllLines(dir.resolve("out/flame-diff.tsv"));
@@ -268,7 +297,7 @@ class FlameDiffTest
     }
 
     @Test
-    void aRunNamedDifferentlyOnEachSideIsPairedOnlyWhenItIsTheOnlyOne()
+    void aRunNamedDifferentlyOnEachSideIsPairedByTheParametersBothHave()
     {
         final StringWriter note = new StringWriter();
         final FlameDiff.Side base = new FlameDiff.Side("B.cycle{shape=x}", "avgt", "ns/op");
@@ -278,9 +307,29 @@ class FlameDiffTest
         assertEquals(Map.of(base.key(), cand), one, "the only run of each side, a parameter added in between");
         assertTrue(note.toString().contains("named differently"), note.toString());
 
-        final FlameDiff.Side other = new FlameDiff.Side("B.cycle{shape=y}", "avgt", "ns/op");
-        final Map<String, FlameDiff.Side> two = FlameDiffCommand.pairs(Map.of(base.key(), base, other.key(), other),
-            Map.of(cand.key(), cand, other.key(), other), new PrintWriter(new StringWriter()));
-        assertEquals(Map.of(other.key(), other), two, "several runs: only the same names are paired");
+        // Two shapes profiled on both sides, the candidate with a parameter the baseline's revision did not have.
+        final FlameDiff.Side baseY = new FlameDiff.Side("B.cycle{shape=y}", "avgt", "ns/op");
+        final FlameDiff.Side candY = new FlameDiff.Side("B.cycle{layout=split,shape=y}", "avgt", "ns/op");
+        final Map<String, FlameDiff.Side> two = FlameDiffCommand.pairs(
+            Map.of(base.key(), base, baseY.key(), baseY), Map.of(cand.key(), cand, candY.key(), candY),
+            new PrintWriter(new StringWriter()));
+        assertEquals(Map.of(base.key(), cand, baseY.key(), candY), two, "each shape with its own");
+
+        // The same names pair as they are; a run that two runs of the other side could be is left unpaired.
+        final FlameDiff.Side packed = new FlameDiff.Side("B.cycle{layout=packed,shape=x}", "avgt", "ns/op");
+        final Map<String, FlameDiff.Side> ambiguous = FlameDiffCommand.pairs(
+            Map.of(base.key(), base, baseY.key(), baseY),
+            Map.of(cand.key(), cand, packed.key(), packed, baseY.key(), baseY), new PrintWriter(new StringWriter()));
+        assertEquals(Map.of(baseY.key(), baseY), ambiguous, "shape=x is layout=split or layout=packed: not guessed");
+
+        // Other benchmarks, other modes and disagreeing parameters never pair.
+        final FlameDiff.Side otherBench = new FlameDiff.Side("C.cycle{layout=split,shape=x}", "avgt", "ns/op");
+        final FlameDiff.Side otherMode = new FlameDiff.Side("B.cycle{layout=split,shape=x}", "thrpt", "ops/s");
+        final FlameDiff.Side otherShape = new FlameDiff.Side("B.cycle{layout=split,shape=z}", "avgt", "ns/op");
+        for (final FlameDiff.Side c : List.of(otherBench, otherMode, otherShape))
+        {
+            assertEquals(Map.of(), FlameDiffCommand.pairs(Map.of(base.key(), base), Map.of(c.key(), c),
+                new PrintWriter(new StringWriter())), c.key() + " " + c.mode());
+        }
     }
 }
