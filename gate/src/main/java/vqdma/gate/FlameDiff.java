@@ -101,6 +101,8 @@ public final class FlameDiff
      */
     public static final class Side
     {
+        private final String benchmark;
+        private final Map<String, String> params;
         private final String key;
         private final String mode;
         private final String unit;
@@ -108,9 +110,11 @@ public final class FlameDiff
         private final List<Double> scores = new ArrayList<>();
         private final List<Double> jitShares = new ArrayList<>();
 
-        Side(final String key, final String mode, final String unit)
+        Side(final String benchmark, final Map<String, String> params, final String mode, final String unit)
         {
-            this.key = key;
+            this.benchmark = benchmark;
+            this.params = Map.copyOf(params);
+            this.key = FlameDiff.key(benchmark, params);
             this.mode = mode;
             this.unit = unit;
         }
@@ -119,6 +123,18 @@ public final class FlameDiff
         public String key()
         {
             return key;
+        }
+
+        /** @return the benchmark's name, without parameters. */
+        public String benchmark()
+        {
+            return benchmark;
+        }
+
+        /** @return JMH's parameters of the run. */
+        public Map<String, String> params()
+        {
+            return params;
         }
 
         /** @return JMH's mode. */
@@ -310,8 +326,8 @@ public final class FlameDiff
                     throw new IllegalArgumentException(json + ", " + id + ": " + ex.getMessage(), ex);
                 }
                 final JsonObject primary = run.getAsJsonObject("primaryMetric");
-                final Side side = sides.computeIfAbsent(id, k -> new Side(key(run), text(run, "mode"),
-                    text(primary, "scoreUnit")));
+                final Side side = sides.computeIfAbsent(id, k -> new Side(text(run, "benchmark"), params(run),
+                    text(run, "mode"), text(primary, "scoreUnit")));
                 final double psPerSample = interval * 1000.0;
                 final Map<String, Double> perOp = new LinkedHashMap<>();
                 long all = 0;
@@ -368,14 +384,18 @@ public final class FlameDiff
      */
     static String key(final JsonObject run)
     {
-        final Map<String, String> params = params(run);
-        final String benchmark = text(run, "benchmark");
+        return key(text(run, "benchmark"), params(run));
+    }
+
+    /** @return {@code benchmark{k=v,...}}, the parameters in name order, or the benchmark alone without any. */
+    static String key(final String benchmark, final Map<String, String> params)
+    {
         if (params.isEmpty())
         {
             return benchmark;
         }
         final List<String> parts = new ArrayList<>();
-        params.forEach((k, v) -> parts.add(k + "=" + v));
+        new TreeMap<>(params).forEach((k, v) -> parts.add(k + "=" + v));
         return benchmark + "{" + String.join(",", parts) + "}";
     }
 
@@ -516,10 +536,10 @@ public final class FlameDiff
         final double coverage = Math.min(coverage(d.base()), coverage(d.cand()));
         if (coverage < COVERAGE_WARNING)
         {
-            sb.append(String.format(Locale.ROOT, "  WARNING: the samples account for %.1f%% of the time per operation " +
-                "JMH measured: the profiler sampled less often than its interval asks (itimer is bounded by the " +
-                "kernel's tick on many kernels: profile with --event cpu where perf_events work) or the threads " +
-                "slept; the shares of the frames hold, their times in ns are too low%n", 100 * coverage));
+            sb.append(String.format(Locale.ROOT, "  WARNING: the samples account for %.1f%% of the time per " +
+                "operation JMH measured: the profiler sampled less often than its interval asks (itimer is bounded " +
+                "by the kernel's tick on many kernels: profile with --event cpu where perf_events work) or the " +
+                "threads slept; the shares of the frames hold, their times in ns are too low%n", 100 * coverage));
         }
         final double baseJit = median(d.base().jitShares());
         final double candJit = median(d.cand().jitShares());

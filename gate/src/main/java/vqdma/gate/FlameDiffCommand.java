@@ -123,18 +123,17 @@ final class FlameDiffCommand implements Callable<Integer>
         final FlameDiff.Side run, final List<String> ids, final Map<String, FlameDiff.Side> runs)
     {
         final List<String> matches = new ArrayList<>();
-        final Map<String, String> params = params(run.key());
         for (final String id : ids)
         {
             final FlameDiff.Side other = runs.get(id);
-            if (!other.mode().equals(run.mode()) || !benchmark(other.key()).equals(benchmark(run.key())))
+            if (!other.mode().equals(run.mode()) || !other.benchmark().equals(run.benchmark()))
             {
                 continue;
             }
             boolean agree = true;
-            for (final Map.Entry<String, String> p : params(other.key()).entrySet())
+            for (final Map.Entry<String, String> p : other.params().entrySet())
             {
-                final String value = params.get(p.getKey());
+                final String value = run.params().get(p.getKey());
                 agree &= value == null || value.equals(p.getValue());
             }
             if (agree)
@@ -143,32 +142,6 @@ final class FlameDiffCommand implements Callable<Integer>
             }
         }
         return matches;
-    }
-
-    /** @return the benchmark of a key {@code name{k=v,...}}. */
-    private static String benchmark(final String key)
-    {
-        final int brace = key.indexOf('{');
-        return brace < 0 ? key : key.substring(0, brace);
-    }
-
-    /** @return the parameters of a key {@code name{k=v,...}} (JMH's parameter values have no commas here). */
-    private static Map<String, String> params(final String key)
-    {
-        final Map<String, String> params = new LinkedHashMap<>();
-        final int brace = key.indexOf('{');
-        if (brace >= 0 && key.endsWith("}"))
-        {
-            for (final String part : key.substring(brace + 1, key.length() - 1).split(","))
-            {
-                final int eq = part.indexOf('=');
-                if (eq > 0)
-                {
-                    params.put(part.substring(0, eq), part.substring(eq + 1));
-                }
-            }
-        }
-        return params;
     }
 
     @Override

@@ -141,8 +141,8 @@ class FlameDiffTest
     void fewerSamplesThanTheIntervalAsksForAreFlagged()
     {
         // 25 ns of samples per operation against a score of 1000 ns/op: a profiler at a fortieth of its rate.
-        final FlameDiff.Side base = new FlameDiff.Side(RING, "avgt", "ns/op");
-        final FlameDiff.Side cand = new FlameDiff.Side(RING, "avgt", "ns/op");
+        final FlameDiff.Side base = new FlameDiff.Side(RING, Map.of(), "avgt", "ns/op");
+        final FlameDiff.Side cand = new FlameDiff.Side(RING, Map.of(), "avgt", "ns/op");
         for (int f = 0; f < 3; f++)
         {
             base.forks().add(Map.of("r;walk", 20_000.0, "r;add", 5_000.0));
@@ -155,11 +155,11 @@ class FlameDiffTest
         assertTrue(summary.contains("WARNING: the samples account for 2.5% of the time per operation"), summary);
 
         // Operations per time: 1e6 ops/s is 1000 ns/op, and 1000 ns of samples cover it; units not of time never warn.
-        final FlameDiff.Side thrpt = new FlameDiff.Side(RING, "thrpt", "ops/s");
+        final FlameDiff.Side thrpt = new FlameDiff.Side(RING, Map.of(), "thrpt", "ops/s");
         thrpt.forks().add(Map.of("r;walk", 1_000_000.0));
         thrpt.scores().add(1e6);
         assertEquals(1.0, FlameDiff.coverage(thrpt), 1e-9);
-        final FlameDiff.Side bytes = new FlameDiff.Side(RING, "avgt", "B/op");
+        final FlameDiff.Side bytes = new FlameDiff.Side(RING, Map.of(), "avgt", "B/op");
         bytes.forks().add(Map.of("r;walk", 1.0));
         bytes.scores().add(1e6);
         assertEquals(Double.POSITIVE_INFINITY, FlameDiff.coverage(bytes));
@@ -262,7 +262,7 @@ class FlameDiffTest
     @SafeVarargs
     static FlameDiff.Side side(final Map<String, Double>... forks)
     {
-        final FlameDiff.Side side = new FlameDiff.Side(RING, "avgt", "ns/op");
+        final FlameDiff.Side side = new FlameDiff.Side(RING, Map.of(), "avgt", "ns/op");
         for (final Map<String, Double> f : forks)
         {
             side.forks().add(f);
@@ -300,32 +300,38 @@ class FlameDiffTest
     void aRunNamedDifferentlyOnEachSideIsPairedByTheParametersBothHave()
     {
         final StringWriter note = new StringWriter();
-        final FlameDiff.Side base = new FlameDiff.Side("B.cycle{shape=x}", "avgt", "ns/op");
-        final FlameDiff.Side cand = new FlameDiff.Side("B.cycle{layout=split,shape=x}", "avgt", "ns/op");
+        final FlameDiff.Side base = new FlameDiff.Side("B.cycle", Map.of("shape", "x"), "avgt", "ns/op");
+        final FlameDiff.Side cand =
+            new FlameDiff.Side("B.cycle", Map.of("layout", "split", "shape", "x"), "avgt", "ns/op");
         final Map<String, FlameDiff.Side> one = FlameDiffCommand.pairs(Map.of(base.key(), base),
             Map.of(cand.key(), cand), new PrintWriter(note, true));
         assertEquals(Map.of(base.key(), cand), one, "the only run of each side, a parameter added in between");
         assertTrue(note.toString().contains("named differently"), note.toString());
 
         // Two shapes profiled on both sides, the candidate with a parameter the baseline's revision did not have.
-        final FlameDiff.Side baseY = new FlameDiff.Side("B.cycle{shape=y}", "avgt", "ns/op");
-        final FlameDiff.Side candY = new FlameDiff.Side("B.cycle{layout=split,shape=y}", "avgt", "ns/op");
+        final FlameDiff.Side baseY = new FlameDiff.Side("B.cycle", Map.of("shape", "y"), "avgt", "ns/op");
+        final FlameDiff.Side candY =
+            new FlameDiff.Side("B.cycle", Map.of("layout", "split", "shape", "y"), "avgt", "ns/op");
         final Map<String, FlameDiff.Side> two = FlameDiffCommand.pairs(
             Map.of(base.key(), base, baseY.key(), baseY), Map.of(cand.key(), cand, candY.key(), candY),
             new PrintWriter(new StringWriter()));
         assertEquals(Map.of(base.key(), cand, baseY.key(), candY), two, "each shape with its own");
 
         // The same names pair as they are; a run that two runs of the other side could be is left unpaired.
-        final FlameDiff.Side packed = new FlameDiff.Side("B.cycle{layout=packed,shape=x}", "avgt", "ns/op");
+        final FlameDiff.Side packed =
+            new FlameDiff.Side("B.cycle", Map.of("layout", "packed", "shape", "x"), "avgt", "ns/op");
         final Map<String, FlameDiff.Side> ambiguous = FlameDiffCommand.pairs(
             Map.of(base.key(), base, baseY.key(), baseY),
             Map.of(cand.key(), cand, packed.key(), packed, baseY.key(), baseY), new PrintWriter(new StringWriter()));
         assertEquals(Map.of(baseY.key(), baseY), ambiguous, "shape=x is layout=split or layout=packed: not guessed");
 
         // Other benchmarks, other modes and disagreeing parameters never pair.
-        final FlameDiff.Side otherBench = new FlameDiff.Side("C.cycle{layout=split,shape=x}", "avgt", "ns/op");
-        final FlameDiff.Side otherMode = new FlameDiff.Side("B.cycle{layout=split,shape=x}", "thrpt", "ops/s");
-        final FlameDiff.Side otherShape = new FlameDiff.Side("B.cycle{layout=split,shape=z}", "avgt", "ns/op");
+        final FlameDiff.Side otherBench =
+            new FlameDiff.Side("C.cycle", Map.of("layout", "split", "shape", "x"), "avgt", "ns/op");
+        final FlameDiff.Side otherMode =
+            new FlameDiff.Side("B.cycle", Map.of("layout", "split", "shape", "x"), "thrpt", "ops/s");
+        final FlameDiff.Side otherShape =
+            new FlameDiff.Side("B.cycle", Map.of("layout", "split", "shape", "z"), "avgt", "ns/op");
         for (final FlameDiff.Side c : List.of(otherBench, otherMode, otherShape))
         {
             assertEquals(Map.of(), FlameDiffCommand.pairs(Map.of(base.key(), base), Map.of(c.key(), c),
