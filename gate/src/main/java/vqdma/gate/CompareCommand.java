@@ -38,9 +38,10 @@ final class CompareCommand implements Callable<Integer>
     @Parameters(index = "1", paramLabel = "CANDIDATE", description = "JMH JSON of the candidate run.")
     Path candidate;
 
-    @Option(names = "--threshold", paramLabel = "PERCENT", defaultValue = "5",
-        description = "Minimum effect size in percent (default: ${DEFAULT-VALUE}).")
-    double thresholdPercent;
+    @Option(names = "--threshold", paramLabel = "PERCENT",
+        description = "Minimum effect size in percent of the benchmarks without a threshold of their own in the " +
+            "config (default: the config's 'threshold PERCENT' line, else 5).")
+    Double thresholdPercent;
 
     @Option(names = "--alpha", defaultValue = "0.05",
         description = "Family-wise significance level of each one-sided question (slower, faster), Holm-Bonferroni " +
@@ -119,6 +120,8 @@ final class CompareCommand implements Callable<Integer>
         Stats.ForkStatistic statistic = Stats.ForkStatistic.MEDIAN;
         List<Pattern> references = List.of();
         List<Pattern> slowerOnly = List.of();
+        List<Gate.CellThreshold> thresholds = List.of();
+        double threshold = 0.05;
         Stats.Level chosenLevel = Stats.Level.MEDIAN;
         if (config != null)
         {
@@ -130,6 +133,11 @@ final class CompareCommand implements Callable<Integer>
             rules = rules.and(file.rules());
             references = file.references();
             slowerOnly = file.slowerOnly();
+            thresholds = file.thresholds();
+            if (file.threshold() != null)
+            {
+                threshold = file.threshold();
+            }
             chosenMetric = file.metric();
             if (file.forkStatistic() != null)
             {
@@ -160,7 +168,8 @@ final class CompareCommand implements Callable<Integer>
             references = List.of();
         }
         final Gate.Options options = new Gate.Options()
-            .threshold(thresholdPercent / 100)
+            .threshold(thresholdPercent != null ? thresholdPercent / 100 : threshold)
+            .thresholds(thresholds)
             .alpha(alpha)
             .confidence(confidence)
             .replicates(replicates)

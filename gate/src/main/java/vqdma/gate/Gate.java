@@ -6,6 +6,7 @@ import java.util.ArrayList;
 import java.util.Collections;
 import java.util.LinkedHashSet;
 import java.util.List;
+import java.util.Locale;
 import java.util.Map;
 import java.util.Set;
 import java.util.regex.Pattern;
@@ -60,10 +61,32 @@ import java.util.stream.Collectors;
  */
 public final class Gate
 {
+    /**
+     * A threshold of its own for some benchmarks ({@code threshold REGEX PERCENT} in gate.conf): for cells whose
+     * level drifts with the machine by more than the default threshold even when the code does not change.
+     *
+     * @param benchmark the regex, searched in a benchmark's key with parameters.
+     * @param threshold the minimum effect size as a fraction, in (0, 1).
+     * @param origin    where it was declared (file:line), for messages.
+     */
+    public record CellThreshold(Pattern benchmark, double threshold, String origin)
+    {
+        /** Checks the threshold. */
+        public CellThreshold
+        {
+            if (!(threshold > 0 && threshold < 1))
+            {
+                throw new IllegalArgumentException(origin + ": threshold " + threshold * 100 +
+                    "%: expected a percentage in (0, 100)");
+            }
+        }
+    }
+
     /** The gate's settings; the defaults are the documented ones. */
     public static final class Options
     {
         double threshold = 0.05;
+        List<CellThreshold> thresholds = List.of();
         double alpha = 0.05;
         double confidence = 0.95;
         int replicates = 10_000;
@@ -152,6 +175,39 @@ public final class Gate
             }
             this.threshold = threshold;
             return this;
+        }
+
+        /**
+         * @param thresholds thresholds of their own for the benchmarks whose key (with parameters) a line's regex
+         *                   finds, the first match winning; any other benchmark has {@link #threshold(double)}.
+         * @return this.
+         */
+        public Options thresholds(final List<CellThreshold> thresholds)
+        {
+            this.thresholds = List.copyOf(thresholds);
+            return this;
+        }
+
+        /** @return the thresholds of their own, in the order they are tried. */
+        public List<CellThreshold> thresholds()
+        {
+            return thresholds;
+        }
+
+        /**
+         * @param key a benchmark's key with parameters.
+         * @return its threshold: that of the first {@link CellThreshold} whose regex finds the key, else the default.
+         */
+        public double thresholdFor(final String key)
+        {
+            for (final CellThreshold t : thresholds)
+            {
+                if (t.benchmark().matcher(key).find())
+                {
+                    return t.threshold();
+                }
+            }
+            return threshold;
         }
 
         /**
@@ -518,7 +574,28 @@ public final class Gate
         final double fasterAdjusted,
         final Options options)
     {
-        final double t = options.threshold;
+        final double t = options.thresholdFor(row.key());
+        final String own = t == options.threshold ? "" : String.format(Locale.ROOT, "threshold %s (gate.conf)",
+            MarkdownReport.percent(t));
+        return withOwnThreshold(verdict(row, slowerAdjusted, fasterAdjusted, options, t), own);
+    }
+
+    private static Comparison withOwnThreshold(final Comparison row, final String own)
+    {
+        if (own.isEmpty())
+        {
+            return row;
+        }
+        return row.with(row.verdict(), row.note().isEmpty() ? own : row.note() + "; " + own, row.pAdjusted());
+    }
+
+    private static Comparison verdict(
+        final Comparison row,
+        final double slowerAdjusted,
+        final double fasterAdjusted,
+        final Options options,
+        final double t)
+    {
         if (row.ratio() >= 1 && Double.isNaN(fasterAdjusted))
         {
             // A slower-only benchmark leaning faster: not asked, so never improved.

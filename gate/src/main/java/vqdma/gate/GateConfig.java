@@ -29,6 +29,9 @@ import java.util.regex.Pattern;
  *                                               quartile (permutation test)
  *   slower-only REGEX                           benchmarks asked only "is the candidate slower?": never called
  *                                               improved (for a metric that contention can lower but not raise)
+ *   threshold PERCENT                           the minimum effect size (default 5; --threshold overrides it)
+ *   threshold REGEX PERCENT                     a threshold of its own for the benchmarks whose key the regex
+ *                                               finds (first match wins; {@link Gate.CellThreshold})
  * </pre>
  *
  * @param rules         the normalization rules, in file order.
@@ -38,9 +41,12 @@ import java.util.regex.Pattern;
  * @param level         how a side's fork values become its level; {@code null} when the file does not say.
  * @param selections    the {@code run} lines: what {@code scripts/gate run} measures, the gating subset.
  * @param slowerOnly    regexes of benchmarks tested for "slower" only ({@link Gate.Options#slowerOnly}).
+ * @param threshold     the default minimum effect size as a fraction; {@code null} when the file does not say.
+ * @param thresholds    thresholds of their own, in file order ({@link Gate.Options#thresholds}).
  */
 public record GateConfig(NormalizationRules rules, String metric, Stats.ForkStatistic forkStatistic,
-    List<Pattern> references, Stats.Level level, List<Selection> selections, List<Pattern> slowerOnly)
+    List<Pattern> references, Stats.Level level, List<Selection> selections, List<Pattern> slowerOnly,
+    Double threshold, List<Gate.CellThreshold> thresholds)
 {
     /**
      * A {@code run} line as a filter of results: JMH's benchmark regex (searched in the name, as JMH does) and its
@@ -122,6 +128,8 @@ public record GateConfig(NormalizationRules rules, String metric, Stats.ForkStat
         Stats.Level level = null;
         final List<Selection> selections = new ArrayList<>();
         final List<Pattern> slowerOnly = new ArrayList<>();
+        Double threshold = null;
+        final List<Gate.CellThreshold> thresholds = new ArrayList<>();
         final String[] lines = text.split("\n", -1);
         for (int i = 0; i < lines.length; i++)
         {
@@ -186,13 +194,48 @@ public record GateConfig(NormalizationRules rules, String metric, Stats.ForkStat
                     }
                     slowerOnly.add(NormalizationRules.compile(words[1], where));
                     break;
+                case "threshold":
+                    if (words.length == 2)
+                    {
+                        threshold = percent(words[1], where) / 100;
+                    }
+                    else if (words.length == 3)
+                    {
+                        thresholds.add(new Gate.CellThreshold(NormalizationRules.compile(words[1], where),
+                            percent(words[2], where) / 100, where));
+                    }
+                    else
+                    {
+                        throw new IllegalArgumentException(where + ": expected 'threshold PERCENT' or 'threshold " +
+                            "REGEX PERCENT', found '" + line.trim() + "'");
+                    }
+                    break;
                 default:
                     throw new IllegalArgumentException(where + ": unknown directive '" + words[0] +
-                        "' (expected run, normalize, metric, fork-statistic, reference, level or slower-only)");
+                        "' (expected run, normalize, metric, fork-statistic, reference, level, slower-only or " +
+                        "threshold)");
             }
         }
         return new GateConfig(new NormalizationRules(rules), metric, forkStatistic, List.copyOf(references), level,
-            List.copyOf(selections), List.copyOf(slowerOnly));
+            List.copyOf(selections), List.copyOf(slowerOnly), threshold, List.copyOf(thresholds));
+    }
+
+    private static double percent(final String word, final String where)
+    {
+        final double value;
+        try
+        {
+            value = Double.parseDouble(word);
+        }
+        catch (final NumberFormatException e)
+        {
+            throw new IllegalArgumentException(where + ": 'threshold': expected a percentage, found '" + word + "'");
+        }
+        if (!(value > 0 && value < 100))
+        {
+            throw new IllegalArgumentException(where + ": 'threshold " + word + "': expected a percentage in (0, 100)");
+        }
+        return value;
     }
 
     private static Selection selection(final String[] words, final String where)

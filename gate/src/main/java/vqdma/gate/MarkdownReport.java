@@ -32,7 +32,7 @@ public final class MarkdownReport
             o.forkStatistic() == Stats.ForkStatistic.MIN ? "fastest iteration" : "median iteration",
             Math.round(o.confidence() * 100),
             o.level() == Stats.Level.MEDIAN ? "Mann-Whitney U" : "permutation test of the fast quartile",
-            report.tested(), percent(o.threshold()), num(o.alpha())));
+            report.tested(), thresholds(o), num(o.alpha())));
         sb.append("| benchmark | mode | baseline | candidate | forks | speed ratio | ")
             .append(Math.round(o.confidence() * 100)).append("% CI | p (Holm) | verdict | note |\n");
         sb.append("|---|---|---:|---:|---:|---:|---|---:|---|---|\n");
@@ -55,10 +55,11 @@ public final class MarkdownReport
         {
             sb.append("- warning: ").append(escape(w)).append('\n');
         }
+        final String beyond = o.thresholds().isEmpty() ? "by more than " + percent(o.threshold())
+            : "beyond its threshold";
         sb.append(report.regressed()
-            ? "**FAILED**: " + report.count(Verdict.REGRESSED) + " benchmark(s) regressed by more than " +
-                percent(o.threshold()) + ".\n"
-            : "passed: no benchmark regressed by more than " + percent(o.threshold()) + ".\n");
+            ? "**FAILED**: " + report.count(Verdict.REGRESSED) + " benchmark(s) regressed " + beyond + ".\n"
+            : "passed: no benchmark regressed " + beyond + ".\n");
         return sb.toString();
     }
 
@@ -84,6 +85,22 @@ public final class MarkdownReport
         }
         final String change = String.format(Locale.ROOT, "%+.1f%%", (c.ratio() - 1) * 100);
         return num(c.ratio()) + " (" + change + ")";
+    }
+
+    private static String thresholds(final Gate.Options o)
+    {
+        if (o.thresholds().isEmpty())
+        {
+            return percent(o.threshold());
+        }
+        final StringBuilder sb = new StringBuilder(percent(o.threshold())).append(" (");
+        for (int i = 0; i < o.thresholds().size(); i++)
+        {
+            final Gate.CellThreshold t = o.thresholds().get(i);
+            sb.append(i == 0 ? "" : ", ").append(percent(t.threshold())).append(" for `").append(t.benchmark().pattern())
+                .append("`");
+        }
+        return sb.append(")").toString();
     }
 
     private static String note(final Comparison c)
@@ -129,7 +146,7 @@ public final class MarkdownReport
         return p < 0.001 ? "<0.001" : String.format(Locale.ROOT, "%.3f", p);
     }
 
-    private static String percent(final double fraction)
+    static String percent(final double fraction)
     {
         return new BigDecimal(String.format(Locale.ROOT, "%.3g", fraction * 100)).stripTrailingZeros().toPlainString() +
             "%";

@@ -123,6 +123,41 @@ class GateTest
         assertTrue(chain.ratio() < 1);
     }
 
+    /**
+     * A cell with a threshold of its own (gate.conf's {@code threshold REGEX PERCENT}) is judged by it, the first
+     * matching line winning; the others keep the default, and the report says which threshold applied.
+     */
+    @Test
+    void aCellWithItsOwnThresholdIsJudgedByIt()
+    {
+        final Map<String, JmhResult> base = run(1, 1000, 500, "avgt");
+        final Map<String, JmhResult> cand = run(2, 1070, 500, "avgt"); // both shapes 7% slower
+        final Gate.Options options = new Gate.Options().replicates(2000).rules(RULES).thresholds(List.of(
+            new Gate.CellThreshold(java.util.regex.Pattern.compile("shape=chain"), 0.08, "t:1"),
+            new Gate.CellThreshold(java.util.regex.Pattern.compile("Ring"), 0.02, "t:2")));
+        assertEquals(0.08, options.thresholdFor(RING + "{shape=chain128}"), 0, "the first match wins");
+        assertEquals(0.02, options.thresholdFor(RING + "{shape=single128}"), 0);
+        assertEquals(0.05, options.thresholdFor("other"), 0, "no match: the default");
+
+        final Gate.Report report = Gate.compare(base, cand, options);
+        final String table = MarkdownReport.render(report, "own thresholds");
+        final Comparison chain = row(report, "chain128");
+        assertTrue(chain.ratio() < 0.95 && chain.ratio() > 0.92 && chain.pAdjusted() < 0.05, table);
+        assertEquals(Verdict.INCONCLUSIVE, chain.verdict(), "7% slower is not 8%: " + table);
+        assertTrue(chain.note().contains("threshold 8% (gate.conf)"), chain.note());
+        assertEquals(Verdict.REGRESSED, row(report, "single128").verdict(), table);
+        assertEquals(Verdict.REGRESSED, row(Gate.compare(base, cand, new Gate.Options().replicates(2000).rules(RULES)),
+            "chain128").verdict(), "the same data at the default 5%");
+        assertTrue(table.contains("threshold 5% (8% for `shape=chain`, 2% for `Ring`)"), table);
+        assertTrue(table.contains("**FAILED**: 1 benchmark(s) regressed beyond its threshold"), table);
+
+        final Map<String, JmhResult> same = run(3, 1000, 500, "avgt");
+        assertEquals(Verdict.UNCHANGED, row(Gate.compare(base, same, options), "chain128").verdict(),
+            "unchanged is judged by the cell's own threshold too");
+        assertThrows(IllegalArgumentException.class,
+            () -> new Gate.CellThreshold(java.util.regex.Pattern.compile("x"), 0, "t:3"));
+    }
+
     @Test
     void aUniformlySlowerMachineIsNormalizedAwayButNotWithoutNormalization()
     {
@@ -258,7 +293,7 @@ class GateTest
         final IllegalArgumentException unknown = assertThrows(IllegalArgumentException.class,
             () -> NormalizationRules.parse("\nnormalise a by b", "f"));
         assertTrue(unknown.getMessage().startsWith("f:2: unknown directive 'normalise' (expected run, normalize, " +
-            "metric, fork-statistic, reference, level or slower-only)"), unknown.getMessage());
+            "metric, fork-statistic, reference, level, slower-only or threshold)"), unknown.getMessage());
         assertEquals("RoundTrip", GateConfig.parse("slower-only RoundTrip\n", "f").slowerOnly().get(0).pattern());
         assertThrows(IllegalArgumentException.class, () -> GateConfig.parse("slower-only\n", "f"));
         assertEquals("Ref\\.memcpy",
@@ -275,6 +310,20 @@ class GateTest
         assertEquals("cpu.time.norm", GateConfig.parse("metric cpu.time.norm\n", "f").metric());
         assertNull(GateConfig.parse("metric cpu.time.norm\nmetric primary\n", "f").metric(), "the last one wins");
         assertThrows(IllegalArgumentException.class, () -> GateConfig.parse("metric\n", "f"));
+        final GateConfig thresholds = GateConfig.parse("threshold 6\nthreshold swiotlb 8\nthreshold .* 3.5\n", "f");
+        assertEquals(0.06, thresholds.threshold(), 1e-12);
+        assertEquals(2, thresholds.thresholds().size());
+        assertEquals("swiotlb", thresholds.thresholds().get(0).benchmark().pattern());
+        assertEquals(0.08, thresholds.thresholds().get(0).threshold(), 1e-12);
+        assertEquals("f:2", thresholds.thresholds().get(0).origin());
+        assertNull(GateConfig.parse("run x\n", "f").threshold(), "not said: the command line's default");
+        for (final String line : List.of("threshold\n", "threshold 0\n", "threshold 100\n", "threshold x y\n",
+            "threshold a 8 b\n", "threshold ring( 8\n", "threshold 5%\n"))
+        {
+            final IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
+                () -> GateConfig.parse(line, "f"), line);
+            assertTrue(e.getMessage().startsWith("f:1: "), e.getMessage());
+        }
         assertEquals("x\\{a=b", NormalizationRules.parseOption("x\\{a=b=ref").benchmarks().pattern(),
             "the last '=' separates");
         assertThrows(IllegalArgumentException.class, () -> NormalizationRules.parseOption("noequals"));
@@ -312,6 +361,18 @@ class GateTest
         assertEquals(0, GateMain.run(new PrintWriter(new StringWriter()), new PrintWriter(err), "compare",
             base.toString(), slow.toString(), "--config", conf.toString(), "--threshold", "25"),
             "a 17% slowdown under a 25% threshold");
+        final Path confOwn = dir.resolve("own.conf");
+        Files.writeString(confOwn, "normalize vqdma\\.bench\\.ring\\. by ReferenceBenchmark\\.compute\n" +
+            "threshold 25\nthreshold single128 10\n");
+        final StringWriter out3 = new StringWriter();
+        assertEquals(GateMain.EXIT_REGRESSED, GateMain.run(new PrintWriter(out3), new PrintWriter(err), "compare",
+            base.toString(), slow.toString(), "--config", confOwn.toString()), out3.toString());
+        assertTrue(out3.toString().contains("gate: regressed=1 "), "single128 by its own 10%, chain128 by the " +
+            "file's 25%: " + out3);
+        final StringWriter out4 = new StringWriter();
+        assertEquals(GateMain.EXIT_REGRESSED, GateMain.run(new PrintWriter(out4), new PrintWriter(err),
+            "compare", base.toString(), slow.toString(), "--config", confOwn.toString(), "--threshold", "5"));
+        assertTrue(out4.toString().contains("gate: regressed=2 "), "--threshold overrides the file's default: " + out4);
 
         final StringWriter err2 = new StringWriter();
         assertEquals(GateMain.EXIT_ERROR, GateMain.run(new PrintWriter(new StringWriter()), new PrintWriter(err2),
