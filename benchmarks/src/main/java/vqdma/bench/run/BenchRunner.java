@@ -363,9 +363,15 @@ public final class BenchRunner implements Callable<Integer>
         return out.toString();
     }
 
+    /**
+     * The checkout, from {@code VQDMA_HOME} (scripts/bench sets it), else the working directory. An environment
+     * variable, not a system property: JMH's forks inherit the host JVM's flags and record them in every result of
+     * {@code jmh.json}, and a committed baseline should not carry the recording machine's checkout path.
+     */
     private static Path home()
     {
-        return Path.of(System.getProperty("vqdma.home", "."));
+        final String env = System.getenv("VQDMA_HOME");
+        return Path.of(env != null && !env.isEmpty() ? env : System.getProperty("vqdma.home", "."));
     }
 
     private static Path defaultDir()
