@@ -46,7 +46,7 @@ import java.util.stream.Collectors;
  * exploratory screening, not a pass/fail gate.
  *
  * <h2>Verdicts</h2>
- * With threshold t (default 5%):
+ * With threshold t (default 5%; a cell can have its own, {@link CellThreshold}):
  * <ul>
  *   <li>regressed: the adjusted p of "slower" below alpha and the ratio at most 1 - t;</li>
  *   <li>improved: the adjusted p of "faster" below alpha and the ratio at least 1 + t;</li>
