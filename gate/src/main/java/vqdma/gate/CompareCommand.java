@@ -121,7 +121,7 @@ final class CompareCommand implements Callable<Integer>
         List<Pattern> references = List.of();
         List<Pattern> slowerOnly = List.of();
         List<Gate.CellThreshold> thresholds = List.of();
-        double threshold = 0.05;
+        Double threshold = thresholdPercent != null ? thresholdPercent / 100 : null;
         Stats.Level chosenLevel = Stats.Level.MEDIAN;
         if (config != null)
         {
@@ -134,7 +134,7 @@ final class CompareCommand implements Callable<Integer>
             references = file.references();
             slowerOnly = file.slowerOnly();
             thresholds = file.thresholds();
-            if (file.threshold() != null)
+            if (threshold == null)
             {
                 threshold = file.threshold();
             }
@@ -168,7 +168,6 @@ final class CompareCommand implements Callable<Integer>
             references = List.of();
         }
         final Gate.Options options = new Gate.Options()
-            .threshold(thresholdPercent != null ? thresholdPercent / 100 : threshold)
             .thresholds(thresholds)
             .alpha(alpha)
             .confidence(confidence)
@@ -180,6 +179,10 @@ final class CompareCommand implements Callable<Integer>
             .slowerOnly(slowerOnly)
             .level(chosenLevel)
             .rules(rules);
+        if (threshold != null)
+        {
+            options.threshold(threshold); // else the Options' default
+        }
         final Map<String, JmhResult> base = GateInput.read(baseline, chosenMetric);
         final Map<String, JmhResult> cand = GateInput.read(candidate, chosenMetric);
         if (chosenMetric != null && (base.isEmpty() || cand.isEmpty()))

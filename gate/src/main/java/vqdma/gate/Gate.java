@@ -575,18 +575,14 @@ public final class Gate
         final Options options)
     {
         final double t = options.thresholdFor(row.key());
-        final String own = t == options.threshold ? "" : String.format(Locale.ROOT, "threshold %s (gate.conf)",
-            MarkdownReport.percent(t));
-        return withOwnThreshold(verdict(row, slowerAdjusted, fasterAdjusted, options, t), own);
-    }
-
-    private static Comparison withOwnThreshold(final Comparison row, final String own)
-    {
-        if (own.isEmpty())
+        final Comparison judged = verdict(row, slowerAdjusted, fasterAdjusted, options, t);
+        if (t == options.threshold)
         {
-            return row;
+            return judged;
         }
-        return row.with(row.verdict(), row.note().isEmpty() ? own : row.note() + "; " + own, row.pAdjusted());
+        final String own = String.format(Locale.ROOT, "threshold %s (gate.conf)", MarkdownReport.percent(t));
+        return judged.with(judged.verdict(), judged.note().isEmpty() ? own : judged.note() + "; " + own,
+            judged.pAdjusted());
     }
 
     private static Comparison verdict(
